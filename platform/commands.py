@@ -1,0 +1,183 @@
+"""The platform's command groups: `stack`, `tenant`, `db`, `serve`, `worker`.
+
+Registered through the `reelgate.commands` entry-point group. Errors are
+told as one line on stderr with a non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from reelgate.platform.settings import Settings, SettingsError, get_settings
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the failures a user can act on into one clear line."""
+    import psycopg
+
+    from reelgate.platform.stack import StackError
+
+    try:
+        yield
+    except (StackError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(
+            f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)"
+        ) from None
+
+
+def _settings() -> Settings:
+    with _user_errors():
+        return get_settings()
+
+
+# -- stack ---------------------------------------------------------------------
+
+
+@click.group()
+def stack() -> None:
+    """The local stack: PostgreSQL, Valkey, the live color's API and worker, HAProxy."""
+
+
+def _print_status(parts: list) -> None:  # type: ignore[type-arg]
+    router = parts[0]
+    click.echo(f"router: {router.url}")
+    width = max(len(p.name) for p in parts)
+    for p in parts:
+        pid = str(p.pid) if p.pid else "-"
+        click.echo(f"  {p.name:<{width}}  {p.state:<8}  pid {pid:<8}  {p.health:<10}  {p.url}")
+
+
+@stack.command("up")
+def stack_up() -> None:
+    """Start what is not running (idempotent)."""
+    from reelgate.platform import stack as stack_mod
+
+    settings = _settings()
+    with _user_errors():
+        parts = stack_mod.up(settings, progress=lambda m: click.echo(f"... {m}", err=True))
+    _print_status(parts)
+
+
+@stack.command("down")
+def stack_down() -> None:
+    """Stop everything `up` started (idempotent)."""
+    from reelgate.platform import stack as stack_mod
+
+    settings = _settings()
+    with _user_errors():
+        stopped = stack_mod.down(settings)
+    click.echo("stack stopped" if stopped else "stack was not running")
+
+
+@stack.command("status")
+def stack_status() -> None:
+    """The router URL first, then each part with its URL, PID and health."""
+    from reelgate.platform import stack as stack_mod
+
+    settings = _settings()
+    with _user_errors():
+        parts = stack_mod.status(settings)
+    _print_status(parts)
+    if any(p.state != "RUNNING" or p.health not in ("healthy", "-") for p in parts):
+        raise click.exceptions.Exit(1)
+
+
+# -- tenant --------------------------------------------------------------------
+
+
+@click.group()
+def tenant() -> None:
+    """Tenants and their API keys."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=None,
+              help="Requests per minute (0: not limited). Default: the platform's setting.")
+def tenant_create(name: str, rate_limit: int | None) -> None:
+    """Create tenant NAME. The API key is printed alone on the last line, once: keep it."""
+    import psycopg
+
+    from reelgate.platform import repo
+
+    settings = _settings()
+    with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
+        try:
+            tenant_id, key = repo.create_tenant_sync(conn, name, rate_limit)
+        except psycopg.errors.UniqueViolation:
+            raise click.ClickException(f"a tenant named {name!r} already exists") from None
+    click.echo(f"tenant {name} created (id {tenant_id}); its API key follows and is shown only once:", err=True)
+    click.echo(key)
+
+
+# -- db ------------------------------------------------------------------------
+
+
+@click.group()
+def db() -> None:
+    """The platform's database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (procrastinate's and the platform's, expand-then-contract)."""
+    from reelgate.platform.migrate import upgrade
+
+    settings = _settings()
+    with _user_errors():
+        applied = upgrade(settings.db_url)
+    click.echo("\n".join(f"applied {name}" for name in applied) or "the database is up to date")
+
+
+# -- processes -----------------------------------------------------------------
+
+COLOR = click.Choice(["blue", "green"])
+
+
+@click.command()
+@click.option("--color", type=COLOR, default="blue", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: REELGATE_PORT_BASE + 1 (blue) or + 2 (green).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(color: str, port: int | None, host: str) -> None:
+    """Run one color's API."""
+    import os
+
+    import uvicorn
+
+    from reelgate.platform.observability import configure_logging
+
+    os.environ["REELGATE_COLOR"] = color
+    get_settings.cache_clear()
+    settings = _settings()
+    configure_logging()
+    uvicorn.run(
+        "reelgate.platform.app:create_app", factory=True, host=host, port=port or settings.port(color),
+        access_log=False, log_config=None, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@click.command()
+@click.option("--color", type=COLOR, default="blue", show_default=True)
+def worker(color: str) -> None:
+    """Run one color's worker: it consumes only `transcode.<color>`."""
+    import os
+
+    from reelgate.platform.jobs import run_worker
+    from reelgate.platform.observability import configure_logging
+
+    os.environ["REELGATE_COLOR"] = color
+    get_settings.cache_clear()
+    _settings()
+    configure_logging()
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    asyncio.run(run_worker(color))

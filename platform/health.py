@@ -1,0 +1,76 @@
+"""/health/live, /health/ready and /health/version (no key needed; the router probes them)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+
+from reelgate.platform.schemas import Health, Version
+
+MIN_FREE_BYTES = 1 * 1024**3
+DB_TIMEOUT_S = 1.0
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", operation_id="live", summary="The process answers")
+    async def live(self) -> Health:
+        return Health(status="ok", checks={})
+
+    @get("/ready", operation_id="ready", summary="PostgreSQL, Valkey, ffmpeg and disk space",
+         responses={503: None})  # type: ignore[dict-item]
+    async def ready(self, state: State) -> Response[Health]:
+        checks: dict[str, str] = {}
+        checks["postgres"] = await _check_db(state)
+        checks["valkey"] = "ok" if await state.kv.ping() else "unreachable (reads fall back to PostgreSQL)"
+        missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+        checks["ffmpeg"] = "ok" if not missing else f"missing: {', '.join(missing)}"
+        free = shutil.disk_usage(state.media.root).free
+        checks["disk"] = "ok" if free >= MIN_FREE_BYTES else f"only {free // 1024**2} MiB free"
+        essential = [checks["postgres"], checks["ffmpeg"], checks["disk"]]
+        if any(c != "ok" for c in essential):
+            return Response(Health(status="unavailable", checks=checks), status_code=503)
+        status = "ok" if checks["valkey"] == "ok" else "degraded"
+        return Response(Health(status=status, checks=checks), status_code=200)
+
+    @get("/version", operation_id="version", summary="Version, color and git revision")
+    async def version(self, state: State) -> Version:
+        settings = state.settings
+        return Version(version=_version(), color=settings.color,
+                       git_revision=settings.git_revision or _git_revision(str(settings.root)))
+
+
+async def _check_db(state: State) -> str:
+    try:
+        async with asyncio.timeout(DB_TIMEOUT_S):
+            async with state.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # the check reports, it does not raise
+        return f"unreachable ({type(exc).__name__})"
+
+
+def _version() -> str:
+    try:
+        return version("reelgate")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@cache
+def _git_revision(root: str) -> str:
+    try:
+        out: Any = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                  timeout=5, check=False)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

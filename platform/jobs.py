@@ -1,0 +1,206 @@
+"""The job queue (procrastinate on the platform's PostgreSQL) and the transcode task.
+
+Each color's worker consumes only its own queue (`transcode.<color>`), plus
+the shared maintenance queue. A worker heartbeats every `heartbeat_s`; a
+periodic task puts back jobs whose worker stopped heartbeating, so a worker
+killed with SIGKILL costs a few seconds, not a video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+from procrastinate import App, PsycopgConnector
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from reelgate.platform import ladder, transcode
+from reelgate.platform.kv import KV, video_channel, video_key
+from reelgate.platform.media import MediaStore
+from reelgate.platform.probe import InvalidMedia, ToolMissing, probe
+from reelgate.platform.progress import Progress, fraction
+from reelgate.platform.settings import get_settings
+
+log = logging.getLogger("reelgate.platform.jobs")
+
+MAINTENANCE_QUEUE = "maintenance"
+# A transcode may run for this many times the source's duration (plus a floor) before it is failed.
+TIMEOUT_FACTOR, TIMEOUT_FLOOR_S = 20, 120
+PROGRESS_EVERY_S = 0.5
+
+app = App(connector=PsycopgConnector())
+
+
+class Event(msgspec.Struct, omit_defaults=True):
+    status: str
+    progress: float
+    failure_reason: str | None = None
+
+
+def queue_for(color: str) -> str:
+    return f"transcode.{color}"
+
+
+@app.task(name="transcode_video", pass_context=False, retry=2)
+async def transcode_video(video_id: str) -> None:
+    """Process one video. Bad input ends `failed` and is not retried; infrastructure errors retry."""
+    await Transcoder.current().process(UUID(video_id))
+
+
+@app.periodic(cron="* * * * * */2", periodic_id="retry-stalled")
+@app.task(name="retry_stalled_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="retry_stalled_jobs",
+          pass_context=False)
+async def retry_stalled_jobs(timestamp: int) -> None:
+    """Put back running jobs whose worker has not heartbeated for `stalled_after_s`."""
+    settings = get_settings()
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_s)
+    for job in stalled:
+        log.warning("retrying stalled job %s (%s) of a dead worker", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
+
+
+class Transcoder:
+    """State the transcode task needs in a worker process: pool, Valkey, media store."""
+
+    _current: Transcoder | None = None
+
+    def __init__(self, kv: KV, media: MediaStore) -> None:
+        self.kv = kv
+        self.media = media
+        self.settings = get_settings()
+
+    @classmethod
+    def current(cls) -> Transcoder:
+        if cls._current is None:
+            raise RuntimeError("the worker's Transcoder was not set up")
+        return cls._current
+
+    async def _connect(self) -> AsyncConnection[Any]:
+        return await AsyncConnection.connect(self.settings.db_url, autocommit=True)
+
+    async def _announce(self, tenant_id: UUID, video_id: UUID, event: Event) -> None:
+        await self.kv.delete(video_key(str(tenant_id), str(video_id)))
+        await self.kv.publish(video_channel(str(video_id)), msgspec.json.encode(event))
+
+    async def process(self, video_id: UUID) -> None:
+        async with await self._connect() as conn:
+            cur = await conn.cursor(row_factory=dict_row).execute(
+                "UPDATE videos SET status = 'processing', attempts = attempts + 1, progress = 0,"
+                " updated_at = now() WHERE id = %s AND status IN ('queued', 'processing')"
+                " RETURNING tenant_id, content_sha256, ladder_key, attempts",
+                (video_id,),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return  # deleted, or already finished by an earlier attempt
+            tenant_id = row["tenant_id"]
+            await self._announce(tenant_id, video_id, Event(status="processing", progress=0.0))
+            try:
+                await self._transcode(conn, video_id, row)
+            except (InvalidMedia, transcode.TranscodeFailed, ToolMissing) as exc:
+                await self._fail(conn, tenant_id, video_id, str(exc))
+            finally:
+                shutil.rmtree(self.media.work_dir(video_id), ignore_errors=True)
+
+    async def _transcode(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> None:
+        tenant_id = row["tenant_id"]
+        source = self.media.source(video_id)
+        if not source.exists():
+            raise InvalidMedia("The uploaded file is no longer in the media store.")
+        info = await probe(source)
+        rungs = ladder.plan(info.width, info.height, self.settings.ladder)
+        work = self.media.attempt_dir(video_id, row["attempts"])
+        plan = transcode.build(source, work, info, rungs)
+        last = 0.0
+
+        async def on_progress(update: Progress) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last < PROGRESS_EVERY_S and not update.done:
+                return
+            last = now
+            share = fraction(update, info.duration_s)
+            await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s",
+                               (share, video_id))
+            await self._announce(tenant_id, video_id, Event(status="processing", progress=share))
+
+        timeout = TIMEOUT_FLOOR_S + TIMEOUT_FACTOR * info.duration_s
+        result = await transcode.run(plan, on_progress, timeout)
+        await self._finish(conn, tenant_id, video_id, row, plan, work, result.cpu_seconds)
+
+    async def _finish(
+        self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, row: dict[str, Any],
+        plan: transcode.Plan, work: os.PathLike[str], cpu: float,
+    ) -> None:
+        output_id = uuid4()
+        final = self.media.output_dir(output_id)
+        await asyncio.to_thread(shutil.move, os.fspath(work), final)
+        thumb = final / plan.thumbnail
+        async with conn.transaction():
+            cur = await conn.execute(
+                "INSERT INTO outputs (id, tenant_id, content_sha256, ladder_key, dir, refcount,"
+                " thumbnail_bytes, cpu_seconds) VALUES (%s, %s, %s, %s, %s, 1, %s, %s)"
+                " ON CONFLICT (tenant_id, content_sha256, ladder_key)"
+                " DO UPDATE SET refcount = outputs.refcount + 1 RETURNING id",
+                (output_id, tenant_id, row["content_sha256"], row["ladder_key"],
+                 str(final.relative_to(self.media.root)), thumb.stat().st_size if thumb.exists() else 0, cpu),
+            )
+            used = (await cur.fetchone())[0]  # type: ignore[index]
+            if used == output_id:
+                for out in plan.outputs:
+                    await conn.execute(
+                        "INSERT INTO renditions (output_id, name, width, height, bytes, file, remuxed)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (output_id, out.name, out.width, out.height, (final / out.file).stat().st_size,
+                         out.file, out.remuxed),
+                    )
+            await conn.execute(
+                "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
+                " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s",
+                (used, cpu, video_id),
+            )
+        if used != output_id:  # the same content finished first elsewhere: keep one copy
+            await asyncio.to_thread(shutil.rmtree, final, True)
+        await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
+
+    async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:
+        log.info("video %s failed: %s", video_id, reason)
+        await conn.execute(
+            "UPDATE videos SET status = 'failed', failure_reason = %s, updated_at = now(),"
+            " finished_at = now() WHERE id = %s",
+            (reason, video_id),
+        )
+        await self._announce(tenant_id, video_id, Event(status="failed", progress=0.0, failure_reason=reason))
+
+
+async def run_worker(color: str) -> None:
+    """Run this color's worker until SIGTERM/SIGINT (procrastinate installs the handlers)."""
+    settings = get_settings()
+    kv = KV(settings.kv_url, settings.valkey_timeout_s)
+    Transcoder._current = Transcoder(kv, MediaStore(settings.media))
+    pool = AsyncConnectionPool(settings.db_url, min_size=1, max_size=4, open=False)
+    try:
+        await pool.open(wait=True, timeout=30)
+        async with app.open_async(pool):
+            await app.run_worker_async(
+                queues=[queue_for(color), MAINTENANCE_QUEUE],
+                name=f"worker-{color}-{os.getpid()}",
+                concurrency=settings.worker_concurrency,
+                update_heartbeat_interval=settings.heartbeat_s,
+                stalled_worker_timeout=settings.stalled_after_s,
+                # Finish the running ffmpeg before stopping; supervisord kills at 20 s.
+                shutdown_graceful_timeout=15,
+                install_signal_handlers=True,
+                wait=True,
+            )
+    finally:
+        await pool.close()
+        await kv.close()

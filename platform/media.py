@@ -1,0 +1,66 @@
+"""The media store's layout. Nothing here uses a name the user chose.
+
+    tmp/<uuid>.part                  an upload being received
+    sources/<video id>               an accepted upload
+    work/<video id>/attempt-<n>/     one processing attempt's outputs
+    outputs/<output id>/             finished renditions and the thumbnail, shared by reference
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+from uuid import UUID
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for sub in ("tmp", "sources", "work", "outputs"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def part_file(self, upload_id: UUID) -> Path:
+        return self.root / "tmp" / f"{upload_id}.part"
+
+    def source(self, video_id: UUID) -> Path:
+        return self.root / "sources" / str(video_id)
+
+    def attempt_dir(self, video_id: UUID, attempt: int) -> Path:
+        path = self.root / "work" / str(video_id) / f"attempt-{attempt}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def work_dir(self, video_id: UUID) -> Path:
+        return self.root / "work" / str(video_id)
+
+    def output_dir(self, output_id: UUID) -> Path:
+        return self.root / "outputs" / str(output_id)
+
+    def resolve(self, relative: str) -> Path:
+        """A stored relative path, refused if it would leave the store."""
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"path {relative!r} leaves the media store")
+        return path
+
+    def remove_video_files(self, video_id: UUID) -> None:
+        self.source(video_id).unlink(missing_ok=True)
+        shutil.rmtree(self.work_dir(video_id), ignore_errors=True)
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")
+
+
+def safe_filename(name: str | None) -> str:
+    """A display name only: the last path component, printable, at most 200 characters.
+
+    `../../etc/passwd` becomes `passwd`. Files on disk are named by id, never by this.
+    """
+    if not name:
+        return "upload"
+    name = unicodedata.normalize("NFKC", name).replace("\\", "/").split("/")[-1]
+    name = _UNSAFE.sub("_", name).strip(" .")
+    return name[:200] or "upload"

@@ -1,0 +1,84 @@
+"""The API's resources, as msgspec Structs (the OpenAPI document is built from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+Status = Literal["queued", "processing", "ready", "failed"]
+
+
+class Rendition(msgspec.Struct):
+    name: str
+    width: int
+    height: int
+    bytes: int
+    url: str
+
+
+class Video(msgspec.Struct):
+    id: UUID
+    url: str
+    title: str
+    filename: str
+    status: Status
+    progress: float
+    failure_reason: str | None
+    source_bytes: int
+    content_sha256: str
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    video_codec: str | None
+    audio_codec: str | None
+    renditions: list[Rendition]
+    thumbnail_url: str | None
+    events_url: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class VideoPage(msgspec.Struct):
+    items: list[Video]
+    next_cursor: str | None
+
+
+class VideoUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    title: str = msgspec.field()
+
+
+class VideoUsage(msgspec.Struct):
+    id: UUID
+    title: str
+    status: Status
+    source_seconds: float
+    output_bytes: int
+    cpu_seconds: float
+    cost_estimate: float
+
+
+class Usage(msgspec.Struct):
+    tenant: str
+    videos: int
+    source_seconds: float
+    output_bytes: int
+    cpu_seconds: float
+    cost_estimate: float
+    currency: str
+    rates: dict[str, float]
+    per_video: list[VideoUsage]
+
+
+class Health(msgspec.Struct):
+    status: Literal["ok", "degraded", "unavailable"]
+    checks: dict[str, str]
+
+
+class Version(msgspec.Struct):
+    version: str
+    color: str
+    git_revision: str

@@ -1,0 +1,134 @@
+"""Settings: `REELGATE_*` environment variables over an optional `reelgate.toml`.
+
+Each field documents itself. `get_settings()` is cached; tests that change the
+environment call `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import msgspec
+
+ENV_PREFIX = "REELGATE_"
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    home: str = ""
+    """Folder that holds `var/` (PIDs, sockets, logs, data). Defaults to the working directory."""
+    port_base: int = 8400
+    """Ports: router +0, blue +1, green +2, PostgreSQL +3, Valkey +4."""
+    color: str = "blue"
+    """This process's color (`blue` or `green`); it picks the job queue and the port."""
+    database_url: str = ""
+    """PostgreSQL URL. Empty means the local stack's PostgreSQL under `var/`."""
+    valkey_url: str = ""
+    """Valkey/Redis URL. Empty means the local stack's server under `var/`."""
+    media_dir: str = ""
+    """Media store. Empty means `var/media`."""
+    max_upload_bytes: int = 2 * 1024**3
+    """Largest accepted upload, in bytes (the whole multipart body)."""
+    ladder: list[int] = msgspec.field(default_factory=lambda: [1080, 720, 480, 360])
+    """Rendition rungs by the short side of the displayed picture, largest first."""
+    rate_limit_per_minute: int = 600
+    """Requests per tenant per minute on /v1; 0 turns the limit off."""
+    cost_per_cpu_second: float = 0.00005
+    """Cost estimate: currency units per CPU second of processing."""
+    cost_per_gb_month: float = 0.02
+    """Cost estimate: currency units per GB of stored output per month."""
+    valkey_timeout_s: float = 0.25
+    """Every Valkey call gives up after this long, and the caller falls back to PostgreSQL."""
+    worker_concurrency: int = 1
+    """Transcode jobs one worker runs at once (ffmpeg already uses every core)."""
+    heartbeat_s: float = 2.0
+    """How often a worker proves it is alive."""
+    stalled_after_s: float = 8.0
+    """A running job whose worker has not proved it is alive for this long is retried."""
+    git_revision: str = ""
+    """Reported by /health/version; read from git when empty."""
+
+    # -- derived paths -------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return Path(self.home or os.getcwd()).resolve()
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var / "log"
+
+    @property
+    def media(self) -> Path:
+        return Path(self.media_dir).resolve() if self.media_dir else self.var / "media"
+
+    def port(self, part: str) -> int:
+        offsets = {"router": 0, "blue": 1, "green": 2, "postgres": 3, "valkey": 4}
+        return self.port_base + offsets[part]
+
+    @property
+    def queue(self) -> str:
+        return f"transcode.{self.color}"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        secret = self.var / "secrets" / "db_password"
+        password = secret.read_text().strip() if secret.exists() else ""
+        return f"postgresql://reelgate:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
+
+    @property
+    def kv_url(self) -> str:
+        return self.valkey_url or f"redis://127.0.0.1:{self.port('valkey')}/0"
+
+
+class SettingsError(Exception):
+    """A setting could not be read; the message names the source."""
+
+
+def _from_env(env: dict[str, str]) -> dict[str, object]:
+    fields = {f.name: f for f in msgspec.structs.fields(Settings)}
+    values: dict[str, object] = {}
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in fields:
+            continue  # other REELGATE_* variables belong to other parts (e.g. REELGATE_ZAP_URL)
+        if name == "ladder":
+            values[name] = [int(x) for x in raw.split(",") if x.strip()]
+        else:
+            values[name] = raw
+    return values
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("REELGATE_HOME") or os.getcwd())
+    merged: dict[str, object] = {}
+    toml_path = home / "reelgate.toml"
+    if toml_path.exists():
+        try:
+            merged.update(tomllib.loads(toml_path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{toml_path}: {exc}") from None
+    try:
+        merged.update(_from_env(env))
+        return msgspec.convert(merged, Settings, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise SettingsError(f"settings ({toml_path} or REELGATE_* variables): {exc}") from None
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()

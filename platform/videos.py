@@ -1,0 +1,286 @@
+"""/v1/videos and /v1/usage: the end user's API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from reelgate.platform import files, ladder, repo
+from reelgate.platform.auth import current_tenant
+from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge
+from reelgate.platform.jobs import Event, queue_for, transcode_video
+from reelgate.platform.kv import video_channel, video_key
+from reelgate.platform.media import safe_filename
+from reelgate.platform.probe import InvalidMedia, probe
+from reelgate.platform.schemas import Usage, Video, VideoPage, VideoUpdate, VideoUsage
+from reelgate.platform.uploads import receive
+
+log = logging.getLogger("reelgate.platform.videos")
+
+MULTIPART_OVERHEAD = 64 * 1024
+SSE_PING_S = 15.0
+SSE_RECHECK_S = 5.0
+FINAL = ("ready", "failed")
+
+
+class NotFound(ApplicationError):
+    status_code = 404
+
+
+def _not_found(video_id: UUID) -> NotFound:
+    return NotFound(f"There is no video {video_id}.")
+
+
+async def _load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
+    """A video through the read cache; PostgreSQL decides when the cache cannot."""
+    key = video_key(str(tenant.id), str(video_id))
+    cached = await state.kv.get(key)
+    if cached:
+        return msgspec.json.decode(cached, type=Video)
+    async with state.pool.connection() as conn:
+        video = await repo.get_video(conn, tenant.id, video_id)
+    if video is None:
+        raise _not_found(video_id)
+    await state.kv.set(key, msgspec.json.encode(video))
+    return video
+
+
+class VideoController(Controller):
+    path = "/v1"
+    tags = ["videos"]
+    dependencies = {"tenant": Provide(current_tenant)}
+
+    @post(
+        "/videos",
+        operation_id="uploadVideo",
+        status_code=HTTP_202_ACCEPTED,
+        # The body is streamed to disk under our own limit; Litestar's buffering limit does not apply.
+        request_max_body_size=None,
+        summary="Upload a video (multipart/form-data: `file`, optional `title`)",
+        responses={},
+    )
+    async def upload(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow) -> Response[Video]:
+        settings, media = state.settings, state.media
+        limit = settings.max_upload_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+            raise UploadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
+        part = media.part_file(uuid4())
+        received = await receive(request.stream(), request.headers.get("content-type", ""), part, limit)
+        video_id = uuid4()
+        source = media.source(video_id)
+        try:
+            os.replace(part, source)
+            info = await probe(source)
+            ladder_key = ladder.ladder_key(settings.ladder)
+            async with state.pool.connection() as conn, conn.transaction():
+                output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
+                await conn.execute(
+                    "INSERT INTO videos (id, tenant_id, title, filename, content_type, source_bytes,"
+                    " content_sha256, status, progress, duration_s, width, height, video_codec, audio_codec,"
+                    " ladder_key, output_id, color, finished_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                    " CASE WHEN %s THEN now() END)",
+                    (video_id, tenant.id, received.title, safe_filename(received.filename),
+                     (received.content_type or "application/octet-stream")[:200], received.bytes,
+                     received.sha256, "ready" if output_id else "queued", 1.0 if output_id else 0.0,
+                     info.duration_s, info.width, info.height, info.video_codec, info.audio_codec,
+                     ladder_key, output_id, settings.color, output_id is not None),
+                )
+                if output_id is None:
+                    # Same transaction as the row: an accepted upload always has its job.
+                    await transcode_video.configure(
+                        queue=queue_for(settings.color), connection=conn
+                    ).defer_async(video_id=str(video_id))
+        except InvalidMedia as exc:
+            source.unlink(missing_ok=True)
+            raise InvalidUpload(str(exc)) from None
+        except BaseException:
+            part.unlink(missing_ok=True)
+            source.unlink(missing_ok=True)
+            raise
+        video = await _load(state, tenant, video_id)
+        return Response(video, status_code=HTTP_202_ACCEPTED, headers={"Location": video.url})
+
+    @get("/videos", operation_id="listVideos", summary="The tenant's videos, newest first")
+    async def list_videos(
+        self,
+        state: State,
+        tenant: repo.TenantRow,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Videos per page")] = 20,
+        cursor: Annotated[str | None, Parameter(description="`next_cursor` of the previous page")] = None,
+    ) -> VideoPage:
+        after = None
+        if cursor:
+            try:
+                after = repo.decode_cursor(cursor)
+            except (ValueError, UnicodeDecodeError):
+                raise ApplicationError("The cursor is not one this API gave out.") from None
+        async with state.pool.connection() as conn:
+            items, next_cursor = await repo.list_videos(conn, tenant.id, limit, after)
+        return VideoPage(items=items, next_cursor=next_cursor)
+
+    @get("/videos/{video_id:uuid}", operation_id="getVideo", summary="One video and its renditions")
+    async def get_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
+        return await _load(state, tenant, video_id)
+
+    @patch("/videos/{video_id:uuid}", operation_id="updateVideo", summary="Change a video's title",
+           request_max_body_size=64 * 1024)
+    async def update_video(self, state: State, tenant: repo.TenantRow, video_id: UUID, data: VideoUpdate) -> Video:
+        async with state.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE videos SET title = %s, updated_at = now() WHERE id = %s AND tenant_id = %s RETURNING id",
+                (data.title.strip()[:500], video_id, tenant.id),
+            )
+            if await cur.fetchone() is None:
+                raise _not_found(video_id)
+        await state.kv.delete(video_key(str(tenant.id), str(video_id)))
+        return await _load(state, tenant, video_id)
+
+    @delete("/videos/{video_id:uuid}", operation_id="deleteVideo", status_code=HTTP_204_NO_CONTENT,
+            summary="Delete a video; renditions shared with another video stay")
+    async def delete_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
+        async with state.pool.connection() as conn:
+            found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
+        if not found:
+            raise _not_found(video_id)
+        await state.kv.delete(video_key(str(tenant.id), str(video_id)))
+        media = state.media
+        await asyncio.to_thread(media.remove_video_files, video_id)
+        if unused_dir:
+            await asyncio.to_thread(shutil.rmtree, media.resolve(unused_dir), True)
+
+    @get("/videos/{video_id:uuid}/renditions/{name:str}", operation_id="downloadRendition",
+         summary="Download a rendition (HTTP Range supported)", media_type="video/mp4")
+    async def rendition(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str
+    ) -> Response[Any]:
+        return await _serve(request, state, tenant, video_id, name, "video/mp4")
+
+    @get("/videos/{video_id:uuid}/thumbnail", operation_id="downloadThumbnail",
+         summary="The video's JPEG thumbnail", media_type="image/jpeg")
+    async def thumbnail(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
+    ) -> Response[Any]:
+        return await _serve(request, state, tenant, video_id, None, "image/jpeg")
+
+    @get("/videos/{video_id:uuid}/events", operation_id="videoEvents",
+         summary="Server-sent events: status and progress until ready or failed")
+    async def events(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> ServerSentEvent:
+        video = await _load(state, tenant, video_id)
+        return ServerSentEvent(_event_stream(state, tenant, video))
+
+    @get("/usage", operation_id="getUsage", summary="Processing and storage used by this tenant, with costs")
+    async def usage(self, state: State, tenant: repo.TenantRow) -> Usage:
+        settings = state.settings
+        async with state.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT v.id, v.title, v.status, COALESCE(v.duration_s, 0), v.cpu_seconds,"
+                " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
+                "   + COALESCE(o.thumbnail_bytes, 0)"
+                " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
+                " ORDER BY v.created_at DESC",
+                (tenant.id,),
+            )
+            rows = await cur.fetchall()
+        per_video = [
+            VideoUsage(id=r[0], title=r[1], status=r[2], source_seconds=round(r[3], 3), output_bytes=int(r[5]),
+                       cpu_seconds=round(r[4], 3), cost_estimate=_cost(settings, r[4], int(r[5])))
+            for r in rows
+        ]
+        cpu = sum(v.cpu_seconds for v in per_video)
+        out = sum(v.output_bytes for v in per_video)
+        return Usage(
+            tenant=tenant.name, videos=len(per_video),
+            source_seconds=round(sum(v.source_seconds for v in per_video), 3), output_bytes=out,
+            cpu_seconds=round(cpu, 3), cost_estimate=_cost(settings, cpu, out), currency="USD",
+            rates={"per_cpu_second": settings.cost_per_cpu_second, "per_gb_month": settings.cost_per_gb_month},
+            per_video=per_video,
+        )
+
+
+def _cost(settings: Any, cpu_seconds: float, output_bytes: int) -> float:
+    """Processing at the CPU rate plus one month of storage at the storage rate."""
+    return round(cpu_seconds * settings.cost_per_cpu_second + output_bytes / 1e9 * settings.cost_per_gb_month, 6)
+
+
+async def _serve(
+    request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str | None,
+    media_type: str,
+) -> Response[Any]:
+    async with state.pool.connection() as conn:
+        found = await repo.rendition_file(conn, tenant.id, video_id, name)
+    if found is None:
+        what = f"rendition '{name}'" if name else "thumbnail"
+        raise NotFound(f"Video {video_id} has no {what} (it may not be ready yet).")
+    folder, file, _size = found
+    path = state.media.resolve(folder) / file
+    return files.serve(request, path, media_type, f"{video_id}-{file}")
+
+
+def _message(event: Event) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event=event.status)
+
+
+async def _event_stream(state: State, tenant: repo.TenantRow, video: Video) -> AsyncIterator[ServerSentEventMessage]:
+    """The current state first, then each change from Valkey pub/sub, ending at ready or failed.
+
+    PostgreSQL is rechecked every few seconds, so a missed message or a dead
+    Valkey only slows the stream down; it never hangs it.
+    """
+    current = Event(status=video.status, progress=video.progress, failure_reason=video.failure_reason)
+    yield _message(current)
+    if video.status in FINAL:
+        return
+    pubsub = state.kv.pubsub()
+    subscribed = False
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pubsub.subscribe(video_channel(str(video.id))), state.settings.valkey_timeout_s)
+        subscribed = True
+    last_ping = last_check = time.monotonic()
+    try:
+        while True:
+            event = None
+            if subscribed:
+                try:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message and message.get("type") == "message":
+                        event = msgspec.json.decode(message["data"], type=Event)
+                except Exception:
+                    subscribed = False
+            else:
+                await asyncio.sleep(1.0)
+            now = time.monotonic()
+            if event is None and now - last_check >= (SSE_RECHECK_S if subscribed else 1.0):
+                last_check = now
+                async with state.pool.connection() as conn:
+                    fresh = await repo.get_video(conn, tenant.id, video.id)
+                if fresh is None:
+                    return
+                event = Event(status=fresh.status, progress=fresh.progress, failure_reason=fresh.failure_reason)
+            if event is not None and event != current:
+                current = event
+                yield _message(event)
+            if current.status in FINAL:
+                return
+            if now - last_ping >= SSE_PING_S:
+                last_ping = now
+                yield ServerSentEventMessage(comment="ping")
+    finally:
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()
