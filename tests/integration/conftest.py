@@ -1,0 +1,96 @@
+"""One real stack per test session (PostgreSQL, Valkey/Redis, HAProxy, API, worker) on a free port base."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reelgate.platform.settings import Settings, load_settings
+
+REELGATE = str(Path(sys.executable).parent / "reelgate")
+MAX_UPLOAD = 8 * 1024 * 1024
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port_base() -> int:
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 40000, 10)
+        if all(_free(base + i) for i in range(5)):
+            return base
+    raise RuntimeError("no free port base found")
+
+
+class Stack:
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+        self.settings: Settings = load_settings(env)
+        self.router = f"http://127.0.0.1:{self.settings.port('router')}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([REELGATE, *args], env=self.env, cwd=self.home, capture_output=True, text=True,
+                                timeout=180, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"reelgate {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def tenant(self, name: str, *extra: str) -> str:
+        return self.cli("tenant", "create", name, *extra).stdout.strip().splitlines()[-1]
+
+    def client(self, key: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.router, headers=headers, timeout=30)
+
+    @property
+    def media(self) -> Path:
+        return self.settings.media
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    # Not under pytest's 0700 temp root: the postgres user must be able to enter it.
+    home = Path(tempfile.mkdtemp(prefix="reelgate-stack-"))
+    home.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")}
+    env.update(REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(free_port_base()),
+               REELGATE_MAX_UPLOAD_BYTES=str(MAX_UPLOAD))
+    running = Stack(home, env)
+    try:
+        result = running.cli("stack", "up", check=False)
+        if result.returncode != 0:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in (home / "var/log").glob("*.log"))
+            pytest.fail(f"stack up failed: {result.stderr}\n{logs}")
+        yield running
+    finally:
+        running.cli("stack", "down", check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def key(stack: Stack) -> str:
+    return stack.tenant("tenant-a")
+
+
+@pytest.fixture()
+def api(stack: Stack, key: str) -> Iterator[httpx.Client]:
+    with stack.client(key) as client:
+        yield client

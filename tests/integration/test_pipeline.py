@@ -1,0 +1,165 @@
+"""A clip goes through the router, is processed by the real worker and ffmpeg, and comes out right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ffprobe, make_clip, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def upload(api: httpx.Client, path: Path, name: str | None = None, **data: str) -> httpx.Response:
+    with path.open("rb") as fh:
+        return api.post("/v1/videos", files={"file": (name or path.name, fh, "video/mp4")}, data=data)
+
+
+def wait_final(api: httpx.Client, video: dict, timeout: float = 60) -> dict:  # type: ignore[type-arg]
+    def final() -> dict | None:  # type: ignore[type-arg]
+        current = api.get(video["url"]).json()
+        return current if current["status"] in ("ready", "failed") else None
+
+    return wait_for(final, timeout, f"video {video['id']} to finish")
+
+
+def test_clip_becomes_ready_with_every_rendition(api: httpx.Client, clip: Path, tmp_path: Path) -> None:
+    answer = upload(api, clip, title="first")
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["location"] == answer.json()["url"]
+    video = wait_final(api, answer.json())
+    assert video["status"] == "ready", video["failure_reason"]
+    assert video["title"] == "first"
+    assert [r["name"] for r in video["renditions"]] == ["240p"]  # 320x240 is below every rung
+    for rendition in video["renditions"]:
+        got = api.get(rendition["url"])
+        assert got.status_code == 200
+        assert int(got.headers["content-length"]) == rendition["bytes"] == len(got.content)
+        out = tmp_path / f"{rendition['name']}.mp4"
+        out.write_bytes(got.content)
+        info = ffprobe(out)
+        stream = next(s for s in info["streams"] if s["codec_type"] == "video")
+        assert (stream["width"], stream["height"]) == (rendition["width"], rendition["height"])
+        assert stream["codec_name"] == "h264" and stream["pix_fmt"] == "yuv420p"
+        assert any(s["codec_type"] == "audio" and s["codec_name"] == "aac" for s in info["streams"])
+        assert abs(float(info["format"]["duration"]) - 2.0) <= 0.1
+    thumb = api.get(video["thumbnail_url"])
+    assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"  # JPEG
+
+
+@pytest.mark.timeout(180)
+def test_720p_source_gets_full_ladder_never_upscaled(api: httpx.Client, media_dir: Path, tmp_path: Path) -> None:
+    """The one larger end-to-end clip: a non-conforming (MPEG-4 Part 2) 720p source."""
+    source = make_clip(media_dir / "hd.mp4", size="1280x720", seconds=2, vcodec="mpeg4")
+    video = wait_final(api, upload(api, source).json(), timeout=120)
+    assert video["status"] == "ready", video["failure_reason"]
+    sizes = [(r["name"], r["width"], r["height"]) for r in video["renditions"]]
+    assert sizes == [("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
+    for rendition in video["renditions"]:
+        out = tmp_path / f"{rendition['name']}.mp4"
+        out.write_bytes(api.get(rendition["url"]).content)
+        info = ffprobe(out)
+        assert abs(float(info["format"]["duration"]) - 2.0) <= 0.1
+        assert info["streams"][0]["codec_name"] == "h264"
+
+
+def test_rotated_phone_clip_is_planned_on_its_displayed_size(api: httpx.Client, media_dir: Path) -> None:
+    stored = make_clip(media_dir / "landscape.mp4", size="640x360", seconds=1)
+    rotated = media_dir / "rotated.mp4"
+    from tests.conftest import ffmpeg
+
+    # ffmpeg 5.1 (Debian 12) writes the display matrix from the `rotate` tag when copying into MP4.
+    ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated))
+    video = wait_final(api, upload(api, rotated).json())
+    assert video["status"] == "ready", video["failure_reason"]
+    assert (video["width"], video["height"]) == (360, 640)
+    assert [(r["width"], r["height"]) for r in video["renditions"]] == [(360, 640)]
+
+
+def test_video_without_audio_is_processed(api: httpx.Client, media_dir: Path) -> None:
+    silent = make_clip(media_dir / "silent.mp4", audio=False, seconds=1)
+    video = wait_final(api, upload(api, silent).json())
+    assert video["status"] == "ready", video["failure_reason"]
+    assert video["audio_codec"] is None
+
+
+def test_range_etag_and_sse(api: httpx.Client, clip: Path) -> None:
+    video = wait_final(api, upload(api, clip).json())
+    url = video["renditions"][0]["url"]
+    size = video["renditions"][0]["bytes"]
+    part = api.get(url, headers={"Range": "bytes=10-109"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 10-109/{size}"
+    assert len(part.content) == 100
+    whole = api.get(url)
+    assert part.content == whole.content[10:110]
+    tail = api.get(url, headers={"Range": "bytes=-50"})
+    assert tail.status_code == 206 and tail.content == whole.content[-50:]
+    outside = api.get(url, headers={"Range": f"bytes={size + 10}-"})
+    assert outside.status_code == 416
+    assert outside.headers["content-range"] == f"bytes */{size}"
+    assert outside.headers["content-type"].startswith("application/problem+json")
+    cached = api.get(url, headers={"If-None-Match": whole.headers["etag"]})
+    assert cached.status_code == 304
+    # The event stream of a finished video says so and ends.
+    with api.stream("GET", video["events_url"]) as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        body = "".join(events.iter_text())
+    assert "event: ready" in body
+    data = [json.loads(line[5:]) for line in body.splitlines() if line.startswith("data:")]
+    assert data[-1]["status"] == "ready"
+
+
+def test_events_follow_processing_until_ready(api: httpx.Client, media_dir: Path) -> None:
+    source = make_clip(media_dir / "events.mp4", size="640x360", seconds=2, vcodec="mpeg4")
+    video = upload(api, source).json()
+    with api.stream("GET", video["events_url"], timeout=60) as events:
+        body = "".join(events.iter_text())
+    statuses = [json.loads(line[5:])["status"] for line in body.splitlines() if line.startswith("data:")]
+    assert statuses[-1] == "ready"
+    assert statuses[0] in ("queued", "processing", "ready")
+
+
+def test_same_content_reuses_outputs_and_delete_keeps_the_other(api: httpx.Client, media_dir: Path) -> None:
+    source = make_clip(media_dir / "dup.mp4", seconds=1, extra=("-metadata", "title=dup"))
+    first = wait_final(api, upload(api, source).json())
+    second = upload(api, source).json()
+    assert second["status"] == "ready", "the same content and ladder must reuse the finished outputs"
+    assert [r["bytes"] for r in second["renditions"]] == [r["bytes"] for r in first["renditions"]]
+    assert api.delete(first["url"]).status_code == 204
+    assert api.get(first["url"]).status_code == 404
+    assert api.get(second["renditions"][0]["url"]).status_code == 200
+    assert api.get(second["thumbnail_url"]).status_code == 200
+    assert api.delete(second["url"]).status_code == 204
+    assert api.get(second["renditions"][0]["url"]).status_code == 404
+
+
+def test_list_is_keyset_paginated(stack, media_dir: Path, clip: Path) -> None:  # type: ignore[no-untyped-def]
+    with stack.client(stack.tenant("pager")) as api:
+        ids = [upload(api, clip).json()["id"] for _ in range(5)]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = api.get("/v1/videos", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+            seen += [v["id"] for v in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert seen == list(reversed(ids))
+        assert api.get("/v1/videos", params={"cursor": "garbage"}).status_code == 400
+        assert api.get("/v1/videos", params={"limit": 0}).status_code == 400
+
+
+def test_usage_counts_processing(stack, clip: Path) -> None:  # type: ignore[no-untyped-def]
+    with stack.client(stack.tenant("usage")) as api:
+        video = wait_final(api, upload(api, clip).json())
+        usage = api.get("/v1/usage").json()
+    assert usage["videos"] == 1
+    assert usage["source_seconds"] == pytest.approx(2.0, abs=0.1)
+    assert usage["output_bytes"] >= video["renditions"][0]["bytes"]
+    assert usage["cpu_seconds"] >= 0
+    assert usage["per_video"][0]["id"] == video["id"]
+    assert usage["cost_estimate"] >= 0
