@@ -1,0 +1,49 @@
+"""Tenants never see each other: another tenant's video is a 404 on every route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.test_pipeline import upload, wait_final
+
+pytestmark = [pytest.mark.integration]
+
+
+def test_another_tenants_video_is_404_everywhere(stack: Stack, clip: Path) -> None:
+    with stack.client(stack.tenant("owner")) as owner, stack.client(stack.tenant("intruder")) as intruder:
+        video = wait_final(owner, upload(owner, clip).json())
+        rendition = video["renditions"][0]["url"]
+        routes = [
+            ("GET", video["url"]),
+            ("GET", rendition),
+            ("GET", video["thumbnail_url"]),
+            ("GET", video["events_url"]),
+            ("PATCH", video["url"]),
+            ("DELETE", video["url"]),
+        ]
+        for method, url in routes:
+            kwargs = {"json": {"title": "mine now"}} if method == "PATCH" else {}
+            answer = intruder.request(method, url, **kwargs)
+            assert answer.status_code == 404, (method, url, answer.status_code)
+            assert answer.headers["content-type"].startswith("application/problem+json")
+        assert video["id"] not in [v["id"] for v in intruder.get("/v1/videos").json()["items"]]
+        assert intruder.get("/v1/usage").json()["videos"] == 0
+        # The owner still has it, untouched.
+        again = owner.get(video["url"]).json()
+        assert again["title"] == video["title"] and again["status"] == "ready"
+        assert owner.get(rendition).status_code == 200
+
+
+def test_rate_limit_is_per_tenant(stack: Stack) -> None:
+    with stack.client(stack.tenant("limited", "--rate-limit", "5")) as limited, \
+            stack.client(stack.tenant("free", "--rate-limit", "0")) as free:
+        codes = [limited.get("/v1/videos").status_code for _ in range(8)]
+        assert codes[:5] == [200] * 5
+        assert codes[5:] == [429] * 3
+        refused = limited.get("/v1/videos")
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert all(free.get("/v1/videos").status_code == 200 for _ in range(20))
