@@ -74,7 +74,8 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, part: Path, l
     """Parse the multipart body into `part`; raise an ApplicationError saying what was wrong."""
     if not content_type.lower().startswith("multipart/form-data"):
         raise UnsupportedMediaType(
-            f"Send the video as multipart/form-data with a '{FILE_FIELD}' field, not {content_type or 'no content type'}."
+            f"Send the video as multipart/form-data with a '{FILE_FIELD}' field, "
+            f"not {content_type or 'no content type'}."
         )
     target = _HashingFileTarget(part, limit)
     title = ValueTarget()

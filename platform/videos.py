@@ -16,7 +16,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -141,7 +141,8 @@ class VideoController(Controller):
 
     @patch("/videos/{video_id:uuid}", operation_id="updateVideo", summary="Change a video's title",
            request_max_body_size=64 * 1024)
-    async def update_video(self, state: State, tenant: repo.TenantRow, video_id: UUID, data: VideoUpdate) -> Video:
+    async def update_video(self, state: State, tenant: repo.TenantRow, video_id: UUID,
+                           data: JSONBody[VideoUpdate]) -> Video:
         async with state.pool.connection() as conn:
             cur = await conn.execute(
                 "UPDATE videos SET title = %s, updated_at = now() WHERE id = %s AND tenant_id = %s RETURNING id",

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reelgate.platform.errors import RangeNotSatisfiable
+from reelgate.platform.files import parse_range
+from reelgate.platform.media import MediaStore, safe_filename
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-99", (0, 99)),
+        ("bytes=100-", (100, 999)),
+        ("bytes=-100", (900, 999)),
+        ("bytes=-5000", (0, 999)),
+        ("bytes=990-5000", (990, 999)),
+        ("bytes=0-1,5-6", None),  # several ranges: the whole file
+        ("items=0-1", None),
+        ("bytes=-", None),
+    ],
+)
+def test_parse_range(header: str, expected: tuple[int, int] | None) -> None:
+    assert parse_range(header, 1000) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=1000-", "bytes=5-2", "bytes=-0"])
+def test_unsatisfiable_range(header: str) -> None:
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(header, 1000)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\windows\\win.ini", "win.ini"),
+        ("clip.mp4", "clip.mp4"),
+        ("", "upload"),
+        (None, "upload"),
+        ("..", "upload"),
+        ("a\x00b\nc.mp4", "a_b_c.mp4"),
+        ("x" * 500 + ".mp4", "x" * 200),
+    ],
+)
+def test_safe_filename(given: str | None, stored: str) -> None:
+    assert safe_filename(given) == stored
+
+
+def test_media_store_refuses_paths_outside(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    assert store.resolve("outputs/abc") == (tmp_path / "outputs/abc").resolve()
+    with pytest.raises(ValueError):
+        store.resolve("../../etc")
