@@ -24,6 +24,7 @@ from reelgate.platform.videos import VideoController
 
 class MetricsController(PrometheusController):
     path = "/metrics"
+    include_in_schema = False  # Prometheus' text format, not part of the API
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

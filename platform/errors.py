@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("reelgate.platform")
@@ -61,6 +62,16 @@ class RateLimited(ApplicationError):
 
 class RangeNotSatisfiable(ApplicationError):
     status_code = 416
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem+json errors a route can return."""
+    from reelgate.platform.schemas import Problem
+
+    return {
+        status: ResponseSpec(Problem, description=TITLES.get(status, "Error"), media_type=PROBLEM_JSON)
+        for status in statuses
+    }
 
 
 def problem(

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from reelgate.platform.schemas import Health, Version
 
@@ -27,7 +28,7 @@ class HealthController(Controller):
         return Health(status="ok", checks={})
 
     @get("/ready", operation_id="ready", summary="PostgreSQL, Valkey, ffmpeg and disk space",
-         responses={503: None})  # type: ignore[dict-item]
+         responses={503: ResponseSpec(Health, description="A part the API needs is not usable")})
     async def ready(self, state: State) -> Response[Health]:
         checks: dict[str, str] = {}
         checks["postgres"] = await _check_db(state)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -82,3 +82,15 @@ class Version(msgspec.Struct):
     version: str
     color: str
     git_revision: str
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details: every error from this API has this shape."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = None

@@ -22,7 +22,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from reelgate.platform import files, ladder, repo
 from reelgate.platform.auth import current_tenant
-from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge
+from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge, problem_responses
 from reelgate.platform.jobs import Event, queue_for, transcode_video
 from reelgate.platform.kv import video_channel, video_key
 from reelgate.platform.media import safe_filename
@@ -72,7 +72,7 @@ class VideoController(Controller):
         # The body is streamed to disk under our own limit; Litestar's buffering limit does not apply.
         request_max_body_size=None,
         summary="Upload a video (multipart/form-data: `file`, optional `title`)",
-        responses={},
+        responses=problem_responses(400, 401, 413, 415, 422, 429),
     )
     async def upload(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow) -> Response[Video]:
         settings, media = state.settings, state.media
@@ -117,7 +117,8 @@ class VideoController(Controller):
         video = await _load(state, tenant, video_id)
         return Response(video, status_code=HTTP_202_ACCEPTED, headers={"Location": video.url})
 
-    @get("/videos", operation_id="listVideos", summary="The tenant's videos, newest first")
+    @get("/videos", operation_id="listVideos", summary="The tenant's videos, newest first",
+         responses=problem_responses(400, 401, 429))
     async def list_videos(
         self,
         state: State,
@@ -135,12 +136,13 @@ class VideoController(Controller):
             items, next_cursor = await repo.list_videos(conn, tenant.id, limit, after)
         return VideoPage(items=items, next_cursor=next_cursor)
 
-    @get("/videos/{video_id:uuid}", operation_id="getVideo", summary="One video and its renditions")
+    @get("/videos/{video_id:uuid}", operation_id="getVideo", summary="One video and its renditions",
+         responses=problem_responses(400, 401, 404, 429))
     async def get_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
         return await _load(state, tenant, video_id)
 
     @patch("/videos/{video_id:uuid}", operation_id="updateVideo", summary="Change a video's title",
-           request_max_body_size=64 * 1024)
+           request_max_body_size=64 * 1024, responses=problem_responses(400, 401, 404, 413, 429))
     async def update_video(self, state: State, tenant: repo.TenantRow, video_id: UUID,
                            data: JSONBody[VideoUpdate]) -> Video:
         async with state.pool.connection() as conn:
@@ -154,7 +156,8 @@ class VideoController(Controller):
         return await _load(state, tenant, video_id)
 
     @delete("/videos/{video_id:uuid}", operation_id="deleteVideo", status_code=HTTP_204_NO_CONTENT,
-            summary="Delete a video; renditions shared with another video stay")
+            summary="Delete a video; renditions shared with another video stay",
+            responses=problem_responses(400, 401, 404, 429))
     async def delete_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
         async with state.pool.connection() as conn:
             found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
@@ -167,26 +170,30 @@ class VideoController(Controller):
             await asyncio.to_thread(shutil.rmtree, media.resolve(unused_dir), True)
 
     @get("/videos/{video_id:uuid}/renditions/{name:str}", operation_id="downloadRendition",
-         summary="Download a rendition (HTTP Range supported)", media_type="video/mp4")
+         summary="Download a rendition (HTTP Range supported)", media_type="video/mp4",
+         responses=problem_responses(400, 401, 404, 416, 429))
     async def rendition(
         self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str
     ) -> Response[Any]:
         return await _serve(request, state, tenant, video_id, name, "video/mp4")
 
     @get("/videos/{video_id:uuid}/thumbnail", operation_id="downloadThumbnail",
-         summary="The video's JPEG thumbnail", media_type="image/jpeg")
+         summary="The video's JPEG thumbnail", media_type="image/jpeg",
+         responses=problem_responses(400, 401, 404, 416, 429))
     async def thumbnail(
         self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
     ) -> Response[Any]:
         return await _serve(request, state, tenant, video_id, None, "image/jpeg")
 
     @get("/videos/{video_id:uuid}/events", operation_id="videoEvents",
-         summary="Server-sent events: status and progress until ready or failed")
+         summary="Server-sent events: status and progress until ready or failed",
+         responses=problem_responses(400, 401, 404, 429))
     async def events(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> ServerSentEvent:
         video = await _load(state, tenant, video_id)
         return ServerSentEvent(_event_stream(state, tenant, video))
 
-    @get("/usage", operation_id="getUsage", summary="Processing and storage used by this tenant, with costs")
+    @get("/usage", operation_id="getUsage", summary="Processing and storage used by this tenant, with costs",
+         responses=problem_responses(401, 429))
     async def usage(self, state: State, tenant: repo.TenantRow) -> Usage:
         settings = state.settings
         async with state.pool.connection() as conn:
