@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -25,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from reelgate.platform import ladder, transcode
 from reelgate.platform.kv import KV, video_channel, video_key
 from reelgate.platform.media import MediaStore
+from reelgate.platform.metrics import JOB_SECONDS, VIDEOS, watch_queue_depth
 from reelgate.platform.probe import InvalidMedia, ToolMissing, probe
 from reelgate.platform.progress import Progress, fraction
 from reelgate.platform.settings import get_settings
@@ -67,6 +69,48 @@ async def retry_stalled_jobs(timestamp: int) -> None:
         await app.job_manager.retry_job(job)
 
 
+MAX_ATTEMPTS = 3
+RECONCILE_AFTER_S = 60
+
+
+@app.periodic(cron="* * * * * */30", periodic_id="reconcile")
+@app.task(name="reconcile_videos", queue=MAINTENANCE_QUEUE, queueing_lock="reconcile_videos",
+          pass_context=False)
+async def reconcile_videos(timestamp: int) -> None:
+    """The safety net: a video still queued or processing with no live job gets a new job,
+    or, after MAX_ATTEMPTS, ends `failed`. Nothing stays stuck."""
+    connector = app.connector
+    async with connector.pool.connection() as conn:  # type: ignore[attr-defined]
+        cur = await conn.execute(
+            "SELECT v.id, v.color, v.attempts, v.tenant_id FROM videos v"
+            " WHERE v.status IN ('queued', 'processing') AND v.updated_at < now() - make_interval(secs => %s)"
+            " AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = 'transcode_video'"
+            "   AND j.args->>'video_id' = v.id::text AND j.status IN ('todo', 'doing'))",
+            (RECONCILE_AFTER_S,),
+        )
+        for video_id, color, attempts, tenant_id in await cur.fetchall():
+            if attempts >= MAX_ATTEMPTS:
+                log.error("video %s failed %s times; giving up", video_id, attempts)
+                await conn.execute(
+                    "UPDATE videos SET status = 'failed', updated_at = now(), finished_at = now(),"
+                    " failure_reason = 'Processing failed repeatedly on our side; the error was logged.'"
+                    " WHERE id = %s",
+                    (video_id,),
+                )
+                if Transcoder._current:
+                    await Transcoder._current.kv.delete(video_key(str(tenant_id), str(video_id)))
+            else:
+                log.warning("video %s has no live job; deferring a new one", video_id)
+                async with conn.transaction():
+                    await conn.execute("UPDATE videos SET updated_at = now() WHERE id = %s", (video_id,))
+                    await transcode_video.configure(queue=queue_for(color), connection=conn).defer_async(
+                        video_id=str(video_id))
+
+
+class _Gone(Exception):
+    """The video was deleted while it was being processed."""
+
+
 class Transcoder:
     """State the transcode task needs in a worker process: pool, Valkey, media store."""
 
@@ -103,11 +147,17 @@ class Transcoder:
                 return  # deleted, or already finished by an earlier attempt
             tenant_id = row["tenant_id"]
             await self._announce(tenant_id, video_id, Event(status="processing", progress=0.0))
+            started, outcome = time.monotonic(), "error"
             try:
                 await self._transcode(conn, video_id, row)
+                outcome = "ready"
             except (InvalidMedia, transcode.TranscodeFailed, ToolMissing) as exc:
+                outcome = "failed"
                 await self._fail(conn, tenant_id, video_id, str(exc))
+            except _Gone:
+                outcome = "deleted"
             finally:
+                JOB_SECONDS.labels(outcome=outcome).observe(time.monotonic() - started)
                 shutil.rmtree(self.media.work_dir(video_id), ignore_errors=True)
 
     async def _transcode(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> None:
@@ -144,6 +194,21 @@ class Transcoder:
         final = self.media.output_dir(output_id)
         await asyncio.to_thread(shutil.move, os.fspath(work), final)
         thumb = final / plan.thumbnail
+        try:
+            used = await self._record_output(conn, tenant_id, video_id, row, plan, final, thumb, output_id, cpu)
+        except _Gone:  # deleted while processing: keep nothing
+            await asyncio.to_thread(shutil.rmtree, final, True)
+            raise
+        if used != output_id:  # the same content finished first elsewhere: keep one copy
+            await asyncio.to_thread(shutil.rmtree, final, True)
+        VIDEOS.labels(status="ready").inc()
+        await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
+
+    async def _record_output(
+        self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, row: dict[str, Any],
+        plan: transcode.Plan, final: Path, thumb: Path, output_id: UUID, cpu: float,
+    ) -> UUID:
+        """Store the output (or take a reference on an equal one) and mark the video ready, atomically."""
         async with conn.transaction():
             cur = await conn.execute(
                 "INSERT INTO outputs (id, tenant_id, content_sha256, ladder_key, dir, refcount,"
@@ -162,17 +227,18 @@ class Transcoder:
                         (output_id, out.name, out.width, out.height, (final / out.file).stat().st_size,
                          out.file, out.remuxed),
                     )
-            await conn.execute(
+            cur = await conn.execute(
                 "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
-                " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s",
+                " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
                 (used, cpu, video_id),
             )
-        if used != output_id:  # the same content finished first elsewhere: keep one copy
-            await asyncio.to_thread(shutil.rmtree, final, True)
-        await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
+            if await cur.fetchone() is None:
+                raise _Gone()  # rolls back the output row and its reference
+        return used  # type: ignore[no-any-return]
 
     async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:
         log.info("video %s failed: %s", video_id, reason)
+        VIDEOS.labels(status="failed").inc()
         await conn.execute(
             "UPDATE videos SET status = 'failed', failure_reason = %s, updated_at = now(),"
             " finished_at = now() WHERE id = %s",
@@ -189,6 +255,7 @@ async def run_worker(color: str) -> None:
     pool = AsyncConnectionPool(settings.db_url, min_size=1, max_size=4, open=False)
     try:
         await pool.open(wait=True, timeout=30)
+        depth = asyncio.create_task(watch_queue_depth(pool))
         async with app.open_async(pool):
             await app.run_worker_async(
                 queues=[queue_for(color), MAINTENANCE_QUEUE],
@@ -202,5 +269,7 @@ async def run_worker(color: str) -> None:
                 wait=True,
             )
     finally:
+        if "depth" in locals():
+            depth.cancel()
         await pool.close()
         await kv.close()

@@ -142,6 +142,10 @@ backend be_app
 """
 
 
+def metrics_dir(settings: Settings, color: str) -> Path:
+    return settings.run_dir / f"metrics-{color}"
+
+
 def supervisor_config(settings: Settings, pg_data: Path) -> str:
     var, log, run = settings.var, settings.log_dir, settings.run_dir
     reelgate = reelgate_executable()
@@ -149,12 +153,12 @@ def supervisor_config(settings: Settings, pg_data: Path) -> str:
     pg_user = "user=postgres\n" if _run_as_postgres() else ""
     valkey_dir = var / "valkey"
 
-    def program(name: str, command: str, extra: str = "", priority: int = 50) -> str:
+    def program(name: str, command: str, extra: str = "", priority: int = 50, more_env: str = "") -> str:
         return f"""
 [program:{name}]
 command={command}
 directory={settings.root}
-environment={env}
+environment={env}{more_env}
 autostart=false
 autorestart=true
 startsecs=1
@@ -202,12 +206,14 @@ serverurl=unix://{run / "supervisor.sock"}
         ),
     ]
     for color in COLORS:
-        parts.append(
-            program(f"api-{color}", f"{reelgate} serve --color {color} --port {settings.port(color)}")
-        )
+        # A color's API and worker share a metrics folder, so the API's /metrics shows the worker's too.
+        metrics = f',PROMETHEUS_MULTIPROC_DIR="{metrics_dir(settings, color)}"'
+        parts.append(program(f"api-{color}", f"{reelgate} serve --color {color} --port {settings.port(color)}",
+                             more_env=metrics))
         # A worker finishes its ffmpeg run before it stops; past 20 s it is killed and
         # the job is retried by the stalled-job check.
-        parts.append(program(f"worker-{color}", f"{reelgate} worker --color {color}", "stopwaitsecs=20"))
+        parts.append(program(f"worker-{color}", f"{reelgate} worker --color {color}", "stopwaitsecs=20",
+                             more_env=metrics))
     parts.append(
         program(
             "haproxy",
@@ -396,6 +402,9 @@ def _http_ok(url: str, timeout: float = 2.0) -> bool:
 def _prepare(settings: Settings) -> Path:
     for sub in ("run", "log", "valkey", "media"):
         (settings.var / sub).mkdir(parents=True, exist_ok=True)
+    for color in COLORS:  # multiprocess metrics start empty with their processes
+        shutil.rmtree(metrics_dir(settings, color), ignore_errors=True)
+        metrics_dir(settings, color).mkdir()
     pg_data = pg_data_dir(settings)
     init_postgres(settings, pg_data)
     live = live_color(settings)

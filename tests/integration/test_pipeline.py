@@ -163,3 +163,21 @@ def test_usage_counts_processing(stack, clip: Path) -> None:  # type: ignore[no-
     assert usage["cpu_seconds"] >= 0
     assert usage["per_video"][0]["id"] == video["id"]
     assert usage["cost_estimate"] >= 0
+
+
+def test_metrics_group_paths_and_include_the_worker(api: httpx.Client, clip: Path) -> None:
+    wait_final(api, upload(api, clip).json())
+    text = httpx.get(f"{api.base_url}/metrics").text
+    assert 'path="/v1/videos/{video_id}"' in text
+    assert not any(line for line in text.splitlines() if "/v1/videos/" in line and "-" in line.split("path=")[-1][:60]
+                   and "{video_id}" not in line), "ids must not become labels"
+    assert 'reelgate_transcode_seconds_count{outcome="ready"}' in text
+    assert 'reelgate_videos_finished_total{status="ready"}' in text
+
+
+def test_health_and_version(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    ready = api.get("/health/ready").json()
+    assert ready == {"status": "ok", "checks": {"postgres": "ok", "valkey": "ok", "ffmpeg": "ok", "disk": "ok"}}
+    version = api.get("/health/version").json()
+    assert version["color"] == "blue" and version["version"] == "0.1.0"
+    assert api.get("/health/live").status_code == 200
