@@ -107,6 +107,10 @@ async def reconcile_videos(timestamp: int) -> None:
                         video_id=str(video_id))
 
 
+def _file_sizes(folder: Path, names: list[str]) -> dict[str, int]:
+    return {name: (folder / name).stat().st_size for name in names if (folder / name).exists()}
+
+
 class _Gone(Exception):
     """The video was deleted while it was being processed."""
 
@@ -193,9 +197,9 @@ class Transcoder:
         output_id = uuid4()
         final = self.media.output_dir(output_id)
         await asyncio.to_thread(shutil.move, os.fspath(work), final)
-        thumb = final / plan.thumbnail
+        sizes = await asyncio.to_thread(_file_sizes, final, [*(o.file for o in plan.outputs), plan.thumbnail])
         try:
-            used = await self._record_output(conn, tenant_id, video_id, row, plan, final, thumb, output_id, cpu)
+            used = await self._record_output(conn, tenant_id, video_id, row, plan, final, sizes, output_id, cpu)
         except _Gone:  # deleted while processing: keep nothing
             await asyncio.to_thread(shutil.rmtree, final, True)
             raise
@@ -206,7 +210,7 @@ class Transcoder:
 
     async def _record_output(
         self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, row: dict[str, Any],
-        plan: transcode.Plan, final: Path, thumb: Path, output_id: UUID, cpu: float,
+        plan: transcode.Plan, final: Path, sizes: dict[str, int], output_id: UUID, cpu: float,
     ) -> UUID:
         """Store the output (or take a reference on an equal one) and mark the video ready, atomically."""
         async with conn.transaction():
@@ -216,7 +220,7 @@ class Transcoder:
                 " ON CONFLICT (tenant_id, content_sha256, ladder_key)"
                 " DO UPDATE SET refcount = outputs.refcount + 1 RETURNING id",
                 (output_id, tenant_id, row["content_sha256"], row["ladder_key"],
-                 str(final.relative_to(self.media.root)), thumb.stat().st_size if thumb.exists() else 0, cpu),
+                 str(final.relative_to(self.media.root)), sizes.get(plan.thumbnail, 0), cpu),
             )
             used = (await cur.fetchone())[0]  # type: ignore[index]
             if used == output_id:
@@ -224,7 +228,7 @@ class Transcoder:
                     await conn.execute(
                         "INSERT INTO renditions (output_id, name, width, height, bytes, file, remuxed)"
                         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (output_id, out.name, out.width, out.height, (final / out.file).stat().st_size,
+                        (output_id, out.name, out.width, out.height, sizes[out.file],
                          out.file, out.remuxed),
                     )
             cur = await conn.execute(

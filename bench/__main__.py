@@ -1,0 +1,26 @@
+"""`python -m bench [ladder|pipeline|api ...]`: run the benchmarks, write bench/results/*.json and RESULTS.md."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import api_load, ladder, pipeline
+from bench.common import write_table
+
+SUITES = {"ladder": ladder.run, "pipeline": pipeline.run, "api": api_load.run}
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or list(SUITES)
+    unknown = [name for name in wanted if name not in SUITES]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    for name in wanted:
+        SUITES[name]()
+    print(f"table: {write_table()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
