@@ -1,7 +1,7 @@
 """One ffmpeg process decodes the source once and writes every rendition and the thumbnail.
 
-The filter graph splits the decoded picture once per output and scales each
-branch. When the source already conforms to the top rung (H.264 yuv420p,
+The filter graph scales the decoded picture down a cascade of rungs (each from
+the next larger one) and splits off every rung and the thumbnail. When the source already conforms to the top rung (H.264 yuv420p,
 AAC or no audio, the rung's size, within its bitrate), that rung is copied
 (remuxed) instead of re-encoded. `-xerror` turns decode damage into a
 failure with a reason; `-progress pipe:1` is read concurrently with stderr.
@@ -74,18 +74,22 @@ def ffmpeg_path() -> str:
 def build(source: Path, out_dir: Path, info: MediaInfo, rungs: list[Rung], threads: int = 0) -> Plan:
     """The single ffmpeg command for this source and ladder."""
     remux = [r for r in rungs[:1] if can_remux(info, r)]
-    encoded = [r for r in rungs if r not in remux]
-    branches = len(encoded) + 1  # + thumbnail
-    labels = [f"[v{i}]" for i in range(branches)]
-    graph = [f"[0:v:0]split={branches}{''.join(labels)}"]
+    encoded = [r for r in rungs if r not in remux]  # largest first
+    # A cascade: each rung is scaled from the next larger one, not from the source, so
+    # the big frame is scaled once; the smallest branch also feeds the thumbnail.
+    graph, previous = [], "[0:v:0]"
     for i, rung in enumerate(encoded):
-        graph.append(f"[v{i}]scale={rung.width}:{rung.height}:flags=bicubic,setsar=1,format=yuv420p[o{i}]")
-    graph.append(f"[v{len(encoded)}]thumbnail=30,scale=-2:{min(THUMB_HEIGHT, info.height)},setsar=1[thumb]")
+        graph.append(f"{previous}scale={rung.width}:{rung.height}:flags=bicubic,setsar=1,format=yuv420p,"
+                     f"split=2[o{i}][c{i}]")
+        previous = f"[c{i}]"
+    thumb_height = min(THUMB_HEIGHT, encoded[-1].height if encoded else info.height)
+    graph.append(f"{previous}thumbnail=30,scale=-2:{thumb_height},setsar=1[thumb]")
 
     cmd = [
         ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-xerror", "-benchmark",
         "-loglevel", "level+info", "-progress", "pipe:1", "-nostats", "-threads", str(threads),
-        "-i", str(source), "-filter_complex", ";".join(graph),
+        # Two filter threads: the scalers would otherwise share one core with the decoder.
+        "-i", str(source), "-filter_complex_threads", "2", "-filter_complex", ";".join(graph),
     ]
     outputs: list[Output] = []
     for rung in remux:

@@ -1,0 +1,58 @@
+"""The public plugin API: what a plugin (built-in or third-party) imports.
+
+    from reelgate.gates.api import GateContext, GateResult, Check, hookimpl
+
+    class MyGate:
+        name = "my-gate"
+        class Config(msgspec.Struct, forbid_unknown_fields=True):
+            limit: int = 3
+        async def run(self, ctx: GateContext) -> GateResult: ...
+
+    @hookimpl
+    def register_gates(register):
+        register(MyGate)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import msgspec
+import pluggy
+
+from reelgate.gates.model import Check, Decision, Finding, GateResult, Verdict, error_result, worst
+
+hookimpl = pluggy.HookimplMarker("reelgate")
+
+__all__ = [
+    "Check", "Decision", "Finding", "GateContext", "GateResult", "GateType", "Verdict", "error_result",
+    "hookimpl", "worst",
+]
+
+
+class GateContext(msgspec.Struct, kw_only=True):
+    """What a gate gets for one run."""
+
+    gate_id: str
+    target: str
+    """Base URL of the color under test (green during a release)."""
+    config: Any
+    """The gate's decoded `Config`."""
+    workdir: Path
+    """A folder of its own for artifacts; keep the tool's raw output here."""
+    baseline: str | None = None
+    """Base URL of the live color, when the policy compares against it."""
+    api_key: str | None = None
+    """A key of a tenant made for gating, for routes behind `Authorization: Bearer`."""
+    home: Path = Path(".")
+    """The checkout running the release (holds `var/`)."""
+    release_id: str | None = None
+    color: str | None = None
+
+
+class GateType(Protocol):
+    name: ClassVar[str]
+    Config: ClassVar[type[msgspec.Struct]]
+
+    async def run(self, ctx: GateContext) -> GateResult: ...

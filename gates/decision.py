@@ -1,0 +1,59 @@
+"""From gate results to `promote` or `block`, naming the gate that decided.
+
+Any required `fail` or `error` blocks; advisory gates never block. A waiver
+turns one named check of one gate advisory until it expires.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from reelgate.gates.model import Decision, GateResult, worst
+from reelgate.gates.runner import summarize
+
+
+class Waiver(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    gate: str
+    check: str
+    reason: str
+    author: str
+    expires_at: datetime
+
+    def active(self, now: datetime | None = None) -> bool:
+        return self.expires_at > (now or datetime.now(UTC))
+
+
+def apply_waivers(results: list[GateResult], waivers: list[Waiver]) -> list[GateResult]:
+    """A waived failing check becomes `warn`, marked with who waived it; the gate is judged again."""
+    active = [w for w in waivers if w.active()]
+    for result in results:
+        touched = False
+        for check in result.checks:
+            waiver = next((w for w in active if w.gate == result.gate and w.check == check.name), None)
+            if waiver and check.verdict in ("fail", "error"):
+                check.verdict = "warn"
+                check.waived_by = f"{waiver.author} until {waiver.expires_at:%Y-%m-%d %H:%M} UTC: {waiver.reason}"
+                touched = True
+        if touched and result.verdict in ("fail", "error") and result.checks:
+            result.verdict = worst([c.verdict for c in result.checks] + [f.verdict for f in result.findings])
+            result.reason = ""
+            summarize(result)
+            if result.verdict == "warn":
+                result.reason = "passed with waived checks: " + ", ".join(
+                    c.name for c in result.checks if c.waived_by)
+    return results
+
+
+def decide(results: list[GateResult], approval_required: bool = False) -> Decision:
+    blocking = [r for r in results if r.required and r.verdict in ("fail", "error")]
+    if blocking:
+        first = blocking[0]
+        return Decision(outcome="block", deciding_gate=first.gate,
+                        reason=f"required gate `{first.gate}` is {first.verdict}: {first.reason}")
+    warned = [r.gate for r in results if r.verdict in ("warn", "fail", "error")]
+    note = f" ({len(warned)} with warnings or advisory failures: {', '.join(warned)})" if warned else ""
+    required = [r for r in results if r.required]
+    return Decision(outcome="promote", deciding_gate=None, needs_approval=approval_required,
+                    reason=f"all {len(required)} required gates passed{note}")

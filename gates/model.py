@@ -1,0 +1,81 @@
+"""The verdict model: what every gate returns and what a release decides.
+
+`error` means the tool could not measure (missing, unreachable, no data).
+Missing data is never a pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+Verdict = Literal["pass", "warn", "fail", "error", "skipped"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
+Op = Literal["<", "<=", ">", ">=", "==", "!="]
+
+# Worst first: the verdict of a group is its worst member's.
+SEVERITY_ORDER: tuple[Verdict, ...] = ("error", "fail", "warn", "pass", "skipped")
+
+
+def worst(verdicts: list[Verdict], empty: Verdict = "pass") -> Verdict:
+    if not verdicts:
+        return empty
+    return min(verdicts, key=SEVERITY_ORDER.index)
+
+
+class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One measured value, compared with a threshold and, optionally, a baseline."""
+
+    name: str
+    value: float | None
+    unit: str = ""
+    op: Op | None = None
+    threshold: float | None = None
+    baseline: float | None = None
+    delta: float | None = None
+    verdict: Verdict = "pass"
+    note: str = ""
+    waived_by: str | None = None
+
+
+class Finding(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Something a tool reported that a person should look at."""
+
+    rule_id: str
+    severity: Severity
+    message: str
+    location: str = ""
+    help_url: str = ""
+    verdict: Verdict = "warn"
+
+
+class GateResult(msgspec.Struct, kw_only=True):
+    gate: str
+    """The gate's id in the policy."""
+    uses: str
+    """The gate type."""
+    verdict: Verdict
+    reason: str
+    """One sentence naming what decided."""
+    checks: list[Check] = []
+    findings: list[Finding] = []
+    artifacts: list[str] = []
+    attempts: int = 1
+    started_at: datetime | None = None
+    duration_s: float = 0.0
+    required: bool = True
+    phase: Literal["pre", "post"] = "pre"
+    target: str = ""
+
+
+class Decision(msgspec.Struct, kw_only=True):
+    outcome: Literal["promote", "block"]
+    reason: str
+    deciding_gate: str | None = None
+    needs_approval: bool = False
+
+
+def error_result(gate: str, uses: str, reason: str) -> GateResult:
+    return GateResult(gate=gate, uses=uses, verdict="error", reason=reason)

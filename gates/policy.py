@@ -1,0 +1,217 @@
+"""Gate policies: YAML decoded strictly into msgspec Structs, with positions kept for errors.
+
+Every error says `file:line:column: what was expected`. A gate's `with:` block
+is decoded into that gate type's own `Config`, so a typo there is an error too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from reelgate.gates.model import Op
+
+
+class CheckRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A threshold on one value a gate measures."""
+
+    name: str
+    """The measured value's name, as the gate reports it (e.g. `p95_ms`)."""
+    op: Op = "<="
+    """How the value must compare with the threshold (lower is better for `<`, `<=`)."""
+    threshold: float | None = None
+    """Absolute limit."""
+    baseline: Literal["live", "last_promoted"] | None = None
+    """Compare with the live color (measured now) or the last promoted release (stored)."""
+    max_regression: float | None = None
+    """With `baseline`: how much worse than the baseline the value may be, in percent."""
+    severity: Literal["fail", "warn"] = "fail"
+    """What a breach makes the check."""
+
+
+class GateSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    uses: str
+    """The gate type (e.g. `k6`, `coverage`)."""
+    id: str = ""
+    """Unique name in this policy; defaults to `uses`."""
+    with_: dict[str, Any] = msgspec.field(name="with", default_factory=dict)
+    """The gate type's own configuration."""
+    required: bool = True
+    """A required gate's `fail` or `error` blocks the release; an advisory one only reports."""
+    phase: Literal["pre", "post"] = "pre"
+    """`pre`: before the traffic switch, against the candidate; `post`: after it, watching the new live color."""
+    timeout: float = 300
+    """Seconds before the gate is stopped and counted as `error`."""
+    retries: int = 0
+    """Extra attempts, for `error` only (a `fail` is an answer, not a glitch)."""
+    exclusive: bool = False
+    """Run alone: for gates that disturb the target (load, chaos)."""
+    checks: list[CheckRule] = []
+
+
+class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    version: Literal[1] = 1
+    name: str = "policy"
+    fail_fast: bool = False
+    """Cancel the remaining gates once a required gate fails."""
+    approval: bool = False
+    """Wait for `reelgate release approve` before switching traffic."""
+    router: str = "haproxy"
+    deployer: str = "local"
+    scale_down_delay: float = 30
+    """Seconds the old color keeps running after the post-promotion gates pass."""
+    gates: list[GateSpec]
+
+
+class PolicyError(Exception):
+    def __init__(self, file: str, line: int, column: int, message: str) -> None:
+        super().__init__(f"{file}:{line}:{column}: {message}")
+        self.file, self.line, self.column, self.message = file, line, column, message
+
+
+class LoadedPolicy(msgspec.Struct):
+    policy: Policy
+    configs: dict[str, Any]
+    """Each gate id's decoded Config."""
+    source: str
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types (ScalarFloat, CommentedMap...) as plain Python values."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)
+
+
+_PATH = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+def _position(tree: Any, path: str, unknown_key: str | None = None) -> tuple[int, int]:
+    """Line and column (1-based) of a msgspec error path such as `$.gates[0].with.vus`."""
+    node, line, col = tree, 0, 0
+    steps = [(m.group(1), m.group(2)) for m in _PATH.finditer(path)]
+    if unknown_key is not None:
+        steps.append((unknown_key, None))
+    for key, index in steps:
+        try:
+            if key is not None and isinstance(node, CommentedMap) and key in node:
+                line, col = node.lc.key(key)
+                node = node[key]
+            elif index is not None and isinstance(node, CommentedSeq) and int(index) < len(node):
+                line, col = node.lc.item(int(index))
+                node = node[int(index)]
+            else:
+                break
+        except (KeyError, TypeError, AttributeError):
+            break
+    if (line, col) == (0, 0) and isinstance(tree, CommentedMap):
+        line, col = tree.lc.line, tree.lc.col
+    return line + 1, col + 1
+
+
+def _explain(exc: msgspec.ValidationError) -> tuple[str, str, str | None]:
+    """(message, path, unknown field) from msgspec's "... - at `$.path`"."""
+    text = str(exc)
+    message, _, at = text.partition(" - at `")
+    path = at.rstrip("`") if at else "$"
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    if unknown:
+        return f"unknown field `{unknown.group(1)}`", path, unknown.group(1)
+    return message[0].lower() + message[1:], path, None
+
+
+def _decode(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> Any:
+    try:
+        return msgspec.convert(data, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        message, path, unknown = _explain(exc)
+        full = prefix + path[1:]
+        line, col = _position(tree, full, unknown)
+        raise PolicyError(file, line, col, f"{message} (at {full})") from None
+
+
+def load_policy(path: Path | str, gate_types: dict[str, type[Any]]) -> LoadedPolicy:
+    """Read and validate a policy file; raise PolicyError pointing at the first problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise PolicyError(file, 1, 1, f"cannot read the policy: {exc.strerror}") from None
+    return parse_policy(text, file, gate_types)
+
+
+def parse_policy(text: str, file: str, gate_types: dict[str, type[Any]]) -> LoadedPolicy:
+    try:
+        tree = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise PolicyError(file, line, col, f"not valid YAML: {exc.problem or exc.context}") from None
+    if not isinstance(tree, CommentedMap):
+        raise PolicyError(file, 1, 1, "expected a mapping with `gates:` at the top level")
+    policy: Policy = _decode(tree, _plain(tree), Policy, file)
+    configs: dict[str, Any] = {}
+    for i, spec in enumerate(policy.gates):
+        here = f"$.gates[{i}]"
+        if not spec.id:
+            spec.id = spec.uses
+        if spec.id in configs:
+            line, col = _position(tree, f"{here}.id" if "id" in tree["gates"][i] else here)
+            raise PolicyError(file, line, col, f"gate id `{spec.id}` is used twice; give each gate its own `id`")
+        gate_type = gate_types.get(spec.uses)
+        if gate_type is None:
+            line, col = _position(tree, f"{here}.uses")
+            known = ", ".join(sorted(gate_types)) or "none installed"
+            raise PolicyError(file, line, col, f"unknown gate type `{spec.uses}` (known: {known})")
+        configs[spec.id] = _decode(tree, spec.with_, gate_type.Config, file, f"{here}.with")
+        if spec.timeout <= 0 or spec.retries < 0:
+            line, col = _position(tree, here)
+            raise PolicyError(file, line, col, "expected `timeout` > 0 and `retries` >= 0")
+        for j, rule in enumerate(spec.checks):
+            problem = _rule_problem(rule)
+            if problem:
+                line, col = _position(tree, f"{here}.checks[{j}]")
+                raise PolicyError(file, line, col, problem)
+    return LoadedPolicy(policy=policy, configs=configs, source=file)
+
+
+def _rule_problem(rule: CheckRule) -> str | None:
+    if rule.threshold is None and rule.baseline is None:
+        return f"check `{rule.name}` needs a `threshold`, or a `baseline` with `max_regression`"
+    if (rule.baseline is None) != (rule.max_regression is None):
+        return f"check `{rule.name}`: `baseline` and `max_regression` go together"
+    if rule.max_regression is not None and rule.max_regression < 0:
+        return f"check `{rule.name}`: `max_regression` is a percentage >= 0"
+    if rule.baseline is not None and rule.op in ("==", "!="):
+        return f"check `{rule.name}`: a baseline comparison needs an ordering op (<, <=, >, >=)"
+    return None
+
+
+def json_schema(gate_types: dict[str, type[Any]]) -> dict[str, Any]:
+    """JSON Schema of a policy file, with each gate type's `with:` for editors."""
+    schema = msgspec.json.schema(Policy)
+    defs = schema.setdefault("$defs", {})
+    variants = []
+    for name, gate_type in sorted(gate_types.items()):
+        config_schema = msgspec.json.schema(gate_type.Config)
+        defs.update(config_schema.pop("$defs", {}))
+        variants.append({"if": {"properties": {"uses": {"const": name}}},
+                         "then": {"properties": {"with": config_schema}}})
+    if "GateSpec" in defs and variants:
+        defs["GateSpec"]["allOf"] = variants
+    schema["title"] = "reelgate gate policy"
+    return schema
