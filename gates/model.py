@@ -79,3 +79,26 @@ class Decision(msgspec.Struct, kw_only=True):
 
 def error_result(gate: str, uses: str, reason: str) -> GateResult:
     return GateResult(gate=gate, uses=uses, verdict="error", reason=reason)
+
+
+class Event(msgspec.Struct, kw_only=True):
+    """One step of a release's timeline: a state change, a gate, a human decision."""
+
+    at: datetime
+    kind: str
+    message: str
+    actor: str = "reelgate"
+
+
+class Report(msgspec.Struct, kw_only=True):
+    """Everything a reporter writes from: one release (or one `gate run`)."""
+
+    release_id: str
+    candidate: str
+    policy: str
+    state: str
+    decision: Decision | None
+    results: list[GateResult]
+    timeline: list[Event] = []
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -224,12 +224,12 @@ class Runner:
         for rule in spec.checks:
             baseline = await self._baseline(spec, rule, measured)
             check = apply_rule(measured, rule, baseline)
-            key = rule.name
-            if key in judged:  # two rules on one value: keep the worse
-                if worst([judged[key].verdict, check.verdict]) == judged[key].verdict:
-                    continue
-            judged[key] = check
-        untouched = [c for c in result.checks if c.name not in judged]
+            kept = judged.get(rule.name)
+            # Two rules on one value: keep the worse.
+            if kept is None or worst([kept.verdict, check.verdict]) != kept.verdict:
+                judged[rule.name] = check
+        # `baseline:<name>` values are inputs to the judgement, not checks of their own.
+        untouched = [c for c in result.checks if c.name not in judged and not c.name.startswith("baseline:")]
         result.checks = list(judged.values()) + untouched
         return summarize(result)
 

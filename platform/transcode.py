@@ -1,8 +1,9 @@
 """One ffmpeg process decodes the source once and writes every rendition and the thumbnail.
 
 The filter graph scales the decoded picture down a cascade of rungs (each from
-the next larger one) and splits off every rung and the thumbnail. When the source already conforms to the top rung (H.264 yuv420p,
-AAC or no audio, the rung's size, within its bitrate), that rung is copied
+the next larger one) and splits off every rung and the thumbnail. When the
+source already conforms to the top rung (H.264 yuv420p, AAC or no audio, the
+rung's size, within its bitrate), that rung is copied
 (remuxed) instead of re-encoded. `-xerror` turns decode damage into a
 failure with a reason; `-progress pipe:1` is read concurrently with stderr.
 """

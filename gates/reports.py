@@ -1,0 +1,28 @@
+"""Write a report with every installed reporter."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reelgate.gates.manager import registry
+from reelgate.gates.model import Decision, Event, GateResult, Report
+
+log = logging.getLogger("reelgate.gates.reports")
+
+
+def write_reports(release_id: str, candidate: str, policy: str, state: str, decision: Decision | None,
+                  results: list[GateResult], timeline: list[Event], folder: Path) -> list[Path]:
+    report = Report(release_id=release_id, candidate=candidate, policy=policy, state=state, decision=decision,
+                    results=results, timeline=timeline, finished_at=datetime.now(UTC))
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, reporter in sorted(registry().reporters.items()):
+        path = folder / f"report{reporter.suffix}"
+        try:
+            reporter().write(report, path)
+            written.append(path)
+        except Exception:  # one broken reporter must not hide the others
+            log.exception("reporter %s failed", name)
+    return written

@@ -1,0 +1,106 @@
+"""`html`: one self-contained page (no external assets): the release's timeline, each gate's
+checks and findings, and a latency chart as inline SVG."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from reelgate.gates.api import hookimpl
+from reelgate.gates.model import GateResult, Report
+
+STYLE = """
+body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 2rem;color:#1b1b1b}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}
+th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eee}
+.pass{color:#0b6e0b}.warn{color:#8a5a00}.fail,.error{color:#b00020}.skipped{color:#555}
+.banner{padding:1rem;border-radius:.4rem;font-size:1.1rem}.promote{background:#e3f4e3}.block{background:#fbe3e6}
+ol.timeline{padding-left:1.2rem}code{background:#f3f3f3;padding:0 .2rem}
+@media (prefers-reduced-motion:reduce){*{transition:none!important}}
+"""
+
+
+def latency_chart(result: GateResult) -> str:
+    """Bars for p50/p95/p99 (ms), with the baseline's as lighter bars when measured."""
+    names = ("p50_ms", "p95_ms", "p99_ms")
+    values = {c.name: c for c in result.checks}
+    bars = [(n, values[n].value, values[n].baseline) for n in names if n in values and values[n].value is not None]
+    if not bars:
+        return ""
+    top = max(max(v or 0, b or 0) for _, v, b in bars) or 1.0
+    width, row = 480, 34
+    parts = [f'<svg role="img" aria-labelledby="t-{escape(result.gate)}" width="{width + 160}" '
+             f'height="{row * len(bars) + 10}" xmlns="http://www.w3.org/2000/svg">',
+             f'<title id="t-{escape(result.gate)}">Latency of {escape(result.gate)} in milliseconds</title>']
+    for i, (name, value, baseline) in enumerate(bars):
+        y = 5 + i * row
+        parts.append(f'<text x="0" y="{y + 18}" font-size="14">{name[:-3]}</text>')
+        if baseline is not None:
+            parts.append(f'<rect x="50" y="{y + 14}" width="{width * baseline / top:.1f}" height="10" fill="#9bb7d4">'
+                         f'<title>baseline {baseline:g} ms</title></rect>')
+        parts.append(f'<rect x="50" y="{y + 2}" width="{width * (value or 0) / top:.1f}" height="12" '
+                     f'fill="#1f4e79"><title>{value:g} ms</title></rect>')
+        parts.append(f'<text x="{width + 60}" y="{y + 14}" font-size="13">{value:g} ms</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _help_link(url: str) -> str:
+    return f'<a href="{escape(url)}">help</a>' if url else ""
+
+
+def _gate_section(result: GateResult) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(c.name)}</td><td>{'—' if c.value is None else f'{c.value:g} {escape(c.unit)}'}</td>"
+        f"<td>{escape(c.op or '')} {'' if c.threshold is None else f'{c.threshold:g}'}</td>"
+        f"<td>{'' if c.baseline is None else f'{c.baseline:g}'}</td>"
+        f"<td class='{c.verdict}'>{c.verdict}</td><td>{escape(c.note or c.waived_by or '')}</td></tr>"
+        for c in result.checks
+    )
+    checks = (f"<table><caption>Checks</caption><tr><th scope='col'>check</th><th scope='col'>value</th>"
+              f"<th scope='col'>limit</th><th scope='col'>baseline</th><th scope='col'>verdict</th>"
+              f"<th scope='col'>note</th></tr>{rows}</table>") if rows else ""
+    found = "".join(
+        f"<tr><td>{escape(f.rule_id)}</td><td>{escape(f.severity)}</td><td>{escape(f.message)}</td>"
+        f"<td>{escape(f.location)}</td><td>{_help_link(f.help_url)}</td></tr>" for f in result.findings
+    )
+    findings = (f"<table><caption>Findings</caption><tr><th scope='col'>rule</th><th scope='col'>severity</th>"
+                f"<th scope='col'>message</th><th scope='col'>location</th><th scope='col'>help</th></tr>"
+                f"{found}</table>") if found else ""
+    artifacts = "".join(f"<li><code>{escape(a)}</code></li>" for a in result.artifacts)
+    return (f"<section aria-labelledby='g-{escape(result.gate)}'><h2 id='g-{escape(result.gate)}'>"
+            f"{escape(result.gate)} <small>({escape(result.uses)}, {result.phase}, "
+            f"{'required' if result.required else 'advisory'})</small></h2>"
+            f"<p class='{result.verdict}'><strong>{result.verdict}</strong>: {escape(result.reason)} "
+            f"({result.duration_s:.1f} s, {result.attempts} attempt{'s' if result.attempts != 1 else ''})</p>"
+            f"{latency_chart(result)}{checks}{findings}"
+            f"{f'<details><summary>Artifacts</summary><ul>{artifacts}</ul></details>' if artifacts else ''}</section>")
+
+
+class HtmlReporter:
+    name = "html"
+    suffix = ".html"
+
+    def write(self, report: Report, path: Path) -> None:
+        decision = report.decision
+        banner = (f"<p class='banner {decision.outcome}'><strong>{decision.outcome.upper()}</strong>: "
+                  f"{escape(decision.reason)}</p>") if decision else f"<p>State: {escape(report.state)}</p>"
+        timeline = "".join(
+            f"<li><time datetime='{e.at.isoformat()}'>{e.at:%H:%M:%S}</time> <strong>{escape(e.kind)}</strong> "
+            f"{escape(e.message)} <small>({escape(e.actor)})</small></li>" for e in report.timeline
+        )
+        body = "".join(_gate_section(r) for r in report.results)
+        page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
+                f"<title>reelgate release {escape(report.release_id)}</title><style>{STYLE}</style></head>"
+                f"<body><main><h1>Release {escape(report.release_id)}: {escape(report.candidate)}</h1>{banner}"
+                f"<p>Policy <code>{escape(report.policy)}</code>; state <code>{escape(report.state)}</code>.</p>"
+                f"<h2>Timeline</h2><ol class='timeline'>{timeline or '<li>no events</li>'}</ol>"
+                f"{body}</main></body></html>\n")
+        path.write_text(page)
+
+
+@hookimpl
+def register_reporters(register: Any) -> None:
+    register(HtmlReporter)

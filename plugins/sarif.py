@@ -1,0 +1,52 @@
+"""`sarif`: gate findings as SARIF 2.1.0, for code-scanning tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from reelgate.gates.api import hookimpl
+from reelgate.gates.model import Report
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+
+
+class SarifReporter:
+    name = "sarif"
+    suffix = ".sarif"
+
+    def write(self, report: Report, path: Path) -> None:
+        runs = []
+        for result in report.results:
+            rules: dict[str, dict[str, Any]] = {}
+            results = []
+            for finding in result.findings:
+                rules.setdefault(finding.rule_id, {
+                    "id": finding.rule_id,
+                    "shortDescription": {"text": finding.rule_id},
+                    **({"helpUri": finding.help_url} if finding.help_url else {}),
+                })
+                entry: dict[str, Any] = {
+                    "ruleId": finding.rule_id,
+                    "level": LEVELS.get(finding.severity, "warning"),
+                    "message": {"text": finding.message},
+                    "properties": {"severity": finding.severity, "verdict": finding.verdict},
+                }
+                if finding.location:
+                    entry["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": finding.location}}}]
+                results.append(entry)
+            runs.append({
+                "tool": {"driver": {"name": f"reelgate/{result.uses}", "rules": list(rules.values())}},
+                "automationDetails": {"id": f"{report.release_id}/{result.gate}"},
+                "results": results,
+            })
+        document = {"$schema": SCHEMA, "version": "2.1.0", "runs": runs}
+        path.write_bytes(msgspec.json.format(msgspec.json.encode(document)))
+
+
+@hookimpl
+def register_reporters(register: Any) -> None:
+    register(SarifReporter)
