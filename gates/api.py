@@ -26,8 +26,8 @@ from reelgate.gates.model import Check, Decision, Finding, GateResult, Verdict, 
 hookimpl = pluggy.HookimplMarker("reelgate")
 
 __all__ = [
-    "Check", "Decision", "Finding", "GateContext", "GateResult", "GateType", "Verdict", "error_result",
-    "hookimpl", "worst",
+    "Check", "Decision", "DeployError", "Deployment", "Finding", "GateContext", "GateResult", "GateType",
+    "RouterError", "Verdict", "error_result", "hookimpl", "worst",
 ]
 
 
@@ -49,6 +49,28 @@ class GateContext(msgspec.Struct, kw_only=True):
     """The checkout running the release (holds `var/`)."""
     release_id: str | None = None
     color: str | None = None
+    source_dir: Path | None = None
+    """The candidate's source (a git worktree of the release's commit), when there is one."""
+    python: str | None = None
+    """The candidate build's interpreter, for gates that run the candidate's own tests."""
+
+
+class Deployment(msgspec.Struct, kw_only=True):
+    url: str
+    """Where the candidate answers."""
+    build_dir: str | None = None
+    """The build (a venv) the candidate color runs, kept for a later rollback."""
+    source_dir: str | None = None
+    commit: str | None = None
+    python: str | None = None
+
+
+class DeployError(Exception):
+    """The candidate could not be built or started; the message says which step and why."""
+
+
+class RouterError(Exception):
+    """The router refused or could not confirm a switch; the message says what it answered."""
 
 
 class GateType(Protocol):

@@ -19,6 +19,9 @@ from reelgate.gates import hookspecs
 BUILTIN_PLUGINS = (
     "reelgate.plugins.k6",
     "reelgate.plugins.coverage",
+    "reelgate.plugins.haproxy",
+    "reelgate.plugins.local_deployer",
+    "reelgate.plugins.external_deployer",
     "reelgate.plugins.json_report",
     "reelgate.plugins.junit",
     "reelgate.plugins.sarif",

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -89,6 +90,39 @@ def stack_status() -> None:
     _print_status(parts)
     if any(p.state != "RUNNING" or p.health not in ("healthy", "-") for p in parts):
         raise click.exceptions.Exit(1)
+
+
+@stack.command("color")
+@click.argument("action", type=click.Choice(["start", "stop"]))
+@click.argument("color", type=click.Choice(["blue", "green"]))
+@click.option("--build", "venv", type=click.Path(path_type=Path, file_okay=False),
+              help="start: run this build (a venv with bin/reelgate) as COLOR.")
+@click.option("--drain-to", type=click.Choice(["blue", "green"]),
+              help="stop: move COLOR's waiting jobs to this color's queue.")
+def stack_color(action: str, color: str, venv: Path | None, drain_to: str | None) -> None:
+    """Start or stop one color's API and worker (the release runner's deployer uses this)."""
+    from reelgate.platform import stack as stack_mod
+
+    settings = _settings()
+    with _user_errors():
+        if action == "start":
+            part = stack_mod.start_color(settings, color, venv)
+            click.echo(f"{color} ready at {part.url} (pid {part.pid})")
+        else:
+            moved = stack_mod.stop_color(settings, color, drain_to)
+            click.echo(f"{color} stopped" + (f"; {moved} waiting jobs moved to {drain_to}" if drain_to else ""))
+
+
+@stack.command("router-config")
+@click.argument("live", type=click.Choice(["blue", "green"]))
+def stack_router_config(live: str) -> None:
+    """Regenerate haproxy.cfg with LIVE as the live color (after a runtime switch)."""
+    from reelgate.platform import stack as stack_mod
+
+    settings = _settings()
+    with _user_errors():
+        path = stack_mod.write_router_config(settings, live)
+    click.echo(f"{path}: live color {live}")
 
 
 # -- tenant --------------------------------------------------------------------

@@ -28,7 +28,9 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     source: list[str] = []
     """`--source` for coverage run; empty uses the project's own [tool.coverage.run]."""
     cwd: str = ""
-    """Where to run; defaults to the candidate's checkout."""
+    """Where to run; defaults to the candidate's source (in a release) or the working folder."""
+    python: str = ""
+    """Interpreter that runs the tests; defaults to the candidate build's (in a release) or this one."""
     diff_against: str = ""
     """A git ref: also measure coverage of the lines changed since it (diff-cover)."""
     least_covered: int = 5
@@ -54,7 +56,8 @@ class CoverageGate:
 
     async def run(self, ctx: GateContext) -> GateResult:
         config: Config = ctx.config
-        cwd = Path(config.cwd) if config.cwd else ctx.home
+        cwd = Path(config.cwd) if config.cwd else (ctx.source_dir or ctx.home)
+        python = config.python or ctx.python or sys.executable
         report = ctx.workdir / "coverage.json"
         artifacts = [str(report)]
         if config.coverage_json:
@@ -66,7 +69,6 @@ class CoverageGate:
             shutil.copyfile(given, report)
         elif config.command:
             data_file = ctx.workdir / ".coverage"
-            python = sys.executable
             run = [python, "-m", "coverage", "run", f"--data-file={data_file}", "--branch"]
             if config.source:
                 run.append(f"--source={','.join(config.source)}")
@@ -92,7 +94,7 @@ class CoverageGate:
         data = json.loads(report.read_text())
         checks, findings = _judge_report(data, config)
         if config.diff_against:
-            changed = await _changed_lines(ctx, cwd, data_file=ctx.workdir / ".coverage", ref=config.diff_against)
+            changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", config.diff_against)
             if changed is None:
                 return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
                                   checks=checks, reason="diff-cover could not measure the changed lines")
@@ -127,12 +129,12 @@ def _judge_report(data: dict[str, Any], config: Config) -> tuple[list[Check], li
     return checks, findings
 
 
-async def _changed_lines(ctx: GateContext, cwd: Path, data_file: Path, ref: str) -> Check | None:
+async def _changed_lines(ctx: GateContext, cwd: Path, python: str, data_file: Path, ref: str) -> Check | None:
     xml = ctx.workdir / "coverage.xml"
-    await _run([sys.executable, "-m", "coverage", "xml", f"--data-file={data_file}", "-o", str(xml)], cwd,
+    await _run([python, "-m", "coverage", "xml", f"--data-file={data_file}", "-o", str(xml)], cwd,
                ctx.workdir / "xml.log")
     out = ctx.workdir / "diff-cover.json"
-    diff_cover = Path(sys.executable).parent / "diff-cover"
+    diff_cover = Path(python).parent / "diff-cover"
     if not xml.exists() or not diff_cover.exists():
         return None
     await _run([str(diff_cover), str(xml), f"--compare-branch={ref}", f"--format=json:{out}"], cwd,

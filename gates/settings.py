@@ -1,0 +1,51 @@
+"""The engine's view of the shared settings (`REELGATE_*` over `reelgate.toml`).
+
+The engine talks to the platform over HTTP and its CLI only, so it reads the
+few shared names itself rather than importing the platform's settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+
+class EngineSettings(msgspec.Struct, kw_only=True):
+    home: Path
+    port_base: int = 8400
+    database_url: str = ""
+
+    @property
+    def var(self) -> Path:
+        return self.home / "var"
+
+    def port(self, part: str) -> int:
+        return self.port_base + {"router": 0, "blue": 1, "green": 2, "postgres": 3, "valkey": 4}[part]
+
+    def url(self, part: str) -> str:
+        return f"http://127.0.0.1:{self.port(part)}"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        secret = self.var / "secrets" / "db_password"
+        password = secret.read_text().strip() if secret.exists() else ""
+        return f"postgresql://reelgate:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
+
+
+def engine_settings(env: dict[str, str] | None = None) -> EngineSettings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("REELGATE_HOME") or os.getcwd()).resolve()
+    values: dict[str, object] = {}
+    toml = home / "reelgate.toml"
+    if toml.exists():
+        data = tomllib.loads(toml.read_text())
+        values.update({k: v for k, v in data.items() if k in ("port_base", "database_url")})
+    for name in ("port_base", "database_url"):
+        if f"REELGATE_{name.upper()}" in env:
+            values[name] = env[f"REELGATE_{name.upper()}"]
+    return msgspec.convert({"home": str(home), **values}, EngineSettings, strict=False)

@@ -1,0 +1,225 @@
+"""The engine's records in PostgreSQL (schema `reelgate_gates`): releases and their state machine,
+the timeline, gate results, waivers and the live color."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import zlib
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from yoyo import get_backend, read_migrations
+
+from reelgate.gates.decision import Waiver
+from reelgate.gates.model import Decision, Event, GateResult
+
+FINAL = ("promoted", "blocked", "rolled_back", "aborted")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "planned": ("deploying", "aborted"),
+    "deploying": ("gating", "blocked", "aborted"),
+    "gating": ("awaiting_approval", "switching", "blocked", "aborted"),
+    "awaiting_approval": ("switching", "aborted"),
+    "switching": ("watching", "rolled_back", "aborted"),
+    "watching": ("promoted", "rolled_back"),
+    "promoted": ("rolled_back",),
+    "blocked": (),
+    "rolled_back": (),
+    "aborted": (),
+}
+
+
+class StoreError(Exception):
+    """The records say no: a release is already running, a transition is not allowed, ..."""
+
+
+class Release(msgspec.Struct, kw_only=True):
+    id: str
+    candidate: str
+    commit_sha: str | None
+    policy_name: str
+    policy_file: str
+    state: str
+    live_before: str
+    candidate_color: str
+    candidate_url: str | None
+    decision: Decision | None
+    build_dir: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+def actor() -> str:
+    return os.environ.get("REELGATE_ACTOR") or getpass.getuser()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5, row_factory=dict_row)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def migrate(self) -> None:
+        scheme, rest = self.url.split("://", 1)
+        backend = get_backend(f"postgresql+psycopg://{rest}" if scheme.startswith("postgres") else self.url)
+        with resources.as_file(resources.files("reelgate.gates.migrations")) as folder:
+            migrations = read_migrations(str(folder))
+            with backend.lock():
+                backend.apply_migrations(backend.to_apply(migrations))
+
+    # -- releases -------------------------------------------------------------------
+
+    def create(self, release_id: str, candidate: str, policy_name: str, policy_file: str, live_before: str,
+               candidate_color: str) -> Release:
+        try:
+            self.conn.execute(
+                "INSERT INTO reelgate_gates.releases (id, candidate, policy_name, policy_file, state, live_before,"
+                " candidate_color, created_by) VALUES (%s, %s, %s, %s, 'planned', %s, %s, %s)",
+                (release_id, candidate, policy_name, policy_file, live_before, candidate_color, actor()),
+            )
+        except psycopg.errors.UniqueViolation:
+            active = self.active()
+            raise StoreError(f"release {active.id if active else '?'} ({active.state if active else '?'}) is "
+                             "still running: one release at a time") from None
+        self.event(release_id, "planned", f"release of {candidate} planned with policy {policy_name}")
+        return self.get(release_id)
+
+    def _row(self, row: dict[str, Any] | None) -> Release | None:
+        if row is None:
+            return None
+        row = dict(row)
+        row["decision"] = msgspec.convert(row["decision"], Decision) if row["decision"] else None
+        return msgspec.convert(row, Release)
+
+    def get(self, release_id: str) -> Release:
+        found = self._row(self.conn.execute("SELECT * FROM reelgate_gates.releases WHERE id = %s",
+                                            (release_id,)).fetchone())
+        if found is None:
+            raise StoreError(f"there is no release {release_id}")
+        return found
+
+    def active(self) -> Release | None:
+        return self._row(self.conn.execute(
+            "SELECT * FROM reelgate_gates.releases WHERE state <> ALL(%s)", (list(FINAL),)).fetchone())
+
+    def latest(self) -> Release | None:
+        return self._row(self.conn.execute(
+            "SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT 1").fetchone())
+
+    def history(self, limit: int = 20) -> list[Release]:
+        rows = self.conn.execute("SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT %s",
+                                 (limit,)).fetchall()
+        return [r for r in (self._row(row) for row in rows) if r]
+
+    def update(self, release_id: str, **fields: Any) -> None:
+        sets = ", ".join(f"{name} = %s" for name in fields)
+        values = [Jsonb(msgspec.to_builtins(v)) if isinstance(v, msgspec.Struct) else v for v in fields.values()]
+        self.conn.execute(f"UPDATE reelgate_gates.releases SET {sets}, updated_at = now() WHERE id = %s",
+                          (*values, release_id))
+
+    def transition(self, release_id: str, to: str, message: str, who: str = "reelgate") -> None:
+        """Move the state machine one step; a move it does not allow is a StoreError."""
+        with self.conn.transaction():
+            row = self.conn.execute("SELECT state FROM reelgate_gates.releases WHERE id = %s FOR UPDATE",
+                                    (release_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"there is no release {release_id}")
+            if to not in TRANSITIONS[row["state"]]:
+                raise StoreError(f"release {release_id} is {row['state']}; it cannot become {to}")
+            self.conn.execute(
+                "UPDATE reelgate_gates.releases SET state = %s, updated_at = now(),"
+                " finished_at = CASE WHEN %s THEN now() ELSE finished_at END WHERE id = %s",
+                (to, to in FINAL, release_id),
+            )
+            self.event(release_id, to, message, who)
+
+    # -- timeline, results, waivers -----------------------------------------------------
+
+    def event(self, release_id: str, kind: str, message: str, who: str = "reelgate") -> None:
+        self.conn.execute("INSERT INTO reelgate_gates.events (release_id, kind, message, actor)"
+                          " VALUES (%s, %s, %s, %s)", (release_id, kind, message, who))
+
+    def timeline(self, release_id: str) -> list[Event]:
+        rows = self.conn.execute("SELECT at, kind, message, actor FROM reelgate_gates.events WHERE release_id = %s"
+                                 " ORDER BY id", (release_id,)).fetchall()
+        return [Event(**row) for row in rows]
+
+    def save_results(self, release_id: str, results: list[GateResult]) -> None:
+        for result in results:
+            self.conn.execute(
+                "INSERT INTO reelgate_gates.results (release_id, gate, phase, verdict, result)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (release_id, phase, gate)"
+                " DO UPDATE SET verdict = EXCLUDED.verdict, result = EXCLUDED.result, recorded_at = now()",
+                (release_id, result.gate, result.phase, result.verdict, Jsonb(msgspec.to_builtins(result))),
+            )
+
+    def results(self, release_id: str) -> list[GateResult]:
+        rows = self.conn.execute("SELECT result FROM reelgate_gates.results WHERE release_id = %s"
+                                 " ORDER BY phase DESC, recorded_at", (release_id,)).fetchall()
+        return [msgspec.convert(row["result"], GateResult) for row in rows]
+
+    def last_promoted_value(self, gate: str, check: str) -> float | None:
+        row = self.conn.execute(
+            "SELECT r.result FROM reelgate_gates.results r JOIN reelgate_gates.releases rel ON rel.id = r.release_id"
+            " WHERE rel.state = 'promoted' AND r.gate = %s AND r.phase = 'pre'"
+            " ORDER BY rel.finished_at DESC LIMIT 1", (gate,)).fetchone()
+        if row is None:
+            return None
+        for item in row["result"].get("checks", []):
+            if item.get("name") == check and item.get("value") is not None:
+                return float(item["value"])
+        return None
+
+    def add_waiver(self, release_id: str | None, waiver: Waiver) -> None:
+        self.conn.execute(
+            "INSERT INTO reelgate_gates.waivers (release_id, gate, check_name, reason, author, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (release_id, waiver.gate, waiver.check, waiver.reason, waiver.author, waiver.expires_at),
+        )
+        if release_id:
+            self.event(release_id, "waiver", f"check {waiver.gate}.{waiver.check} waived until "
+                       f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC: {waiver.reason}", waiver.author)
+
+    def waivers(self, release_id: str) -> list[Waiver]:
+        rows = self.conn.execute(
+            "SELECT gate, check_name AS check, reason, author, expires_at FROM reelgate_gates.waivers"
+            " WHERE (release_id = %s OR release_id IS NULL) AND expires_at > now()", (release_id,)).fetchall()
+        return [msgspec.convert(row, Waiver) for row in rows]
+
+    # -- the live color and the runner's lock ------------------------------------------
+
+    def live(self) -> tuple[str, str | None]:
+        row = self.conn.execute("SELECT color, build_dir FROM reelgate_gates.live").fetchone()
+        return (row["color"], row["build_dir"]) if row else ("blue", None)
+
+    def set_live(self, color: str, release_id: str | None, build_dir: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO reelgate_gates.live (color, release_id, build_dir) VALUES (%s, %s, %s)"
+            " ON CONFLICT (only_row) DO UPDATE SET color = EXCLUDED.color, release_id = EXCLUDED.release_id,"
+            " build_dir = EXCLUDED.build_dir, updated_at = now()", (color, release_id, build_dir))
+
+    @staticmethod
+    def _lock_key(release_id: str) -> int:
+        return zlib.crc32(f"reelgate-release:{release_id}".encode())
+
+    def hold_runner_lock(self, release_id: str) -> bool:
+        """Held for as long as this connection lives: a dead runner's lock goes with it."""
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (self._lock_key(release_id),)).fetchone()
+        return bool(row and row["ok"])
+
+    def runner_alive(self, release_id: str) -> bool:
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as other:
+            row = other.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key(release_id),)).fetchone()
+            if row and row[0]:
+                other.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key(release_id),))
+                return False
+            return True

@@ -1,0 +1,125 @@
+"""`haproxy`: switch traffic between the colors through HAProxy's runtime API.
+
+The switch gives the candidate weight 100, then the old color weight 0 (it
+drains: requests in flight finish, no new ones arrive), and is confirmed with
+`show servers state`. Every `set` command answers with an empty line on
+success; any other answer is an error. The live color is then written back to
+the generated config (`reelgate stack router-config`), so a reload keeps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from reelgate.gates.api import RouterError, hookimpl
+
+COLORS = ("blue", "green")
+LIVE_WEIGHT = 100
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    socket: str = "var/run/haproxy.sock"
+    """The admin socket: a path (relative to the checkout), or `tcp://host:port` for a remote HAProxy."""
+    backend: str = "be_app"
+    timeout: float = 5.0
+    write_config: bool = True
+    """Regenerate the local stack's haproxy.cfg after a switch (off for a remote HAProxy)."""
+
+
+class ServerState(msgspec.Struct):
+    name: str
+    operational: int
+    """srv_op_state: 2 means running (health checks pass)."""
+    admin: int
+    weight: int
+
+
+async def command(config: Config, home: Path, line: str) -> str:
+    """Send one runtime API command and return the whole answer."""
+    if config.socket.startswith("tcp://"):
+        host, _, port = config.socket[len("tcp://"):].rpartition(":")
+        opener = asyncio.open_connection(host, int(port))
+    else:
+        path = Path(config.socket)
+        opener = asyncio.open_unix_connection(str(path if path.is_absolute() else home / path))
+    try:
+        reader, writer = await asyncio.wait_for(opener, config.timeout)
+    except (OSError, TimeoutError) as exc:
+        raise RouterError(f"cannot reach HAProxy's admin socket {config.socket}: {exc}") from None
+    try:
+        writer.write(line.encode() + b"\n")
+        await writer.drain()
+        return (await asyncio.wait_for(reader.read(), config.timeout)).decode()
+    finally:
+        writer.close()
+
+
+async def servers(config: Config, home: Path) -> dict[str, ServerState]:
+    answer = await command(config, home, f"show servers state {config.backend}")
+    found = {}
+    for row in answer.splitlines():
+        fields = row.split()
+        if len(fields) > 8 and fields[1] == config.backend:
+            found[fields[3]] = ServerState(name=fields[3], operational=int(fields[5]), admin=int(fields[6]),
+                                           weight=int(fields[7]))
+    if not found:
+        raise RouterError(f"HAProxy has no servers in backend {config.backend}: {answer.strip()[:200]}")
+    return found
+
+
+class HAProxyRouter:
+    name = "haproxy"
+    Config = Config
+
+    def __init__(self, config: Config, home: Path) -> None:
+        self.config, self.home = config, home
+
+    async def _set(self, line: str) -> None:
+        answer = await command(self.config, self.home, line)
+        if answer.strip():
+            raise RouterError(f"HAProxy refused `{line}`: {answer.strip()}")
+
+    async def live(self) -> str | None:
+        """The color taking traffic (the one with weight), or None if none or both do."""
+        state = await servers(self.config, self.home)
+        weighted = [name for name, s in state.items() if s.weight > 0 and s.admin == 0]
+        return weighted[0] if len(weighted) == 1 else None
+
+    async def healthy(self, color: str) -> bool:
+        state = (await servers(self.config, self.home)).get(color)
+        return state is not None and state.operational == 2 and state.admin == 0
+
+    async def switch(self, color: str) -> None:
+        if color not in COLORS:
+            raise RouterError(f"unknown color {color!r}")
+        old = "green" if color == "blue" else "blue"
+        if not await self.healthy(color):
+            raise RouterError(f"HAProxy does not see {color} as up; not switching")
+        backend = self.config.backend
+        await self._set(f"set weight {backend}/{color} {LIVE_WEIGHT}")
+        await self._set(f"set weight {backend}/{old} 0")
+        state = await servers(self.config, self.home)
+        if state[color].weight != LIVE_WEIGHT or state[old].weight != 0:
+            raise RouterError(f"the switch to {color} was not confirmed by `show servers state`: "
+                              f"{color} weight {state[color].weight}, {old} weight {state[old].weight}")
+        if self.config.write_config:
+            await asyncio.to_thread(_write_config, self.home, color)
+
+
+def _write_config(home: Path, color: str) -> None:
+    reelgate = Path(sys.executable).parent / "reelgate"
+    result = subprocess.run([str(reelgate), "stack", "router-config", color], cwd=home, capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise RouterError(f"switched, but the router config was not rewritten: {result.stderr.strip()}")
+
+
+@hookimpl
+def register_routers(register: Any) -> None:
+    register(HAProxyRouter)

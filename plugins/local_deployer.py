@@ -1,0 +1,123 @@
+"""`local`: build the candidate from a git worktree and run it as the other color on this machine.
+
+Steps, each failing with the step named: resolve REF to a commit; `git
+worktree add` it under `var/releases/<id>/src`; build a wheel from it; install
+the wheel into `var/releases/<id>/.venv`; run the candidate's own `reelgate db
+upgrade` (migrations are expand-then-contract, so the live color keeps
+working); start its API and worker as the candidate color
+(`reelgate stack color start`), on that color's port and queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from reelgate.gates.api import DeployError, Deployment, hookimpl
+from reelgate.gates.settings import engine_settings
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    extras: list[str] = []
+    """Extras to install with the candidate (e.g. `[test]`, for gates that run its tests)."""
+    python: str = "python3"
+    """Interpreter for the candidate's venv."""
+    keep_builds: int = 3
+    """Builds of finished releases to keep (the live and previous ones are always kept)."""
+
+
+async def run(args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None) -> str:
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(args)}\n".encode())
+        out.flush()
+        proc = await asyncio.create_subprocess_exec(
+            *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=out, env=env,
+        )
+        try:
+            stdout, _ = await proc.communicate()
+        except asyncio.CancelledError:
+            proc.kill()
+            await proc.wait()
+            raise
+        out.write(stdout)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise DeployError(f"{step} failed (exit {proc.returncode}); see {log}: {' | '.join(tail)}")
+    return stdout.decode().strip()
+
+
+class LocalDeployer:
+    name = "local"
+    Config = Config
+
+    def __init__(self, config: Config, home: Path) -> None:
+        self.config, self.home = config, home
+        self.reelgate = str(Path(sys.executable).parent / "reelgate")
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "REELGATE_HOME": str(self.home)}
+
+    async def deploy(self, release_id: str, ref: str, color: str, say: Callable[[str], None]) -> Deployment:
+        folder = self.home / "var" / "releases" / release_id
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "deploy.log"
+        src, dist, venv = folder / "src", folder / "dist", folder / ".venv"
+        commit = await run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.home, log,
+                           f"resolving {ref!r} to a commit")
+        say(f"building {ref} ({commit[:12]})")
+        if not src.exists():
+            await run(["git", "worktree", "add", "--detach", str(src), commit], self.home, log, "git worktree add")
+        await run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"], folder,
+                  log, "building the wheel")
+        wheels = sorted(dist.glob("reelgate-*.whl"))
+        if not wheels:
+            raise DeployError(f"building the wheel produced nothing in {dist}")
+        if not (venv / "bin" / "python").exists():
+            await run([self.config.python, "-m", "venv", str(venv)], folder, log, "creating the venv")
+        extras = f"[{','.join(self.config.extras)}]" if self.config.extras else ""
+        say("installing the candidate build")
+        await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
+                   str(wheels[-1])], folder, log, "installing the wheel")
+        await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"], folder,
+                  log, "installing the wheel's dependencies")
+        say("applying the candidate's migrations")
+        await run([str(venv / "bin" / "reelgate"), "db", "upgrade"], self.home, log, "reelgate db upgrade",
+                  self._env())
+        say(f"starting the candidate as {color}")
+        await self.start(color, str(venv))
+        settings = engine_settings({**os.environ, "REELGATE_HOME": str(self.home)})
+        return Deployment(url=settings.url(color), build_dir=str(venv), source_dir=str(src), commit=commit,
+                          python=str(venv / "bin" / "python"))
+
+    async def start(self, color: str, build_dir: str | None) -> None:
+        args = [self.reelgate, "stack", "color", "start", color]
+        if build_dir:
+            args += ["--build", build_dir]
+        log = self.home / "var" / "log" / "deployer.log"
+        await run(args, self.home, log, f"starting {color}", self._env())
+
+    async def stop(self, color: str, drain_to: str | None = None) -> None:
+        args = [self.reelgate, "stack", "color", "stop", color] + (["--drain-to", drain_to] if drain_to else [])
+        await run(args, self.home, self.home / "var" / "log" / "deployer.log", f"stopping {color}", self._env())
+
+    async def cleanup(self, release_id: str) -> None:
+        """Remove the release's source worktree (its build stays, for a rollback)."""
+        src = self.home / "var" / "releases" / release_id / "src"
+        if src.exists():
+            proc = await asyncio.create_subprocess_exec("git", "worktree", "remove", "--force", str(src),
+                                                        cwd=self.home, stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.DEVNULL)
+            await proc.wait()
+            shutil.rmtree(src, ignore_errors=True)
+
+
+@hookimpl
+def register_deployers(register: Any) -> None:
+    register(LocalDeployer)
