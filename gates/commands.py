@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import msgspec
 
 from reelgate.gates.policy import PolicyError
 
@@ -143,5 +142,206 @@ def gate_run(name: str, target: str, policy_file: Path | None, sets: tuple[str, 
         raise click.exceptions.Exit(EXIT_BLOCKED)
 
 
-def encode(obj: Any) -> str:
-    return msgspec.json.encode(obj).decode()
+# -- release ------------------------------------------------------------------------
+
+EXIT_AWAITING = 4
+
+
+def default_policy() -> Path:
+    from importlib import resources
+
+    with resources.as_file(resources.files("reelgate.gates.policies") / "default.yaml") as path:
+        return Path(path)
+
+
+def _load_full(policy_file: Path) -> Any:
+    from reelgate.gates.policy import load_policy
+
+    reg = _registry()
+    try:
+        return load_policy(policy_file, reg.gates, reg.routers, reg.deployers)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _manager() -> Any:
+    import psycopg
+
+    from reelgate.gates.console import console
+    from reelgate.gates.manager import hooks
+    from reelgate.gates.release import ReleaseManager
+    from reelgate.gates.settings import engine_settings
+    from reelgate.gates.store import Store
+
+    settings = engine_settings()
+    try:
+        store = Store(settings.db_url)
+        store.migrate()
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(
+            f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)") from None
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}")
+
+    return ReleaseManager(settings, store, _registry(), hooks(), say)
+
+
+def _run_release(action: Any) -> Any:
+    from reelgate.gates.store import StoreError
+
+    try:
+        return asyncio.run(action)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _conclude(manager: Any, release: Any) -> None:
+    from reelgate.gates.console import console, show_decision, show_result
+
+    for result in manager.store.results(release.id):
+        show_result(result)
+    if release.decision:
+        show_decision(release.decision)
+    console.print(f"release {release.id}: [bold]{release.state}[/]")
+    console.print(f"report: {manager.report_path(release.id)}")
+    if release.state == "promoted":
+        return
+    raise click.exceptions.Exit(EXIT_AWAITING if release.state == "awaiting_approval" else EXIT_BLOCKED)
+
+
+@click.group()
+def release() -> None:
+    """Blue-green releases: start, follow, approve, waive, abort, roll back.
+
+    Exit codes: 0 promoted, 1 blocked / rolled back / aborted, 2 usage or policy error,
+    3 internal error, 4 waiting for approval.
+    """
+
+
+@release.command("start")
+@click.option("--candidate", required=True, help="The git ref to release (a branch, tag or commit).")
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path), help="Default: the shipped policy.")
+def release_start(candidate: str, policy_file: Path | None) -> None:
+    """Deploy CANDIDATE beside the live color, gate it, then promote or block it."""
+    loaded = _load_full(policy_file or default_policy())
+    manager = _manager()
+    final = _run_release(manager.start(candidate, loaded))
+    _conclude(manager, final)
+
+
+def _release_policy(manager: Any, release_id: str | None) -> tuple[Any, Any]:
+    from reelgate.gates.store import StoreError
+
+    try:
+        found = manager.store.get(release_id) if release_id else (manager.store.active() or manager.store.latest())
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    if found is None:
+        raise UsageError("there is no release yet")
+    return found, _load_full(Path(found.policy_file))
+
+
+@release.command("approve")
+@click.argument("release_id", required=False)
+def release_approve(release_id: str | None) -> None:
+    """Approve a release waiting for approval; traffic then switches."""
+    manager = _manager()
+    found, loaded = _release_policy(manager, release_id)
+    _conclude(manager, _run_release(manager.approve(found.id, loaded)))
+
+
+@release.command("abort")
+@click.option("--reason", default="aborted by hand", show_default=True)
+def release_abort(reason: str) -> None:
+    """Stop the running release before any switch; the candidate is stopped."""
+    manager = _manager()
+    active = manager.store.active()
+    if active is None:
+        raise UsageError("no release is running")
+    _, loaded = _release_policy(manager, active.id)
+    _conclude(manager, _run_release(manager.abort(loaded, reason)))
+
+
+@release.command("rollback")
+@click.option("--reason", default="rolled back by hand", show_default=True)
+def release_rollback(reason: str) -> None:
+    """Switch traffic back to the previous color at once (no gates)."""
+    manager = _manager()
+    found, loaded = _release_policy(manager, None)
+    final = _run_release(manager.rollback(loaded, reason))
+    from reelgate.gates.console import console
+
+    console.print(f"release {final.id}: [bold]{final.state}[/]; traffic is on {final.live_before}")
+
+
+@release.command("waive")
+@click.option("--gate", "gate_id", required=True)
+@click.option("--check", "check_name", required=True)
+@click.option("--reason", required=True)
+@click.option("--expires", default="24h", show_default=True, help="How long: 30m, 12h, 7d.")
+@click.option("--release", "release_id", help="Only for this release (default: the running one, else all).")
+def release_waive(gate_id: str, check_name: str, reason: str, expires: str, release_id: str | None) -> None:
+    """Turn one named check advisory, with a reason and an expiry."""
+    from datetime import UTC, datetime, timedelta
+
+    from reelgate.gates.decision import Waiver
+    from reelgate.gates.store import actor
+
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if not expires[:-1].isdigit() or expires[-1] not in units:
+        raise UsageError(f"--expires takes a number and m, h or d (e.g. 24h), not {expires!r}")
+    manager = _manager()
+    target = release_id or (manager.store.active().id if manager.store.active() else None)
+    waiver = Waiver(gate=gate_id, check=check_name, reason=reason, author=actor(),
+                    expires_at=datetime.now(UTC) + timedelta(seconds=int(expires[:-1]) * units[expires[-1]]))
+    manager.store.add_waiver(target, waiver)
+    scope = f"release {target}" if target else "every release"
+    click.echo(f"waived {gate_id}.{check_name} for {scope} until {waiver.expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+@release.command("status")
+def release_status() -> None:
+    """The running release (or the last one) and the live color."""
+    manager = _manager()
+    found = manager.store.active() or manager.store.latest()
+    live, build = manager.store.live()
+    click.echo(f"live color: {live}" + (f" ({build})" if build else ""))
+    if found is None:
+        click.echo("no release yet")
+        return
+    click.echo(f"release {found.id}: {found.state} - {found.candidate} as {found.candidate_color}")
+    if found.decision:
+        click.echo(f"decision: {found.decision.outcome}: {found.decision.reason}")
+
+
+@release.command("history")
+@click.option("--limit", default=20, show_default=True)
+def release_history(limit: int) -> None:
+    """Past releases, newest first."""
+    manager = _manager()
+    for item in manager.store.history(limit):
+        decided = f" - {item.decision.reason}" if item.decision else ""
+        click.echo(f"{item.id}  {item.state:<17} {item.candidate:<24} by {item.created_by}{decided}")
+
+
+@release.command("show")
+@click.argument("release_id")
+def release_show(release_id: str) -> None:
+    """One release: its timeline, gates and reports."""
+    from reelgate.gates.console import console, show_result
+    from reelgate.gates.store import StoreError
+
+    manager = _manager()
+    try:
+        found = manager.store.get(release_id)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    console.print(f"release {found.id}: [bold]{found.state}[/] - {found.candidate} ({found.commit_sha or '?'})")
+    for event in manager.store.timeline(found.id):
+        console.print(f"  {event.at:%H:%M:%S} {event.kind:<18} {event.message} [dim]({event.actor})[/]")
+    for result in manager.store.results(found.id):
+        show_result(result)
+    console.print(f"report: {manager.report_path(found.id)}")

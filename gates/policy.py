@@ -31,6 +31,8 @@ class CheckRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Compare with the live color (measured now) or the last promoted release (stored)."""
     max_regression: float | None = None
     """With `baseline`: how much worse than the baseline the value may be, in percent."""
+    tolerance: float = 0.0
+    """With `baseline`: differences smaller than this (in the value's unit) never count as worse."""
     severity: Literal["fail", "warn"] = "fail"
     """What a breach makes the check."""
 
@@ -55,6 +57,13 @@ class GateSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     checks: list[CheckRule] = []
 
 
+class Component(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A router or deployer plugin and its configuration."""
+
+    uses: str
+    with_: dict[str, Any] = msgspec.field(name="with", default_factory=dict)
+
+
 class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     version: Literal[1] = 1
     name: str = "policy"
@@ -62,8 +71,10 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Cancel the remaining gates once a required gate fails."""
     approval: bool = False
     """Wait for `reelgate release approve` before switching traffic."""
-    router: str = "haproxy"
-    deployer: str = "local"
+    router: Component = msgspec.field(default_factory=lambda: Component(uses="haproxy"))
+    """How traffic switches: `haproxy` (runtime API) or `nginx` (upstream file, graceful reload)."""
+    deployer: Component = msgspec.field(default_factory=lambda: Component(uses="local"))
+    """How the candidate starts: `local` (build REF here) or `external` (a URL deployed elsewhere)."""
     scale_down_delay: float = 30
     """Seconds the old color keeps running after the post-promotion gates pass."""
     gates: list[GateSpec]
@@ -80,6 +91,8 @@ class LoadedPolicy(msgspec.Struct):
     configs: dict[str, Any]
     """Each gate id's decoded Config."""
     source: str
+    router_config: Any = None
+    deployer_config: Any = None
 
 
 def _plain(node: Any) -> Any:
@@ -144,17 +157,19 @@ def _decode(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> A
         raise PolicyError(file, line, col, f"{message} (at {full})") from None
 
 
-def load_policy(path: Path | str, gate_types: dict[str, type[Any]]) -> LoadedPolicy:
+def load_policy(path: Path | str, gate_types: dict[str, type[Any]], routers: dict[str, type[Any]] | None = None,
+                deployers: dict[str, type[Any]] | None = None) -> LoadedPolicy:
     """Read and validate a policy file; raise PolicyError pointing at the first problem."""
     file = str(path)
     try:
         text = Path(path).read_text()
     except OSError as exc:
         raise PolicyError(file, 1, 1, f"cannot read the policy: {exc.strerror}") from None
-    return parse_policy(text, file, gate_types)
+    return parse_policy(text, file, gate_types, routers, deployers)
 
 
-def parse_policy(text: str, file: str, gate_types: dict[str, type[Any]]) -> LoadedPolicy:
+def parse_policy(text: str, file: str, gate_types: dict[str, type[Any]], routers: dict[str, type[Any]] | None = None,
+                 deployers: dict[str, type[Any]] | None = None) -> LoadedPolicy:
     try:
         tree = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -186,7 +201,18 @@ def parse_policy(text: str, file: str, gate_types: dict[str, type[Any]]) -> Load
             if problem:
                 line, col = _position(tree, f"{here}.checks[{j}]")
                 raise PolicyError(file, line, col, problem)
-    return LoadedPolicy(policy=policy, configs=configs, source=file)
+    loaded = LoadedPolicy(policy=policy, configs=configs, source=file)
+    for kind, table in (("router", routers), ("deployer", deployers)):
+        if table is None:
+            continue
+        component: Component = getattr(policy, kind)
+        plugin = table.get(component.uses)
+        if plugin is None:
+            line, col = _position(tree, f"$.{kind}.uses" if kind in tree else "$")
+            known = ", ".join(sorted(table)) or "none installed"
+            raise PolicyError(file, line, col, f"unknown {kind} `{component.uses}` (known: {known})")
+        setattr(loaded, f"{kind}_config", _decode(tree, component.with_, plugin.Config, file, f"$.{kind}.with"))
+    return loaded
 
 
 def _rule_problem(rule: CheckRule) -> str | None:

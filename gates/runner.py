@@ -45,6 +45,8 @@ class RunOptions:
         self.release_id = release_id
         self.last_promoted = last_promoted
         self.on_event = on_event or (lambda _kind, _spec, _result: None)
+        self.source_dir: Path | None = None
+        self.python: str | None = None
 
 
 def _compare(value: float, op: str, limit: float) -> bool:
@@ -54,10 +56,10 @@ def _compare(value: float, op: str, limit: float) -> bool:
     }[op]
 
 
-def relative_limit(baseline: float, op: str, max_regression: float) -> float:
-    """The value allowed when it may be `max_regression` percent worse than the baseline."""
-    factor = max_regression / 100
-    return baseline * (1 + factor) if op in ("<", "<=") else baseline * (1 - factor)
+def relative_limit(baseline: float, op: str, max_regression: float, tolerance: float = 0.0) -> float:
+    """The value allowed when it may be `max_regression` percent (and at least `tolerance`) worse."""
+    margin = max(abs(baseline) * max_regression / 100, tolerance)
+    return baseline + margin if op in ("<", "<=") else baseline - margin
 
 
 def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | None) -> Check:
@@ -82,7 +84,7 @@ def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | No
         else:
             check.baseline = baseline
             check.delta = value - baseline
-            limit = relative_limit(baseline, rule.op, rule.max_regression or 0)
+            limit = relative_limit(baseline, rule.op, rule.max_regression or 0, rule.tolerance)
             if not _compare(value, rule.op, limit):
                 verdict = worst([verdict, breach])
                 notes.append(f"{value:g} is more than {rule.max_regression:g}% worse than the "
@@ -180,6 +182,7 @@ class Runner:
                 gate_id=spec.id, target=self.options.target, config=self.loaded.configs[spec.id],
                 workdir=workdir, baseline=self.options.baseline_url, api_key=self.options.api_key,
                 home=self.options.home, release_id=self.options.release_id,
+                source_dir=self.options.source_dir, python=self.options.python,
             )
             result = await self._attempt(spec, ctx)
             if result.verdict != "error":

@@ -50,6 +50,7 @@ class Release(msgspec.Struct, kw_only=True):
     candidate_url: str | None
     decision: Decision | None
     build_dir: str | None
+    build_before: str | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -110,6 +111,12 @@ class Store:
     def active(self) -> Release | None:
         return self._row(self.conn.execute(
             "SELECT * FROM reelgate_gates.releases WHERE state <> ALL(%s)", (list(FINAL),)).fetchone())
+
+    def build_before(self, release_id: str) -> str | None:
+        """The build the live color ran before this release (what a rollback restarts)."""
+        row = self.conn.execute("SELECT build_before FROM reelgate_gates.releases WHERE id = %s",
+                                (release_id,)).fetchone()
+        return row["build_before"] if row else None
 
     def latest(self) -> Release | None:
         return self._row(self.conn.execute(

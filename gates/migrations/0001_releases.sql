@@ -14,6 +14,7 @@ CREATE TABLE reelgate_gates.releases (
     candidate_url text,
     decision jsonb,
     build_dir text,
+    build_before text,
     created_by text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),

@@ -1,0 +1,295 @@
+"""A blue-green release: deploy the candidate beside the live color, gate it, then switch
+traffic or stop it, keeping every step in PostgreSQL.
+
+    planned -> deploying -> gating -> [awaiting_approval] -> switching -> watching -> promoted
+                               \\-> blocked                        \\-> rolled_back (post gates failed)
+
+One release at a time (a unique index), and the runner holds an advisory lock
+for as long as it lives: a release whose runner died is found by the next
+command and resumed safely (traffic goes back to the color that was live).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reelgate.gates.api import DeployError, Deployment, RouterError
+from reelgate.gates.decision import apply_waivers, decide
+from reelgate.gates.model import Decision, GateResult
+from reelgate.gates.policy import LoadedPolicy
+from reelgate.gates.reports import write_reports
+from reelgate.gates.runner import Runner, RunOptions
+from reelgate.gates.settings import EngineSettings
+from reelgate.gates.store import Release, Store, StoreError, actor
+
+log = logging.getLogger("reelgate.gates.release")
+Say = Callable[[str], None]
+
+
+def other(color: str) -> str:
+    return "green" if color == "blue" else "blue"
+
+
+def new_release_id() -> str:
+    return time.strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+class ReleaseManager:
+    def __init__(self, settings: EngineSettings, store: Store, registry: Any, hooks: Any, say: Say) -> None:
+        self.settings, self.store, self.registry, self.hooks, self.say = settings, store, registry, hooks, say
+
+    # -- plugins of a policy ---------------------------------------------------------
+
+    def _router(self, loaded: LoadedPolicy) -> Any:
+        return self.registry.routers[loaded.policy.router.uses](loaded.router_config, self.settings.home)
+
+    def _deployer(self, loaded: LoadedPolicy) -> Any:
+        return self.registry.deployers[loaded.policy.deployer.uses](loaded.deployer_config, self.settings.home)
+
+    def _folder(self, release_id: str) -> Path:
+        return self.settings.var / "releases" / release_id
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self, candidate: str, loaded: LoadedPolicy) -> Release:
+        await self.recover()
+        router = self._router(loaded)
+        live, live_build = self.store.live()
+        seen = await router.live()
+        if seen and seen != live:
+            self.say(f"the router sends traffic to {seen}, the records say {live}; trusting the router")
+            live = seen
+        release_id = new_release_id()
+        release = self.store.create(release_id, candidate, loaded.policy.name, loaded.source, live, other(live))
+        if not self.store.hold_runner_lock(release_id):
+            raise StoreError(f"could not take the runner lock of {release_id}")
+        self.store.update(release_id, build_before=live_build)
+        self.say(f"release {release_id}: {candidate} as {release.candidate_color}, {live} stays live meanwhile")
+        deployer = self._deployer(loaded)
+        self.store.transition(release_id, "deploying", f"deploying {candidate} as {release.candidate_color}")
+        try:
+            deployment: Deployment = await deployer.deploy(release_id, candidate, release.candidate_color, self.say)
+        except DeployError as exc:
+            await self._stop_quietly(deployer, release.candidate_color)
+            decision = Decision(outcome="block", reason=f"the candidate could not be deployed: {exc}",
+                                deciding_gate=None)
+            return self._finish_blocked(release_id, decision, [])
+        self.store.update(release_id, candidate_url=deployment.url, build_dir=deployment.build_dir,
+                          commit_sha=deployment.commit)
+        self.store.event(release_id, "deployed", f"{candidate} answers at {deployment.url}")
+        self.store.transition(release_id, "gating", "running the pre-promotion gates")
+        results = await self._gates(release_id, loaded, "pre", deployment.url, deployment)
+        decision = decide(results, loaded.policy.approval)
+        self.store.update(release_id, decision=decision)
+        self._notify(release_id, decision, results)
+        if decision.outcome == "block":
+            await self._stop_quietly(deployer, release.candidate_color)
+            await self._cleanup(deployer, release_id)
+            return self._finish_blocked(release_id, decision, results)
+        if loaded.policy.approval:
+            self.store.transition(release_id, "awaiting_approval",
+                                  "gates passed; waiting for `reelgate release approve`")
+            self._reports(release_id)
+            return self.store.get(release_id)
+        return await self._switch_and_watch(release_id, loaded, deployer)
+
+    async def approve(self, release_id: str, loaded: LoadedPolicy) -> Release:
+        release = self.store.get(release_id)
+        if release.state != "awaiting_approval":
+            raise StoreError(f"release {release_id} is {release.state}, not awaiting approval")
+        if not self.store.hold_runner_lock(release_id):
+            raise StoreError(f"another runner is working on {release_id}")
+        self.store.event(release_id, "approved", "approved for the switch", actor())
+        return await self._switch_and_watch(release_id, loaded, self._deployer(loaded))
+
+    # -- switch, watch, scale down -------------------------------------------------------
+
+    async def _switch_and_watch(self, release_id: str, loaded: LoadedPolicy, deployer: Any) -> Release:
+        release = self.store.get(release_id)
+        router = self._router(loaded)
+        new, old = release.candidate_color, release.live_before
+        self.store.transition(release_id, "switching", f"switching traffic from {old} to {new}")
+        try:
+            await router.switch(new)
+        except RouterError as exc:
+            self.store.event(release_id, "switch-failed", str(exc))
+            await self._switch_back(router, old, release_id)
+            await self._stop_quietly(deployer, new)
+            self.store.transition(release_id, "rolled_back", f"the switch failed: {exc}")
+            self._reports(release_id)
+            return self.store.get(release_id)
+        self.store.set_live(new, release_id, release.build_dir)
+        self.say(f"traffic is on {new}")
+        self.store.transition(release_id, "watching", f"watching {new} with the post-promotion gates")
+        router_url = self.settings.url("router")
+        post = await self._gates(release_id, loaded, "post", router_url, None)
+        failed = [r for r in post if r.required and r.verdict in ("fail", "error")]
+        if failed:
+            reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
+            self.say(f"{reason}; switching back to {old}")
+            await self._switch_back(router, old, release_id)
+            await self._stop_quietly(deployer, new, drain_to=old)
+            self.store.update(release_id, decision=Decision(outcome="block", reason=reason,
+                                                            deciding_gate=failed[0].gate))
+            self.store.transition(release_id, "rolled_back", reason)
+            await self._cleanup(deployer, release_id)
+            self._reports(release_id)
+            return self.store.get(release_id)
+        delay = loaded.policy.scale_down_delay
+        self.store.event(release_id, "scale-down", f"post-promotion gates passed; {old} stops in {delay:g} s")
+        await asyncio.sleep(delay)
+        await self._stop_quietly(deployer, old, drain_to=new)
+        self.store.transition(release_id, "promoted", f"{new} is live; {old} stopped and drained into it")
+        await self._cleanup(deployer, release_id)
+        self._reports(release_id)
+        return self.store.get(release_id)
+
+    async def _switch_back(self, router: Any, color: str, release_id: str) -> None:
+        await router.switch(color)
+        self.store.set_live(color, None, self.store.build_before(release_id))
+
+    # -- human decisions ------------------------------------------------------------------
+
+    async def abort(self, loaded: LoadedPolicy, reason: str) -> Release:
+        release = self.store.active()
+        if release is None:
+            raise StoreError("no release is running")
+        if release.state in ("switching", "watching"):
+            raise StoreError(f"release {release.id} is {release.state}: traffic may be on the candidate; "
+                             "use `reelgate release rollback`")
+        await self._stop_quietly(self._deployer(loaded), release.candidate_color)
+        await self._cleanup(self._deployer(loaded), release.id)
+        self.store.transition(release.id, "aborted", reason, actor())
+        self._reports(release.id)
+        return self.store.get(release.id)
+
+    async def rollback(self, loaded: LoadedPolicy, reason: str) -> Release:
+        """Switch back at once, with no gates; restart the previous build first if it stopped."""
+        release = self.store.active() or self.store.latest()
+        if release is None or release.state not in ("promoted", "watching", "switching"):
+            raise StoreError("there is no promoted release to roll back")
+        router, deployer = self._router(loaded), self._deployer(loaded)
+        old, new = release.live_before, release.candidate_color
+        build_before = self.store.build_before(release.id)
+        if not await router.healthy(old):
+            self.say(f"{old} is stopped; restarting its build")
+            await deployer.start(old, build_before)
+        await router.switch(old)
+        self.store.set_live(old, None, build_before)
+        await self._stop_quietly(deployer, new, drain_to=old)
+        self.store.transition(release.id, "rolled_back", reason, actor())
+        self._reports(release.id)
+        return self.store.get(release.id)
+
+    async def recover(self) -> Release | None:
+        """A release whose runner died is resumed safely: traffic never stays on an ungated color."""
+        release = self.store.active()
+        if release is None or release.state == "awaiting_approval" or self.store.runner_alive(release.id):
+            return None
+        from reelgate.gates.manager import registry
+        from reelgate.gates.policy import load_policy
+
+        self.say(f"release {release.id} was left {release.state} by a runner that died; recovering")
+        reg = registry()
+        loaded = load_policy(release.policy_file, reg.gates, reg.routers, reg.deployers)
+        router, deployer = self._router(loaded), self._deployer(loaded)
+        if release.state in ("switching", "watching"):
+            if await router.live() != release.live_before:
+                await router.switch(release.live_before)
+            self.store.set_live(release.live_before, None, self.store.build_before(release.id))
+            await self._stop_quietly(deployer, release.candidate_color, drain_to=release.live_before)
+            self.store.transition(release.id, "rolled_back",
+                                  f"the runner died while {release.state}; traffic is back on {release.live_before}")
+        else:
+            await self._stop_quietly(deployer, release.candidate_color)
+            self.store.transition(release.id, "aborted", f"the runner died while {release.state}")
+        await self._cleanup(deployer, release.id)
+        self._reports(release.id)
+        return self.store.get(release.id)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _gates(self, release_id: str, loaded: LoadedPolicy, phase: str, target: str,
+                     deployment: Deployment | None) -> list[GateResult]:
+        specs = [g for g in loaded.policy.gates if g.phase == phase]
+        if not specs:
+            return []
+        release = self.store.get(release_id)
+        key = await asyncio.to_thread(self._gate_tenant, release_id)
+
+        async def last_promoted(gate: str, check: str) -> float | None:
+            return self.store.last_promoted_value(gate, check)
+
+        def on_event(kind: str, spec: Any, result: GateResult | None) -> None:
+            if kind == "started":
+                self.say(f"gate {spec.id} ({spec.uses}) started")
+            elif result is not None:
+                self.say(f"gate {spec.id}: {result.verdict}: {result.reason}")
+
+        options = RunOptions(
+            target=target, workdir=self._folder(release_id) / "gates" / phase,
+            baseline_url=self.settings.url(release.live_before) if phase == "pre" else None,
+            api_key=key, home=self.settings.home, release_id=release_id, last_promoted=last_promoted,
+            on_event=on_event,
+        )
+        if deployment is not None:
+            options.source_dir = Path(deployment.source_dir) if deployment.source_dir else None
+            options.python = deployment.python
+        runner = Runner(loaded, self.registry.gates, options, self.hooks)
+        results = await runner.run(phase)
+        results = apply_waivers(results, self.store.waivers(release_id))
+        self.store.save_results(release_id, results)
+        for result in results:
+            self.store.event(release_id, f"gate-{result.verdict}", f"{result.gate}: {result.reason}")
+        return results
+
+    def _gate_tenant(self, release_id: str) -> str:
+        """A tenant of its own for the gates, without a rate limit (both colors share the database)."""
+        reelgate = Path(sys.executable).parent / "reelgate"
+        result = subprocess.run([str(reelgate), "tenant", "create", f"gates-{release_id}", "--rate-limit", "0"],
+                                cwd=self.settings.home, capture_output=True, text=True, check=False,
+                                env={**os.environ, "REELGATE_HOME": str(self.settings.home)})
+        if result.returncode != 0:
+            raise StoreError(f"could not create the gates' tenant: {result.stderr.strip()}")
+        return result.stdout.strip().splitlines()[-1]
+
+    def _finish_blocked(self, release_id: str, decision: Decision, results: list[GateResult]) -> Release:
+        self.store.update(release_id, decision=decision)
+        self.store.transition(release_id, "blocked", decision.reason)
+        self._reports(release_id)
+        return self.store.get(release_id)
+
+    def _notify(self, release_id: str, decision: Decision, results: list[GateResult]) -> None:
+        try:
+            self.hooks.release_decided(release_id=release_id, decision=decision, results=results)
+        except Exception:  # a notification never breaks a release
+            log.exception("a release_decided hook failed")
+
+    async def _stop_quietly(self, deployer: Any, color: str, drain_to: str | None = None) -> None:
+        try:
+            await deployer.stop(color, drain_to)
+        except DeployError as exc:
+            self.say(f"warning: stopping {color} failed: {exc}")
+
+    async def _cleanup(self, deployer: Any, release_id: str) -> None:
+        cleanup = getattr(deployer, "cleanup", None)
+        if cleanup is not None:
+            await cleanup(release_id)
+
+    def _reports(self, release_id: str) -> list[Path]:
+        release = self.store.get(release_id)
+        return write_reports(release_id, release.candidate, release.policy_name, release.state, release.decision,
+                             self.store.results(release_id), self.store.timeline(release_id),
+                             self._folder(release_id) / "reports")
+
+    def report_path(self, release_id: str) -> Path:
+        return self._folder(release_id) / "reports" / "report.html"
