@@ -186,7 +186,10 @@ def _manager() -> Any:
     def say(message: str) -> None:
         console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}")
 
-    return ReleaseManager(settings, store, _registry(), hooks(), say)
+    manager = ReleaseManager(settings, store, _registry(), hooks(), say)
+    # Every release command first looks for a release whose runner died, and settles it.
+    _run_release(manager.recover())
+    return manager
 
 
 def _run_release(action: Any) -> Any:

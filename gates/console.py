@@ -8,8 +8,8 @@ from rich.table import Table
 from reelgate.gates.model import Decision, GateResult
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red", "skipped": "dim"}
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def show_result(result: GateResult) -> None:

@@ -46,6 +46,7 @@ def new_release_id() -> str:
 class ReleaseManager:
     def __init__(self, settings: EngineSettings, store: Store, registry: Any, hooks: Any, say: Say) -> None:
         self.settings, self.store, self.registry, self.hooks, self.say = settings, store, registry, hooks, say
+        self._keys: dict[str, str] = {}
 
     # -- plugins of a policy ---------------------------------------------------------
 
@@ -254,13 +255,16 @@ class ReleaseManager:
 
     def _gate_tenant(self, release_id: str) -> str:
         """A tenant of its own for the gates, without a rate limit (both colors share the database)."""
+        if release_id in self._keys:
+            return self._keys[release_id]
         reelgate = Path(sys.executable).parent / "reelgate"
         result = subprocess.run([str(reelgate), "tenant", "create", f"gates-{release_id}", "--rate-limit", "0"],
                                 cwd=self.settings.home, capture_output=True, text=True, check=False,
                                 env={**os.environ, "REELGATE_HOME": str(self.settings.home)})
         if result.returncode != 0:
             raise StoreError(f"could not create the gates' tenant: {result.stderr.strip()}")
-        return result.stdout.strip().splitlines()[-1]
+        self._keys[release_id] = result.stdout.strip().splitlines()[-1]
+        return self._keys[release_id]
 
     def _finish_blocked(self, release_id: str, decision: Decision, results: list[GateResult]) -> Release:
         self.store.update(release_id, decision=decision)

@@ -223,17 +223,18 @@ class Runner:
         if result.verdict in ("error", "skipped") or not spec.checks:
             return summarize(result)
         measured = {c.name: c for c in result.checks}
-        judged: dict[str, Check] = {}
+        judged: list[Check] = []
         for rule in spec.checks:
             baseline = await self._baseline(spec, rule, measured)
             check = apply_rule(measured, rule, baseline)
-            kept = judged.get(rule.name)
-            # Two rules on one value: keep the worse.
-            if kept is None or worst([kept.verdict, check.verdict]) != kept.verdict:
-                judged[rule.name] = check
+            if rule.baseline is not None:
+                # Shown and waived apart from an absolute rule on the same value.
+                check.name = f"{rule.name} vs {rule.baseline}"
+            judged.append(check)
+        names = {rule.name for rule in spec.checks}
         # `baseline:<name>` values are inputs to the judgement, not checks of their own.
-        untouched = [c for c in result.checks if c.name not in judged and not c.name.startswith("baseline:")]
-        result.checks = list(judged.values()) + untouched
+        untouched = [c for c in result.checks if c.name not in names and not c.name.startswith("baseline:")]
+        result.checks = judged + untouched
         return summarize(result)
 
     async def _baseline(self, spec: GateSpec, rule: CheckRule, measured: dict[str, Check]) -> float | None:
