@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from reelgate.gates.model import Decision, GateResult
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red", "skipped": "dim"}
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (CI logs, the demo) gets a wide fixed width instead of rich's 80 columns.
+WIDTH = None if sys.stdout.isatty() else 160
+console = Console(highlight=False, soft_wrap=True, width=WIDTH)
+errors = Console(stderr=True, highlight=False, soft_wrap=True, width=WIDTH)
 
 
 def show_result(result: GateResult) -> None:

@@ -85,6 +85,8 @@ def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | No
             check.baseline = baseline
             check.delta = value - baseline
             limit = relative_limit(baseline, rule.op, rule.max_regression or 0, rule.tolerance)
+            if rule.threshold is None:
+                check.threshold = round(limit, 6)
             if not _compare(value, rule.op, limit):
                 verdict = worst([verdict, breach])
                 notes.append(f"{value:g} is more than {rule.max_regression:g}% worse than the "
@@ -221,6 +223,7 @@ class Runner:
 
     async def _judge(self, spec: GateSpec, result: GateResult) -> GateResult:
         if result.verdict in ("error", "skipped") or not spec.checks:
+            result.checks = [c for c in result.checks if not c.name.startswith("baseline:")]
             return summarize(result)
         measured = {c.name: c for c in result.checks}
         judged: list[Check] = []

@@ -1,15 +1,21 @@
-"""The main job on the local stack: a clip goes in, renditions come out.
+"""The main job: a whole demo release on the local stack, with the shipped default policy.
 
-Starts the stack (idempotent), creates a tenant, generates a 4 s clip with
-ffmpeg, uploads it through the router, follows its progress and prints the
-renditions' URLs. Exits non-zero, with the reason, if any step fails.
+1. Start the stack (idempotent) and put a video on the platform, so the read path has data.
+2. Release this checkout's HEAD: it is built, started as the idle color, gated, and promoted.
+3. Release a candidate that must be blocked: the shipped patch `scripts/demo-patches/slow-api.patch`
+   (it makes the API slow) committed to a temporary branch. The gates block it, and the live color
+   serves throughout (checked by polling the router while it runs).
+
+Prints each decision and the HTML report's path. Exits non-zero if either release ends otherwise.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -17,53 +23,105 @@ import httpx
 
 from reelgate.platform.settings import get_settings
 
+ROOT = Path(__file__).resolve().parents[1]
 REELGATE = str(Path(sys.executable).parent / "reelgate")
+PATCH = ROOT / "scripts" / "demo-patches" / "slow-api.patch"
 
 
-def run(*args: str) -> str:
-    result = subprocess.run([REELGATE, *args], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"demo: `reelgate {' '.join(args)}` failed: {result.stderr.strip()}")
-    return result.stdout
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        sys.exit(f"demo: `{' '.join(args)}` failed: {result.stderr.strip() or result.stdout.strip()}")
+    return result
+
+
+def release(candidate: str) -> tuple[int, str]:
+    """Run a release, streaming its progress; return (exit code, report path)."""
+    print(f"\n=== reelgate release start --candidate {candidate}", flush=True)
+    proc = subprocess.Popen([REELGATE, "release", "start", "--candidate", candidate], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    report = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        found = re.match(r"report: (\S+)", line)
+        report = found.group(1) if found else report
+    return proc.wait(), report
+
+
+class RouterWatch(threading.Thread):
+    """Polls the router's health while a release runs: the live color must keep serving."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.ok, self.failed, self.stop = url, 0, 0, threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self.stop.is_set():
+                try:
+                    good = client.get(self.url).status_code == 200
+                except httpx.HTTPError:
+                    good = False
+                self.ok += good
+                self.failed += not good
+                time.sleep(0.05)
+
+
+def seed_video(router: str) -> None:
+    key = run(REELGATE, "tenant", "create", f"demo-{int(time.time())}").stdout.strip().splitlines()[-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "demo.mp4"
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+                        "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:v", "libx264",
+                        "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)], check=True)
+        with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            video = http.post("/v1/videos", files={"file": ("demo.mp4", clip.read_bytes(), "video/mp4")}).json()
+            deadline = time.monotonic() + 60
+            while video.get("status") not in ("ready", "failed") and time.monotonic() < deadline:
+                time.sleep(0.3)
+                video = http.get(video["url"]).json()
+    print(f"seeded video {video['id']}: {video['status']}")
+
+
+def slow_branch() -> str:
+    branch = f"reelgate-demo-slow-{int(time.time())}"
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        run("git", "worktree", "add", "-q", "-b", branch, str(tree), "HEAD")
+        try:
+            subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
+            subprocess.run(["git", "-c", "user.name=reelgate demo", "-c", "user.email=demo@localhost", "commit",
+                            "-qam", "demo: a slow API the gates must block"], cwd=tree, check=True)
+        finally:
+            run("git", "worktree", "remove", "--force", str(tree), check=False)
+    return branch
 
 
 def main() -> None:
     settings = get_settings()
-    print(run("stack", "up"), end="")
-    key = run("tenant", "create", f"demo-{int(time.time())}").strip().splitlines()[-1]
+    print(run(REELGATE, "stack", "up").stdout, end="")
     router = f"http://127.0.0.1:{settings.port('router')}"
-    with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "demo.mp4"
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi",
-             "-i", "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:v", "mpeg4", "-q:v", "5",
-             "-c:a", "aac", "-shortest", str(clip)],
-            check=True,
-        )
-        with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
-            with clip.open("rb") as fh:
-                answer = http.post("/v1/videos", files={"file": ("demo.mp4", fh, "video/mp4")},
-                                   data={"title": "reelgate demo"})
-            if answer.status_code != 202:
-                sys.exit(f"demo: upload refused: {answer.status_code} {answer.text}")
-            video = answer.json()
-            print(f"uploaded {video['id']} ({video['source_bytes']} bytes); processing", end="", flush=True)
-            deadline = time.monotonic() + 120
-            while video["status"] not in ("ready", "failed"):
-                if time.monotonic() > deadline:
-                    sys.exit("\ndemo: the video was not ready within 120 s")
-                time.sleep(0.5)
-                print(".", end="", flush=True)
-                video = http.get(video["url"]).json()
-    print()
-    if video["status"] == "failed":
-        sys.exit(f"demo: processing failed: {video['failure_reason']}")
-    print(f"ready: {video['title']} ({video['duration_s']:.1f} s, {video['width']}x{video['height']})")
-    for rendition in video["renditions"]:
-        print(f"  {rendition['name']:>6}  {rendition['width']}x{rendition['height']}  "
-              f"{rendition['bytes']:>9} bytes  {router}{rendition['url']}")
-    print(f"  thumbnail  {router}{video['thumbnail_url']}")
-    print(f"(download with: curl -H 'Authorization: Bearer {key}' URL -o file)")
+    seed_video(router)
+
+    good_code, good_report = release("HEAD")
+    branch = slow_branch()
+    watch = RouterWatch(f"{router}/health/live")
+    watch.start()
+    try:
+        bad_code, bad_report = release(branch)
+    finally:
+        watch.stop.set()
+        watch.join()
+        run("git", "branch", "-D", branch, check=False)
+    print("\n=== demo summary")
+    good = "promoted" if good_code == 0 else f"NOT promoted (exit {good_code})"
+    bad = "blocked" if bad_code == 1 else f"NOT blocked (exit {bad_code})"
+    print(f"HEAD:          {good}; report {good_report}")
+    print(f"slow patch:    {bad}; report {bad_report}")
+    print(f"live traffic during the blocked release: {watch.ok} answered, {watch.failed} failed")
+    if good_code != 0 or bad_code != 1 or watch.failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
