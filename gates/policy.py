@@ -233,10 +233,19 @@ def json_schema(gate_types: dict[str, type[Any]]) -> dict[str, Any]:
     defs = schema.setdefault("$defs", {})
     variants = []
     for name, gate_type in sorted(gate_types.items()):
+        # Every gate's struct is called `Config`: give each its own names in `$defs`.
         config_schema = msgspec.json.schema(gate_type.Config)
-        defs.update(config_schema.pop("$defs", {}))
+        own = config_schema.pop("$defs", {})
+        text = msgspec.json.encode(config_schema).decode()
+        for key in own:
+            text = text.replace(f'"#/$defs/{key}"', f'"#/$defs/{name}.{key}"')
+        for key, body in own.items():
+            body_text = msgspec.json.encode(body).decode()
+            for other in own:
+                body_text = body_text.replace(f'"#/$defs/{other}"', f'"#/$defs/{name}.{other}"')
+            defs[f"{name}.{key}"] = msgspec.json.decode(body_text)
         variants.append({"if": {"properties": {"uses": {"const": name}}},
-                         "then": {"properties": {"with": config_schema}}})
+                         "then": {"properties": {"with": msgspec.json.decode(text)}}})
     if "GateSpec" in defs and variants:
         defs["GateSpec"]["allOf"] = variants
     schema["title"] = "reelgate gate policy"

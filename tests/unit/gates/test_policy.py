@@ -1,0 +1,104 @@
+"""Policies decode strictly, and every error says file:line:column and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reelgate.gates.manager import registry
+from reelgate.gates.policy import PolicyError, json_schema, load_policy, parse_policy
+
+DEFAULT = Path(__file__).resolve().parents[3] / "gates" / "policies" / "default.yaml"
+
+
+def parse(text: str):  # type: ignore[no-untyped-def]
+    reg = registry()
+    return parse_policy(text, "p.yaml", reg.gates, reg.routers, reg.deployers)
+
+
+def error_of(text: str) -> PolicyError:
+    with pytest.raises(PolicyError) as caught:
+        parse(text)
+    return caught.value
+
+
+def test_shipped_policy_loads_with_typed_configs() -> None:
+    reg = registry()
+    loaded = load_policy(DEFAULT, reg.gates, reg.routers, reg.deployers)
+    assert [g.id for g in loaded.policy.gates] == ["unit-tests", "read-latency", "smoke-after-switch"]
+    assert loaded.configs["read-latency"].vus == 10
+    assert loaded.policy.router.uses == "haproxy" and loaded.deployer_config.extras == ["test"]
+
+
+def test_unknown_top_level_field() -> None:
+    err = error_of("name: x\ngates: []\nfail_fats: true\n")
+    assert (err.line, err.column) == (3, 1)
+    assert "unknown field `fail_fats`" in str(err) and str(err).startswith("p.yaml:3:1:")
+
+
+def test_unknown_gate_type_names_the_known_ones() -> None:
+    err = error_of("gates:\n  - uses: k7\n")
+    assert (err.line, err.column) == (2, 5)
+    assert "unknown gate type `k7`" in err.message and "k6" in err.message
+
+
+def test_wrong_type_inside_with_points_at_the_value() -> None:
+    err = error_of("gates:\n  - uses: k6\n    with:\n      vus: ten\n")
+    assert (err.line, err.column) == (4, 7)
+    assert "expected `int`, got `str`" in err.message and "$.gates[0].with.vus" in err.message
+
+
+def test_unknown_field_inside_with() -> None:
+    err = error_of("gates:\n  - uses: k6\n    with:\n      vus: 1\n      duraton: 5s\n")
+    assert (err.line, err.column) == (5, 7)
+    assert "unknown field `duraton`" in err.message
+
+
+def test_duplicate_gate_ids() -> None:
+    err = error_of("gates:\n  - uses: k6\n  - uses: k6\n")
+    assert err.line == 3 and "used twice" in err.message
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("{name: p95_ms}", "needs a `threshold`"),
+        ("{name: p95_ms, baseline: live}", "go together"),
+        ("{name: p95_ms, baseline: live, max_regression: -5}", ">= 0"),
+        ("{name: p95_ms, op: '==', baseline: live, max_regression: 5}", "ordering op"),
+        ("{name: p95_ms, op: '=<', threshold: 5}", "invalid enum value '=<'"),
+    ],
+)
+def test_bad_check_rules(rule: str, words: str) -> None:
+    err = error_of(f"gates:\n  - uses: k6\n    checks:\n      - {rule}\n")
+    assert err.line == 4 and words in err.message
+
+
+def test_unknown_router_and_bad_router_config() -> None:
+    err = error_of("router: {uses: envoy}\ngates: []\n")
+    assert err.line == 1 and "unknown router `envoy`" in err.message
+    err = error_of("router:\n  uses: haproxy\n  with: {sockt: x}\ngates: []\n")
+    assert err.line == 3 and "unknown field `sockt`" in err.message
+
+
+def test_invalid_yaml_and_wrong_shape() -> None:
+    err = error_of("gates:\n  - uses: k6\n   with: {]\n")
+    assert err.line in (2, 3) and "not valid YAML" in err.message
+    assert "mapping" in error_of("- just\n- a list\n").message
+    assert "gates" in error_of("name: no gates\n").message
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy(tmp_path / "missing.yaml", registry().gates)
+
+
+def test_json_schema_covers_gate_configs() -> None:
+    schema = json_schema(registry().gates)
+    assert schema["title"] == "reelgate gate policy"
+    variants = schema["$defs"]["GateSpec"]["allOf"]
+    k6 = next(v for v in variants if v["if"]["properties"]["uses"]["const"] == "k6")
+    assert k6["then"]["properties"]["with"]["$ref"] == "#/$defs/k6.Config"
+    assert "vus" in schema["$defs"]["k6.Config"]["properties"]
+    assert "command" in schema["$defs"]["coverage.Config"]["properties"]

@@ -1,0 +1,158 @@
+"""Scheduling, timeouts, retries and judgement, with small gate types of our own (plugins, not mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+import pytest
+
+from reelgate.gates.api import Check, GateContext, GateResult
+from reelgate.gates.policy import CheckRule, parse_policy
+from reelgate.gates.runner import Runner, RunOptions, apply_rule, relative_limit
+
+
+class SleepConfig(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: float = 0.2
+    value: float = 1.0
+    verdict: str = "pass"
+    fail_times: int = 0
+
+
+class Sleeper:
+    name = "sleep"
+    Config = SleepConfig
+    running: ClassVar[int] = 0
+    peak: ClassVar[int] = 0
+    calls: ClassVar[dict[str, int]] = {}
+
+    async def run(self, ctx: GateContext) -> GateResult:
+        cls = type(self)
+        cls.calls[ctx.gate_id] = cls.calls.get(ctx.gate_id, 0) + 1
+        cls.running += 1
+        cls.peak = max(cls.peak, cls.running)
+        try:
+            await asyncio.sleep(ctx.config.seconds)
+        finally:
+            cls.running -= 1
+        if cls.calls[ctx.gate_id] <= ctx.config.fail_times:
+            return GateResult(gate="", uses="", verdict="error", reason="flaky tool")
+        return GateResult(gate="", uses="", verdict=ctx.config.verdict, reason="",
+                          checks=[Check(name="value", value=ctx.config.value, unit="ms"),
+                                  Check(name="baseline:value", value=10.0, unit="ms")])
+
+
+class Crasher:
+    name = "crash"
+    Config = SleepConfig
+
+    async def run(self, ctx: GateContext) -> GateResult:
+        raise RuntimeError("plugin bug")
+
+
+class Empty:
+    name = "empty"
+    Config = SleepConfig
+
+    async def run(self, ctx: GateContext) -> Any:
+        return GateResult(gate="", uses="", verdict="pass", reason="")
+
+
+TYPES: dict[str, type[Any]] = {"sleep": Sleeper, "crash": Crasher, "empty": Empty}
+
+
+@pytest.fixture(autouse=True)
+def reset() -> None:
+    Sleeper.running, Sleeper.peak, Sleeper.calls = 0, 0, {}
+
+
+def run(text: str, tmp_path: Path, phase: str = "pre") -> tuple[list[GateResult], float]:
+    loaded = parse_policy(text, "t.yaml", TYPES)
+    started = time.monotonic()
+    results = asyncio.run(Runner(loaded, TYPES, RunOptions(target="http://t", workdir=tmp_path)).run(phase))
+    return results, time.monotonic() - started
+
+
+def test_independent_gates_run_in_parallel_and_exclusive_alone(tmp_path: Path) -> None:
+    results, took = run("""gates:
+  - {id: a, uses: sleep}
+  - {id: b, uses: sleep}
+  - {id: c, uses: sleep}
+  - {id: load, uses: sleep, exclusive: true}
+""", tmp_path)
+    assert [r.gate for r in results] == ["a", "b", "c", "load"]
+    assert all(r.verdict == "pass" for r in results)
+    assert Sleeper.peak == 3  # a, b, c together; `load` never beside them
+    assert 0.35 < took < 0.7  # two rounds of 0.2 s, not four
+
+
+def test_timeout_is_an_error_naming_the_limit(tmp_path: Path) -> None:
+    [result], _ = run("gates:\n  - {uses: sleep, timeout: 0.05, with: {seconds: 1}}\n", tmp_path)
+    assert result.verdict == "error" and "timeout of 0.05 s" in result.reason
+
+
+def test_only_errors_are_retried(tmp_path: Path) -> None:
+    [flaky], _ = run("gates:\n  - {id: f, uses: sleep, retries: 2, with: {seconds: 0, fail_times: 2}}\n", tmp_path)
+    assert flaky.verdict == "pass" and flaky.attempts == 3
+    Sleeper.calls = {}
+    [failing], _ = run("""gates:
+  - {id: g, uses: sleep, retries: 3, with: {seconds: 0, value: 900},
+     checks: [{name: value, op: "<=", threshold: 10}]}
+""", tmp_path)
+    assert failing.verdict == "fail" and failing.attempts == 1
+
+
+def test_fail_fast_cancels_the_rest(tmp_path: Path) -> None:
+    results, took = run("""fail_fast: true
+gates:
+  - {id: quick-fail, uses: sleep, with: {seconds: 0.01, value: 99}, checks: [{name: value, threshold: 1}]}
+  - {id: slow, uses: sleep, with: {seconds: 2}}
+  - {id: later, uses: sleep, exclusive: true}
+""", tmp_path)
+    verdicts = {r.gate: r.verdict for r in results}
+    assert verdicts == {"quick-fail": "fail", "slow": "skipped", "later": "skipped"}
+    assert took < 1
+
+
+def test_a_crashing_or_empty_gate_is_an_error_never_a_pass(tmp_path: Path) -> None:
+    results, _ = run("gates:\n  - {uses: crash}\n  - {uses: empty}\n", tmp_path)
+    assert [r.verdict for r in results] == ["error", "error"]
+    assert "RuntimeError: plugin bug" in results[0].reason
+    assert "missing data never passes" in results[1].reason
+
+
+def test_checks_are_judged_and_the_reason_names_the_deciding_check(tmp_path: Path) -> None:
+    [result], _ = run("""gates:
+  - uses: sleep
+    with: {seconds: 0, value: 14}
+    checks:
+      - {name: value, op: "<=", threshold: 100}
+      - {name: value, op: "<=", baseline: live, max_regression: 20}
+      - {name: missing, op: "<=", threshold: 1, severity: warn}
+""", tmp_path)
+    names = [c.name for c in result.checks]
+    assert names == ["value", "value vs live", "missing"]
+    vs_live = result.checks[1]
+    assert (vs_live.baseline, vs_live.delta, vs_live.threshold, vs_live.verdict) == (10.0, 4.0, 12.0, "fail")
+    assert result.checks[2].verdict == "error"  # the gate never measured it
+    assert result.verdict == "error"
+    assert "baseline:value" not in names
+
+
+def test_apply_rule_directions_and_tolerance() -> None:
+    measured = {"rps": Check(name="rps", value=80.0)}
+    lower = apply_rule(measured, CheckRule(name="rps", op=">=", baseline="live", max_regression=10), 100.0)
+    assert lower.verdict == "fail" and lower.threshold == 90.0
+    tolerant = apply_rule({"p": Check(name="p", value=6.0)},
+                          CheckRule(name="p", baseline="live", max_regression=10, tolerance=5), 3.0)
+    assert tolerant.verdict == "pass"
+    assert relative_limit(100, "<=", 10) == pytest.approx(110)
+    assert relative_limit(100, ">", 10) == pytest.approx(90)
+    warned = apply_rule({"p": Check(name="p", value=6.0)}, CheckRule(name="p", threshold=5, severity="warn"), None)
+    assert warned.verdict == "warn"
+    no_base = apply_rule({"p": Check(name="p", value=6.0)}, CheckRule(name="p", baseline="live", max_regression=5),
+                         None)
+    assert no_base.verdict == "error" and "no live baseline" in no_base.note
