@@ -1,0 +1,55 @@
+"""The example third-party gate, tested the way its author would: with reelgate.gates.testing."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin_example"))
+from reelgate_example.plugin import HttpStatusGate  # noqa: E402
+
+pytest_plugins = ["reelgate.gates.testing"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200 if self.path == "/ok" else 503)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_passes_on_the_expected_status(run_gate, server: str) -> None:  # type: ignore[no-untyped-def]
+    result = run_gate(HttpStatusGate, {"path": "/ok"}, target=server,
+                      checks=[{"name": "latency_ms", "op": "<=", "threshold": 1000}])
+    assert result.verdict == "pass"
+    assert {c.name for c in result.checks} == {"latency_ms", "status"}
+
+
+def test_fails_on_another_status_and_errors_when_unreachable(run_gate, server: str) -> None:  # type: ignore[no-untyped-def]
+    failed = run_gate(HttpStatusGate, {"path": "/down"}, target=server)
+    assert failed.verdict == "fail" and "status" in failed.reason
+    unreachable = run_gate(HttpStatusGate, {}, target="http://127.0.0.1:9")
+    assert unreachable.verdict == "error" and "unreachable" in unreachable.reason
+
+
+def test_unknown_config_field_is_refused(run_gate) -> None:  # type: ignore[no-untyped-def]
+    from reelgate.gates.policy import PolicyError
+
+    with pytest.raises(PolicyError, match="unknown field `pth`"):
+        run_gate(HttpStatusGate, {"pth": "/x"})

@@ -1,0 +1,153 @@
+"""The plugin API: every hook is documented and tested, built-ins go through the same door as
+third-party plugins, and a third-party package installed with pip appears with no change to reelgate."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+
+from reelgate.gates import hookspecs, manager
+from reelgate.gates.api import hookimpl
+from reelgate.gates.manager import BUILTIN_PLUGINS, PluginError, Registry, build_manager, plugins
+
+ROOT = Path(__file__).resolve().parents[3]
+HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "reelgate_spec")]
+
+
+def test_every_hook_has_a_typed_documented_spec_docs_and_a_test() -> None:
+    assert set(HOOKS) == {"register_gates", "register_routers", "register_deployers", "register_reporters",
+                          "gate_finished", "release_decided"}
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    tests = "".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))
+    for name in HOOKS:
+        spec = getattr(hookspecs, name)
+        assert (spec.__doc__ or "").strip(), f"{name} has no docstring"
+        assert spec.__annotations__.get("return") == "None", f"{name} is not typed"
+        signature = f"{name}({', '.join(inspect.signature(spec).parameters)})"
+        assert f"`{signature}`" in docs, f"docs/plugins.md does not document {signature}"
+        assert re.search(rf"def test_hook_{name}\b", tests), f"no test_hook_{name}"
+
+
+def test_builtins_are_registered_and_check_pending_catches_typos() -> None:
+    pm = build_manager()
+    names = {pm.get_name(p) for p in pm.get_plugins()}
+    assert {m.rsplit(".", 1)[-1] for m in BUILTIN_PLUGINS} <= names
+
+    class Typo:
+        @hookimpl
+        def register_gate(self, register: Any) -> None:  # misspelled: no such hook
+            """A typo must fail loudly."""
+
+    pm.register(Typo())
+    with pytest.raises(pluggy.PluginValidationError):
+        pm.check_pending()
+
+
+def test_disable_plugins_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(manager.DISABLE_ENV, "k6, sarif")
+    pm = build_manager()
+    names = {pm.get_name(p) for p in pm.get_plugins()}
+    assert "k6" not in names and "sarif" not in names and "coverage" in names
+
+
+def test_registry_refuses_nameless_and_clashing_types() -> None:
+    registry = Registry()
+    add = registry.adder("gates")
+
+    class NoName:
+        Config = object
+
+    with pytest.raises(PluginError, match="no `name`"):
+        add(NoName)
+
+    class A:
+        name, Config = "same", object
+
+    class B:
+        name, Config = "same", object
+
+    add(A)
+    with pytest.raises(PluginError, match="two gates are named"):
+        add(B)
+
+
+def test_hook_register_gates() -> None:
+    assert {"k6", "coverage"} <= set(plugins()[1].gates)
+
+
+def test_hook_register_routers() -> None:
+    assert "haproxy" in plugins()[1].routers
+
+
+def test_hook_register_deployers() -> None:
+    assert {"local", "external"} <= set(plugins()[1].deployers)
+
+
+def test_hook_register_reporters() -> None:
+    assert {"json", "junit", "sarif", "markdown", "html"} <= set(plugins()[1].reporters)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def gate_finished(self, result: Any) -> None:
+        self.seen.append(("gate_finished", result.gate))
+
+    @hookimpl
+    def release_decided(self, release_id: str, decision: Any, results: list[Any]) -> None:
+        self.seen.append(("release_decided", decision.outcome))
+
+
+def test_hook_gate_finished(tmp_path: Path) -> None:
+    import asyncio
+
+    from reelgate.gates.policy import parse_policy
+    from reelgate.gates.runner import Runner, RunOptions
+    from tests.unit.gates.test_runner import TYPES
+
+    pm, recorder = build_manager(), Recorder()
+    pm.register(recorder)
+    try:
+        loaded = parse_policy("gates:\n  - {id: s, uses: sleep, with: {seconds: 0}}\n", "t", TYPES)
+        asyncio.run(Runner(loaded, TYPES, RunOptions(target="http://t", workdir=tmp_path), pm.hook).run())
+    finally:
+        pm.unregister(recorder)
+    assert recorder.seen == [("gate_finished", "s")]
+
+
+def test_hook_release_decided() -> None:
+    from reelgate.gates.model import Decision
+
+    pm, recorder = build_manager(), Recorder()
+    pm.register(recorder)
+    try:
+        pm.hook.release_decided(release_id="r1", decision=Decision(outcome="block", reason="x"), results=[])
+    finally:
+        pm.unregister(recorder)
+    assert recorder.seen == [("release_decided", "block")]
+
+
+@pytest.mark.slow
+def test_third_party_package_installed_with_pip_appears(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pip install` the example package (into a folder on sys.path), then load plugins as usual."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--target", str(target), str(ROOT / "tests" / "plugin_example")], check=True,
+                   capture_output=True)
+    monkeypatch.syspath_prepend(str(target))
+    plugins.cache_clear()
+    try:
+        registry = plugins()[1]
+        assert "http-status" in registry.gates
+        assert registry.gates["http-status"].__module__ == "reelgate_example.plugin"
+    finally:
+        plugins.cache_clear()
