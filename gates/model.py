@@ -25,7 +25,7 @@ def worst(verdicts: list[Verdict], empty: Verdict = "pass") -> Verdict:
     return min(verdicts, key=SEVERITY_ORDER.index)
 
 
-class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Check(msgspec.Struct, kw_only=True):
     """One measured value, compared with a threshold and, optionally, a baseline."""
 
     name: str
@@ -40,7 +40,7 @@ class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
     waived_by: str | None = None
 
 
-class Finding(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Finding(msgspec.Struct, kw_only=True):
     """Something a tool reported that a person should look at."""
 
     rule_id: str

@@ -97,12 +97,17 @@ def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | No
 
 
 def summarize(result: GateResult) -> GateResult:
-    """Set the verdict and the one-sentence reason from the checks and findings (unless error/skipped)."""
+    """Set the verdict and the one-sentence reason from the checks and findings (unless error/skipped).
+
+    A gate's own `fail` or `warn` stands even when every check passes: it never turns into a pass.
+    """
     if result.verdict in ("error", "skipped"):
         return result
-    verdicts = [c.verdict for c in result.checks] + [f.verdict for f in result.findings]
+    own = [result.verdict] if result.verdict in ("fail", "warn") else []
+    verdicts = [c.verdict for c in result.checks] + [f.verdict for f in result.findings] + own
     result.verdict = worst(verdicts)
     deciding = next((c for c in result.checks if c.verdict == result.verdict), None)
+    finding = next((f for f in result.findings if f.verdict == result.verdict), None)
     if result.verdict == "pass":
         result.reason = result.reason or f"all {len(result.checks)} checks passed"
         if not result.checks and not result.findings:
@@ -111,8 +116,7 @@ def summarize(result: GateResult) -> GateResult:
     elif deciding is not None:
         detail = f": {deciding.note}" if deciding.note else ""
         result.reason = f"check `{deciding.name}` is {deciding.verdict}{detail}"
-    else:
-        finding = next(f for f in result.findings if f.verdict == result.verdict)
+    elif finding is not None:
         result.reason = f"finding {finding.rule_id} ({finding.severity}): {finding.message}"
     return result
 
@@ -230,6 +234,9 @@ class Runner:
         for rule in spec.checks:
             baseline = await self._baseline(spec, rule, measured)
             check = apply_rule(measured, rule, baseline)
+            if check.value is None and result.verdict == "fail":
+                # The gate already failed (e.g. its tests broke): an unmeasured value is moot, not an error.
+                check.verdict, check.note = "skipped", "not measured: the gate failed before measuring it"
             if rule.baseline is not None:
                 # Shown and waived apart from an absolute rule on the same value.
                 check.name = f"{rule.name} vs {rule.baseline}"

@@ -60,6 +60,7 @@ class CoverageGate:
         python = config.python or ctx.python or sys.executable
         report = ctx.workdir / "coverage.json"
         artifacts = [str(report)]
+        failed_tests: Check | None = None
         if config.coverage_json:
             given = Path(config.coverage_json)
             if not given.is_absolute():
@@ -82,17 +83,20 @@ class CoverageGate:
             await _run([python, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(report)],
                        cwd, ctx.workdir / "json.log")
             if code != 0:
-                return GateResult(gate=ctx.gate_id, uses=self.name, verdict="fail", artifacts=artifacts,
-                                  reason=f"the tests failed (exit {code}); see tests.log",
-                                  checks=[Check(name="tests_exit_code", value=float(code), op="==", threshold=0,
-                                                verdict="fail")])
+                failed_tests = Check(name="tests_exit_code", value=float(code), op="==", threshold=0,
+                                     verdict="fail", note=f"the tests failed (exit {code}); see tests.log")
         else:
             return error_result(ctx.gate_id, self.name, "set `command` or `coverage_json`")
         if not report.exists():
+            if failed_tests is not None:  # the answer is already known: the tests fail
+                return GateResult(gate=ctx.gate_id, uses=self.name, verdict="fail", artifacts=artifacts,
+                                  checks=[failed_tests], reason=failed_tests.note)
             return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
                               reason="coverage produced no JSON report")
         data = json.loads(report.read_text())
         checks, findings = _judge_report(data, config)
+        if failed_tests is not None:
+            checks.insert(0, failed_tests)
         if config.diff_against:
             changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", config.diff_against)
             if changed is None:

@@ -30,6 +30,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     timeout: float = 5.0
     write_config: bool = True
     """Regenerate the local stack's haproxy.cfg after a switch (off for a remote HAProxy)."""
+    drain: float = 0.0
+    """Seconds to let requests in flight on the old color finish before the switch counts as done."""
 
 
 class ServerState(msgspec.Struct):
@@ -104,6 +106,8 @@ class HAProxyRouter:
         backend = self.config.backend
         await self._set(f"set weight {backend}/{color} {LIVE_WEIGHT}")
         await self._set(f"set weight {backend}/{old} 0")
+        if self.config.drain > 0:
+            await asyncio.sleep(self.config.drain)
         state = await servers(self.config, self.home)
         if state[color].weight != LIVE_WEIGHT or state[old].weight != 0:
             raise RouterError(f"the switch to {color} was not confirmed by `show servers state`: "

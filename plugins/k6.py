@@ -35,6 +35,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """k6 thresholds, in k6's own syntax, e.g. `{http_req_duration: ["p(95)<500"]}`."""
     compare_live: bool = False
     """Also run the same load against the live color, for checks with `baseline: live`."""
+    max_error_rate: float = 0.01
+    """Failed requests allowed (0..1) even when the policy has no check on `error_rate`."""
     clip: str = ""
     """For `upload`: the clip to send; a 1 s 320x240 clip is generated when empty."""
     env: dict[str, str] = {}
@@ -160,6 +162,15 @@ class K6Gate:
         if not measured:
             return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
                               reason="k6 made no requests (missing data never passes)")
+        errors = next(c for c in measured if c.name == "error_rate")
+        if errors.value == 1.0:
+            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
+                              checks=measured, reason=f"every request to {ctx.target} failed: the target is "
+                              "unreachable or refusing, so nothing was measured")
+        errors.op, errors.threshold = "<=", config.max_error_rate
+        if (errors.value or 0) > config.max_error_rate:
+            errors.verdict = "fail"
+            errors.note = f"{errors.value:.2%} of requests failed"
         checks = measured + _threshold_checks(run.summary) + checks
         result = GateResult(gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks,
                             artifacts=artifacts)

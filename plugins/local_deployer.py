@@ -29,8 +29,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Extras to install with the candidate (e.g. `[test]`, for gates that run its tests)."""
     python: str = "python3"
     """Interpreter for the candidate's venv."""
-    keep_builds: int = 3
-    """Builds of finished releases to keep (the live and previous ones are always kept)."""
+    repo: str = ""
+    """The git repository to build from; defaults to the checkout running the release."""
 
 
 async def run(args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None) -> str:
@@ -59,6 +59,7 @@ class LocalDeployer:
 
     def __init__(self, config: Config, home: Path) -> None:
         self.config, self.home = config, home
+        self.repo = Path(config.repo) if config.repo else home
         self.reelgate = str(Path(sys.executable).parent / "reelgate")
 
     def _env(self) -> dict[str, str]:
@@ -69,11 +70,11 @@ class LocalDeployer:
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
         src, dist, venv = folder / "src", folder / "dist", folder / ".venv"
-        commit = await run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.home, log,
+        commit = await run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.repo, log,
                            f"resolving {ref!r} to a commit")
         say(f"building {ref} ({commit[:12]})")
         if not src.exists():
-            await run(["git", "worktree", "add", "--detach", str(src), commit], self.home, log, "git worktree add")
+            await run(["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add")
         await run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"], folder,
                   log, "building the wheel")
         wheels = sorted(dist.glob("reelgate-*.whl"))
@@ -112,7 +113,7 @@ class LocalDeployer:
         src = self.home / "var" / "releases" / release_id / "src"
         if src.exists():
             proc = await asyncio.create_subprocess_exec("git", "worktree", "remove", "--force", str(src),
-                                                        cwd=self.home, stdout=asyncio.subprocess.DEVNULL,
+                                                        cwd=self.repo, stdout=asyncio.subprocess.DEVNULL,
                                                         stderr=asyncio.subprocess.DEVNULL)
             await proc.wait()
             shutil.rmtree(src, ignore_errors=True)
