@@ -39,6 +39,16 @@ def other(color: str) -> str:
     return "green" if color == "blue" else "blue"
 
 
+async def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            return (await client.get(f"{url}/health/ready")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def new_release_id() -> str:
     return time.strftime("r%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
@@ -175,13 +185,22 @@ class ReleaseManager:
 
     async def rollback(self, loaded: LoadedPolicy, reason: str) -> Release:
         """Switch back at once, with no gates; restart the previous build first if it stopped."""
-        release = self.store.active() or self.store.latest()
-        if release is None or release.state not in ("promoted", "watching", "switching"):
+        release = self.store.active()
+        if release is None or release.state not in ("watching", "switching"):
+            release = self.store.last_switched()
+        if release is None:
             raise StoreError("there is no promoted release to roll back")
+        if release.state == "rolled_back":
+            raise StoreError(f"the last release that moved traffic ({release.id}) is already rolled back")
+        live, _ = self.store.live()
+        if live != release.candidate_color:
+            raise StoreError(f"release {release.id} put {release.candidate_color} live, but {live} is live now; "
+                             "nothing to roll back")
         router, deployer = self._router(loaded), self._deployer(loaded)
         old, new = release.live_before, release.candidate_color
         build_before = self.store.build_before(release.id)
-        if not await router.healthy(old):
+        # Ask the color itself: the router's health checks lag a second or two behind a stop.
+        if not await _answers(self.settings.url(old)):
             self.say(f"{old} is stopped; restarting its build")
             await deployer.start(old, build_before)
         await router.switch(old)

@@ -118,6 +118,13 @@ class Store:
                                 (release_id,)).fetchone()
         return row["build_before"] if row else None
 
+    def last_switched(self) -> Release | None:
+        """The newest release that moved traffic (promoted, or already rolled back after a switch)."""
+        return self._row(self.conn.execute(
+            "SELECT * FROM reelgate_gates.releases r WHERE state = 'promoted' OR (state = 'rolled_back' AND"
+            " EXISTS (SELECT 1 FROM reelgate_gates.events e WHERE e.release_id = r.id AND e.kind = 'watching'))"
+            " ORDER BY updated_at DESC LIMIT 1").fetchone())
+
     def latest(self) -> Release | None:
         return self._row(self.conn.execute(
             "SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT 1").fetchone())

@@ -32,6 +32,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Regenerate the local stack's haproxy.cfg after a switch (off for a remote HAProxy)."""
     drain: float = 0.0
     """Seconds to let requests in flight on the old color finish before the switch counts as done."""
+    wait_up: float = 15.0
+    """Seconds to wait for HAProxy's health checks to see the new color up before refusing to switch."""
 
 
 class ServerState(msgspec.Struct):
@@ -101,8 +103,12 @@ class HAProxyRouter:
         if color not in COLORS:
             raise RouterError(f"unknown color {color!r}")
         old = "green" if color == "blue" else "blue"
-        if not await self.healthy(color):
-            raise RouterError(f"HAProxy does not see {color} as up; not switching")
+        deadline = asyncio.get_running_loop().time() + self.config.wait_up
+        while not await self.healthy(color):
+            if asyncio.get_running_loop().time() > deadline:
+                raise RouterError(f"HAProxy does not see {color} as up after {self.config.wait_up:g} s; "
+                                  "not switching")
+            await asyncio.sleep(0.25)
         backend = self.config.backend
         await self._set(f"set weight {backend}/{color} {LIVE_WEIGHT}")
         await self._set(f"set weight {backend}/{old} 0")

@@ -1,0 +1,191 @@
+"""Blue-green releases on the real stack: promote and roll back under load, block a slow candidate,
+and recover from a runner killed mid-switch. The candidate is this repository's HEAD, built as a wheel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from reelgate.platform.stack import process_info
+from tests.conftest import wait_for
+from tests.integration.conftest import REELGATE, Stack
+from tests.integration.test_pipeline import upload, wait_final
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
+ROOT = Path(__file__).resolve().parents[2]
+PATCH = ROOT / "scripts" / "demo-patches" / "slow-api.patch"
+
+
+def write_policy(stack: Stack, name: str, body: str) -> Path:
+    path = stack.home / f"{name}.yaml"
+    common = f'deployer: {{uses: local, with: {{repo: "{ROOT}"}}}}\nscale_down_delay: 1\n'
+    path.write_text(common + textwrap.dedent(body))
+    return path
+
+
+@pytest.fixture(scope="module")
+def policies(stack: Stack) -> dict[str, Path]:
+    return {
+        "normal": write_policy(stack, "normal", """
+            router: {uses: haproxy}
+            gates:
+              - id: read
+                uses: k6
+                exclusive: true
+                with: {script: read, vus: 4, duration: 3s, compare_live: true}
+                checks:
+                  - {name: error_rate, op: "<=", threshold: 0.01}
+                  - {name: p95_ms, op: "<=", threshold: 250}
+                  - {name: p95_ms, op: "<=", baseline: live, max_regression: 50, tolerance: 50}
+              - id: smoke
+                uses: k6
+                phase: post
+                with: {script: read, vus: 2, duration: 2s}
+        """),
+        "slow-switch": write_policy(stack, "slow-switch", """
+            router: {uses: haproxy, with: {drain: 8}}
+            gates:
+              - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}
+        """),
+    }
+
+
+@pytest.fixture(scope="module")
+def reader(stack: Stack, media_dir: Path) -> tuple[str, str]:
+    """A tenant with one ready video, for the load and the read gates."""
+    from tests.conftest import make_clip
+
+    key = stack.tenant("release-reader", "--rate-limit", "0")
+    with stack.client(key) as api:
+        video = wait_final(api, upload(api, make_clip(media_dir / "release.mp4", seconds=1)).json())
+    return key, video["url"]
+
+
+class Load(threading.Thread):
+    """Bounded load through the router: about `rate` GETs a second until stopped (at most `limit_s`)."""
+
+    def __init__(self, url: str, key: str, rate: int = 100, limit_s: float = 300) -> None:
+        super().__init__(daemon=True)
+        self.url, self.key, self.rate, self.limit_s = url, key, rate, limit_s
+        self.ok = self.failed = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.limit_s
+        with httpx.Client(headers={"Authorization": f"Bearer {self.key}"}, timeout=10) as client:
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                started = time.monotonic()
+                try:
+                    good = client.get(self.url).status_code == 200
+                except httpx.HTTPError:
+                    good = False
+                self.ok += good
+                self.failed += not good
+                time.sleep(max(0.0, 1 / self.rate - (time.monotonic() - started)))
+
+
+@pytest.fixture()
+def load(stack: Stack, reader: tuple[str, str]) -> Iterator[Load]:
+    running = Load(f"{stack.router}{reader[1]}", reader[0])
+    running.start()
+    yield running
+    running.stop.set()
+    running.join()
+
+
+def release(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return stack.cli("release", *args, check=False)
+
+
+def live_color(stack: Stack) -> str:
+    return httpx.get(f"{stack.router}/health/version", timeout=5).json()["color"]
+
+
+def running(stack: Stack, part: str) -> bool:
+    return process_info(stack.settings).get(part, {}).get("statename") == "RUNNING"
+
+
+def test_promote_then_roll_back_under_load_drops_nothing(stack: Stack, policies: dict[str, Path], load: Load,
+                                                         reader: tuple[str, str]) -> None:
+    before = live_color(stack)
+    started = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["normal"]))
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "PROMOTE" in started.stdout and "promoted" in started.stdout
+    after = live_color(stack)
+    assert after != before
+    assert not running(stack, f"api-{before}"), "the old color stops after the scale-down delay"
+    report = Path(started.stdout.split("report: ")[-1].strip())
+    assert report.exists() and "<svg" in report.read_text()
+
+    rolled = release(stack, "rollback", "--reason", "test")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert live_color(stack) == before
+    assert running(stack, f"api-{before}") and not running(stack, f"api-{after}")
+    history = release(stack, "history").stdout
+    assert "rolled_back" in history.splitlines()[0]
+    load.stop.set()
+    load.join()
+    assert load.ok > 500
+    assert load.failed == 0, f"{load.failed} of {load.ok + load.failed} requests failed during the releases"
+
+
+def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies: dict[str, Path],
+                                                          load: Load) -> None:
+    branch = f"reelgate-test-slow-{os.getpid()}-{int(time.time())}"
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "-b", branch, str(tree), "HEAD"], check=True)
+        try:
+            subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qam", "slow"],
+                           cwd=tree, check=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    live = live_color(stack)
+    try:
+        blocked = release(stack, "start", "--candidate", branch, "--policy", str(policies["normal"]))
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "branch", "-D", branch], check=False, capture_output=True)
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert "BLOCK: required gate `read` is fail" in blocked.stdout
+    assert live_color(stack) == live
+    candidate = "green" if live == "blue" else "blue"
+    assert not running(stack, f"api-{candidate}")
+    load.stop.set()
+    load.join()
+    assert load.failed == 0 and load.ok > 100
+
+
+def test_runner_killed_while_switching_is_recovered_by_the_next_command(stack: Stack,
+                                                                        policies: dict[str, Path]) -> None:
+    live = live_color(stack)
+    runner = subprocess.Popen([REELGATE, "release", "start", "--candidate", "HEAD", "--policy",
+                               str(policies["slow-switch"])], env=stack.env, cwd=stack.home,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def switching() -> bool:
+            with psycopg.connect(stack.settings.db_url, autocommit=True) as conn:
+                row = conn.execute("SELECT state FROM reelgate_gates.releases WHERE state NOT IN"
+                                   " ('promoted', 'blocked', 'rolled_back', 'aborted')").fetchone()
+            return bool(row and row[0] == "switching")
+
+        wait_for(switching, 240, "the release to reach `switching`", interval=0.1)
+        os.kill(runner.pid, signal.SIGKILL)
+    finally:
+        runner.wait()
+    status = release(stack, "status")
+    assert status.returncode == 0
+    assert "recovering" in status.stdout and "rolled_back" in status.stdout
+    assert f"live color: {live}" in status.stdout
+    wait_for(lambda: live_color(stack) == live, 10, f"traffic back on {live}")
