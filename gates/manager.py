@@ -20,6 +20,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.k6",
     "reelgate.plugins.coverage",
     "reelgate.plugins.haproxy",
+    "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",
     "reelgate.plugins.external_deployer",
     "reelgate.plugins.json_report",

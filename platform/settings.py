@@ -21,6 +21,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Folder that holds `var/` (PIDs, sockets, logs, data). Defaults to the working directory."""
     port_base: int = 8400
     """Ports: router +0, blue +1, green +2, PostgreSQL +3, Valkey +4."""
+    router: str = "haproxy"
+    """The local stack's router: `haproxy` (switched through its runtime API) or `nginx` (reloaded)."""
     color: str = "blue"
     """This process's color (`blue` or `green`); it picks the job queue and the port."""
     database_url: str = ""

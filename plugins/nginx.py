@@ -1,0 +1,118 @@
+"""`nginx`: switch traffic by rewriting the upstream file, checking it with `nginx -t`, and
+reloading nginx gracefully.
+
+nginx's old workers finish their requests on the old upstream for a moment
+after a reload, so the switch waits `drain` seconds before it counts as done
+(and before the release stops the old color). The switch is confirmed by
+asking the router which color answers (`/health/version`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from reelgate.gates.api import RouterError, hookimpl
+from reelgate.gates.settings import engine_settings
+
+COLORS = ("blue", "green")
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    conf: str = "var/nginx/nginx.conf"
+    """nginx's main config (relative to the checkout), which includes the upstream file."""
+    upstream: str = "var/nginx/upstream.conf"
+    """The file holding `upstream be_app { ... }`, rewritten on a switch."""
+    nginx: str = "nginx"
+    drain: float = 1.0
+    """Seconds for the old workers to finish on the old upstream after the reload."""
+    confirm_timeout: float = 10.0
+
+
+class NginxRouter:
+    name = "nginx"
+    Config = Config
+
+    def __init__(self, config: Config, home: Path) -> None:
+        self.config, self.home = config, home
+        self.settings = engine_settings({**os.environ, "REELGATE_HOME": str(home)})
+
+    def _path(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.home / path
+
+    def _port_color(self) -> dict[int, str]:
+        return {self.settings.port(color): color for color in COLORS}
+
+    async def live(self) -> str | None:
+        try:
+            text = self._path(self.config.upstream).read_text()
+        except OSError:
+            return None
+        ports = [int(p) for p in re.findall(r"server\s+127\.0\.0\.1:(\d+)", text)]
+        colors = {self._port_color().get(p) for p in ports}
+        return colors.pop() if len(colors) == 1 else None
+
+    async def healthy(self, color: str) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                return (await client.get(f"{self.settings.url(color)}/health/ready")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def _nginx(self, *args: str) -> None:
+        binary = shutil.which(self.config.nginx) or self.config.nginx
+        proc = await asyncio.create_subprocess_exec(binary, "-c", str(self._path(self.config.conf)), *args,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise RouterError(f"nginx {' '.join(args)} failed: {err.decode().strip()[-400:]}")
+
+    async def switch(self, color: str) -> None:
+        if color not in COLORS:
+            raise RouterError(f"unknown color {color!r}")
+        if not await self.healthy(color):
+            raise RouterError(f"{color} does not answer /health/ready; not switching")
+        upstream = self._path(self.config.upstream)
+        previous = upstream.read_text() if upstream.exists() else None
+        tmp = upstream.with_suffix(".tmp")
+        port = self.settings.port(color)
+        tmp.write_text(f"# written by the nginx router plugin; live: {color}\n"
+                       f"upstream be_app {{\n    server 127.0.0.1:{port};\n    keepalive 32;\n}}\n")
+        os.replace(tmp, upstream)
+        try:
+            await self._nginx("-t", "-q")
+        except RouterError:
+            if previous is not None:
+                upstream.write_text(previous)
+            raise
+        await self._nginx("-s", "reload")
+        await self._confirm(color)
+        await asyncio.sleep(self.config.drain)
+
+    async def _confirm(self, color: str) -> None:
+        deadline = asyncio.get_running_loop().time() + self.config.confirm_timeout
+        seen = None
+        async with httpx.AsyncClient(timeout=2) as client:
+            while asyncio.get_running_loop().time() < deadline:
+                try:
+                    answer = await client.get(f"{self.settings.url('router')}/health/version")
+                    seen = answer.json().get("color") if answer.status_code == 200 else None
+                except (httpx.HTTPError, ValueError):
+                    seen = None
+                if seen == color:
+                    return
+                await asyncio.sleep(0.1)
+        raise RouterError(f"after the reload the router still answers from {seen or 'nothing'}, not {color}")
+
+
+@hookimpl
+def register_routers(register: Any) -> None:
+    register(NginxRouter)
