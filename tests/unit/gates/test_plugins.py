@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,10 +140,10 @@ def test_hook_release_decided() -> None:
 @pytest.mark.slow
 def test_third_party_package_installed_with_pip_appears(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`pip install` the example package (into a folder on sys.path), then load plugins as usual."""
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--target", str(target), str(ROOT / "tests" / "plugin_example")], check=True,
-                   capture_output=True)
+    target, source = tmp_path / "site", tmp_path / "src"
+    shutil.copytree(ROOT / "tests" / "plugin_example", source)  # the build leaves files beside the source
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
+                   check=True, capture_output=True)
     monkeypatch.syspath_prepend(str(target))
     plugins.cache_clear()
     try:
