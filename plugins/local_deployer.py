@@ -1,8 +1,9 @@
 """`local`: build the candidate from a git worktree and run it as the other color on this machine.
 
 Steps, each failing with the step named: resolve REF to a commit; `git
-worktree add` it under `var/releases/<id>/src`; build a wheel from it; install
-the wheel into `var/releases/<id>/.venv`; run the candidate's own `reelgate db
+worktree add` it under `var/releases/<id>/src`; build a wheel from it and
+install it into `var/builds/<commit>/.venv` (once per commit: a later release
+of the same commit reuses the build); run the candidate's own `reelgate db
 upgrade` (migrations are expand-then-contract, so the live color keeps
 working); start its API and worker as the candidate color
 (`reelgate stack color start`), on that color's port and queue.
@@ -69,25 +70,31 @@ class LocalDeployer:
         folder = self.home / "var" / "releases" / release_id
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
-        src, dist, venv = folder / "src", folder / "dist", folder / ".venv"
+        src = folder / "src"
         commit = await run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.repo, log,
                            f"resolving {ref!r} to a commit")
-        say(f"building {ref} ({commit[:12]})")
         if not src.exists():
             await run(["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add")
-        await run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"], folder,
-                  log, "building the wheel")
-        wheels = sorted(dist.glob("reelgate-*.whl"))
-        if not wheels:
-            raise DeployError(f"building the wheel produced nothing in {dist}")
-        if not (venv / "bin" / "python").exists():
+        # One build per commit and extras: a second release of the same commit reuses it.
+        extras = f"[{','.join(sorted(self.config.extras))}]" if self.config.extras else ""
+        build = self.home / "var" / "builds" / f"{commit}{extras.replace(',', '+')}"
+        venv = build / ".venv"
+        if (build / "complete").exists():
+            say(f"reusing the build of {ref} ({commit[:12]})")
+        else:
+            say(f"building {ref} ({commit[:12]})")
+            shutil.rmtree(build, ignore_errors=True)
+            dist = build / "dist"
+            await run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"], folder,
+                      log, "building the wheel")
+            wheels = sorted(dist.glob("reelgate-*.whl"))
+            if not wheels:
+                raise DeployError(f"building the wheel produced nothing in {dist}")
             await run([self.config.python, "-m", "venv", str(venv)], folder, log, "creating the venv")
-        extras = f"[{','.join(self.config.extras)}]" if self.config.extras else ""
-        say("installing the candidate build")
-        await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
-                   str(wheels[-1])], folder, log, "installing the wheel")
-        await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"], folder,
-                  log, "installing the wheel's dependencies")
+            say("installing the candidate build")
+            await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"], folder,
+                      log, "installing the wheel")
+            (build / "complete").write_text(commit + "\n")
         say("applying the candidate's migrations")
         await run([str(venv / "bin" / "reelgate"), "db", "upgrade"], self.home, log, "reelgate db upgrade",
                   self._env())

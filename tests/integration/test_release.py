@@ -53,6 +53,18 @@ def policies(stack: Stack) -> dict[str, Path]:
                 phase: post
                 with: {script: read, vus: 2, duration: 2s}
         """),
+        "approval": write_policy(stack, "approval", """
+            approval: true
+            gates:
+              - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}
+        """),
+        "strict": write_policy(stack, "strict", """
+            gates:
+              - id: strict
+                uses: k6
+                with: {script: read, vus: 1, duration: 1s}
+                checks: [{name: p95_ms, op: "<=", threshold: 0.001}]
+        """),
         "slow-switch": write_policy(stack, "slow-switch", """
             router: {uses: haproxy, with: {drain: 8}}
             gates:
@@ -189,3 +201,35 @@ def test_runner_killed_while_switching_is_recovered_by_the_next_command(stack: S
     assert "recovering" in status.stdout and "rolled_back" in status.stdout
     assert f"live color: {live}" in status.stdout
     wait_for(lambda: live_color(stack) == live, 10, f"traffic back on {live}")
+
+
+def test_approval_abort_and_waiver(stack: Stack, policies: dict[str, Path]) -> None:
+    live = live_color(stack)
+    waiting = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["approval"]))
+    assert waiting.returncode == 4, waiting.stdout + waiting.stderr
+    assert "awaiting_approval" in waiting.stdout and live_color(stack) == live
+    # A second release waits for the first: one release at a time.
+    busy = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["approval"]))
+    assert busy.returncode == 2 and "one release at a time" in busy.stderr
+    aborted = release(stack, "abort", "--reason", "not today")
+    assert aborted.returncode == 1 and "aborted" in aborted.stdout
+    assert live_color(stack) == live
+
+    waiting = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["approval"]))
+    assert waiting.returncode == 4
+    approved = release(stack, "approve")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert live_color(stack) != live
+    assert release(stack, "rollback").returncode == 0 and live_color(stack) == live
+
+    blocked = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["strict"]))
+    assert blocked.returncode == 1 and "`p95_ms` is fail" in blocked.stdout
+    waived = release(stack, "waive", "--gate", "strict", "--check", "p95_ms", "--reason", "load test box",
+                     "--expires", "10m")
+    assert waived.returncode == 0 and "every release" in waived.stdout
+    passed = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["strict"]))
+    assert passed.returncode == 0, passed.stdout
+    assert "waived" in passed.stdout or "passed with waived checks: p95_ms" in passed.stdout
+    shown = release(stack, "show", passed.stdout.split("release ")[-1].split(":")[0])
+    assert "waiver" in shown.stdout or "waived" in shown.stdout
+    assert release(stack, "rollback").returncode == 0
