@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform.auth import KeyCache
+from reelgate.platform.cache import VideoCache
 from reelgate.platform.errors import http_exception_handler, internal_error_handler
 from reelgate.platform.health import HealthController
 from reelgate.platform.jobs import app as jobs_app
@@ -38,12 +40,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                    kwargs={"autocommit": True}, timeout=10)
         await pool.open(wait=False)
         kv = KV(settings.kv_url, settings.valkey_timeout_s)
-        app.state.update(settings=settings, pool=pool, kv=kv, media=MediaStore(settings.media),
+        cache = VideoCache(kv)
+        app.state.update(settings=settings, pool=pool, kv=kv, cache=cache, media=MediaStore(settings.media),
                          key_cache=KeyCache())
+        listener = asyncio.create_task(cache.listen())
         try:
             async with jobs_app.open_async(pool):
                 yield
         finally:
+            listener.cancel()
             await kv.close()
             await pool.close()
 

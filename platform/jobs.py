@@ -98,7 +98,9 @@ async def reconcile_videos(timestamp: int) -> None:
                     (video_id,),
                 )
                 if Transcoder._current:
-                    await Transcoder._current.kv.delete(video_key(str(tenant_id), str(video_id)))
+                    reason = "Processing failed repeatedly on our side; the error was logged."
+                    await Transcoder._current._announce(tenant_id, video_id,
+                                                        Event(status="failed", progress=0.0, failure_reason=reason))
             else:
                 log.warning("video %s has no live job; deferring a new one", video_id)
                 async with conn.transaction():

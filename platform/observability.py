@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("reelgate.access")
+SLOW_S = 0.5
 
 
 class JsonFormatter(logging.Formatter):
@@ -65,13 +66,15 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
-            # The router probes /health every second; only failures of those are worth a line.
-            quiet = scope["path"].startswith("/health/") and status < 400
+            # The router logs every request with the same X-Request-ID (var/log/haproxy.log); here a
+            # line at INFO is for what needs a look: errors and slow answers. The rest is DEBUG.
+            elapsed = time.perf_counter() - started
+            quiet = status < 400 and elapsed < SLOW_S
             access_log.log(
                 logging.DEBUG if quiet else logging.INFO,
                 "%s %s %s", scope["method"], scope["path"], status,
                 extra={"fields": {"method": scope["method"], "path": scope["path"], "status": status,
-                                  "ms": round((time.perf_counter() - started) * 1000, 2),
+                                  "ms": round(elapsed * 1000, 2),
                                   "tenant": scope.get("state", {}).get("tenant")}},
             )
             request_id_var.reset(token)

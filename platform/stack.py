@@ -147,6 +147,10 @@ defaults
 
 frontend fe_main
     bind 127.0.0.1:{settings.port("router")}
+    # One request id from the router on: in this log and in the API's JSON log lines.
+    unique-id-format %{{+X}}o%ci%cp%fi%fp%Ts%rt%pid
+    http-request set-header X-Request-ID %[unique-id] unless {{ req.hdr(x-request-id) -m found }}
+    http-request capture req.hdr(X-Request-ID) len 64
     default_backend be_app
 
 backend be_app

@@ -24,7 +24,7 @@ from reelgate.platform import files, ladder, repo
 from reelgate.platform.auth import current_tenant
 from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge, problem_responses
 from reelgate.platform.jobs import Event, queue_for, transcode_video
-from reelgate.platform.kv import video_channel, video_key
+from reelgate.platform.kv import video_channel
 from reelgate.platform.media import safe_filename
 from reelgate.platform.probe import InvalidMedia, probe
 from reelgate.platform.schemas import Usage, Video, VideoPage, VideoUpdate, VideoUsage
@@ -48,15 +48,14 @@ def _not_found(video_id: UUID) -> NotFound:
 
 async def _load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
     """A video through the read cache; PostgreSQL decides when the cache cannot."""
-    key = video_key(str(tenant.id), str(video_id))
-    cached = await state.kv.get(key)
+    cached = await state.cache.get(str(tenant.id), str(video_id))
     if cached:
         return msgspec.json.decode(cached, type=Video)
     async with state.pool.connection() as conn:
         video = await repo.get_video(conn, tenant.id, video_id)
     if video is None:
         raise _not_found(video_id)
-    await state.kv.set(key, msgspec.json.encode(video))
+    await state.cache.set(str(tenant.id), str(video_id), msgspec.json.encode(video))
     return video
 
 
@@ -152,7 +151,7 @@ class VideoController(Controller):
             )
             if await cur.fetchone() is None:
                 raise _not_found(video_id)
-        await state.kv.delete(video_key(str(tenant.id), str(video_id)))
+        await state.cache.invalidate(str(tenant.id), str(video_id))
         return await _load(state, tenant, video_id)
 
     @delete("/videos/{video_id:uuid}", operation_id="deleteVideo", status_code=HTTP_204_NO_CONTENT,
@@ -163,7 +162,7 @@ class VideoController(Controller):
             found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
         if not found:
             raise _not_found(video_id)
-        await state.kv.delete(video_key(str(tenant.id), str(video_id)))
+        await state.cache.invalidate(str(tenant.id), str(video_id))
         media = state.media
         await asyncio.to_thread(media.remove_video_files, video_id)
         if unused_dir:

@@ -121,6 +121,8 @@ def test_events_follow_processing_until_ready(api: httpx.Client, media_dir: Path
     statuses = [json.loads(line[5:])["status"] for line in body.splitlines() if line.startswith("data:")]
     assert statuses[-1] == "ready"
     assert statuses[0] in ("queued", "processing", "ready")
+    # The upload cached `queued`; the worker's announcement must have evicted every copy.
+    assert api.get(video["url"]).json()["status"] == "ready"
 
 
 def test_same_content_reuses_outputs_and_delete_keeps_the_other(api: httpx.Client, media_dir: Path) -> None:
