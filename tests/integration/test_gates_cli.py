@@ -54,6 +54,17 @@ def test_k6_gate_passes_and_fails_on_policy_thresholds(stack: Stack, gate_key: s
     assert "check `p95_ms` is fail" in bad.stdout
 
 
+def test_k6_upload_script_uploads(stack: Stack, gate_key: str, tmp_path: Path) -> None:
+    stack.cli("gate", "run", "k6", "--set", "script=upload", "--set", "vus=1", "--set", "duration=2s",
+              "--target", stack.router, "--api-key", gate_key, "--out", str(tmp_path / "up"))
+    result = json.loads((tmp_path / "up" / "report.json").read_text())["results"][0]
+    checks = {c["name"]: c["value"] for c in result["checks"]}
+    assert result["verdict"] == "pass" and checks["error_rate"] == 0 and checks["requests"] >= 2
+    with stack.client(gate_key) as api:
+        titles = [v["title"] for v in api.get("/v1/videos", params={"limit": 100}).json()["items"]]
+    assert titles.count("k6 upload") >= checks["requests"]
+
+
 def test_k6_own_threshold_crossed_is_a_fail_not_a_pass(stack: Stack, gate_key: str, tmp_path: Path) -> None:
     """k6 exits 99; handleSummary's `ok: false` marks the crossed threshold (not --summary-export's inverted flag)."""
     file = policy(tmp_path, """

@@ -65,6 +65,15 @@ def policies(stack: Stack) -> dict[str, Path]:
                 with: {script: read, vus: 1, duration: 1s}
                 checks: [{name: p95_ms, op: "<=", threshold: 0.001}]
         """),
+        "bad-after-switch": write_policy(stack, "bad-after-switch", """
+            gates:
+              - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}
+              - id: after
+                uses: k6
+                phase: post
+                with: {script: read, vus: 1, duration: 1s}
+                checks: [{name: p95_ms, op: "<=", threshold: 0.001}]
+        """),
         "slow-switch": write_policy(stack, "slow-switch", """
             router: {uses: haproxy, with: {drain: 8}}
             gates:
@@ -233,3 +242,16 @@ def test_approval_abort_and_waiver(stack: Stack, policies: dict[str, Path]) -> N
     shown = release(stack, "show", passed.stdout.split("release ")[-1].split(":")[0])
     assert "waiver" in shown.stdout or "waived" in shown.stdout
     assert release(stack, "rollback").returncode == 0
+
+
+def test_failing_post_promotion_gate_switches_back(stack: Stack, policies: dict[str, Path], load: Load) -> None:
+    live = live_color(stack)
+    rolled = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["bad-after-switch"]))
+    assert rolled.returncode == 1, rolled.stdout + rolled.stderr
+    assert "post-promotion gate `after` is fail" in rolled.stdout and "rolled_back" in rolled.stdout
+    assert live_color(stack) == live
+    candidate = "green" if live == "blue" else "blue"
+    assert not running(stack, f"api-{candidate}") and running(stack, f"api-{live}")
+    load.stop.set()
+    load.join()
+    assert load.failed == 0
