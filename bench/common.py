@@ -55,7 +55,8 @@ def write_table() -> Path:
     table = RESULTS / "RESULTS.md"
     table.write_text(
         "# Benchmark results\n\nWritten by `tox -e bench` (`python -m bench`). Each row compares a measurement "
-        "with a baseline taken in the same run.\n\n| benchmark | measured | baseline | ratio | goal | met | at |\n"
+        "with a baseline taken in the same run; the ratio is the speed-up (ladder) or measured / baseline "
+        "(the others).\n\n| benchmark | measured | baseline | ratio | goal | met | at |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
     return table
