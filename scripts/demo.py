@@ -35,18 +35,19 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def release(candidate: str) -> tuple[int, str]:
-    """Run a release, streaming its progress; return (exit code, report path)."""
+def release(candidate: str) -> tuple[int, str, str]:
+    """Run a release, streaming its progress; return (exit code, report path, decision line)."""
     print(f"\n=== reelgate release start --candidate {candidate}", flush=True)
     proc = subprocess.Popen([REELGATE, "release", "start", "--candidate", candidate], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    report = ""
+    report = decision = ""
     assert proc.stdout is not None
     for line in proc.stdout:
         print(line, end="", flush=True)
         found = re.match(r"report: (\S+)", line)
         report = found.group(1) if found else report
-    return proc.wait(), report
+        decision = line.strip() if line.startswith(("PROMOTE", "BLOCK")) else decision
+    return proc.wait(), report, decision
 
 
 class RouterWatch(threading.Thread):
@@ -91,8 +92,9 @@ def slow_branch() -> str:
         run("git", "worktree", "add", "-q", "-b", branch, str(tree), "HEAD")
         try:
             subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
+            subprocess.run(["git", "add", "-A"], cwd=tree, check=True)  # the patch adds a module
             subprocess.run(["git", "-c", "user.name=reelgate demo", "-c", "user.email=demo@localhost", "commit",
-                            "-qam", "demo: a slow API the gates must block"], cwd=tree, check=True)
+                            "-qm", "demo: a slow API the gates must block"], cwd=tree, check=True)
         finally:
             run("git", "worktree", "remove", "--force", str(tree), check=False)
     return branch
@@ -104,23 +106,25 @@ def main() -> None:
     router = f"http://127.0.0.1:{settings.port('router')}"
     seed_video(router)
 
-    good_code, good_report = release("HEAD")
+    good_code, good_report, _ = release("HEAD")
     branch = slow_branch()
     watch = RouterWatch(f"{router}/health/live")
     watch.start()
     try:
-        bad_code, bad_report = release(branch)
+        bad_code, bad_report, bad_decision = release(branch)
     finally:
         watch.stop.set()
         watch.join()
         run("git", "branch", "-D", branch, check=False)
     print("\n=== demo summary")
     good = "promoted" if good_code == 0 else f"NOT promoted (exit {good_code})"
-    bad = "blocked" if bad_code == 1 else f"NOT blocked (exit {bad_code})"
+    # Blocked, and by the load gate: a candidate that merely failed to deploy proves nothing here.
+    by_gate = "required gate `read-latency`" in bad_decision
+    bad = "blocked by read-latency" if bad_code == 1 and by_gate else f"NOT blocked as expected: {bad_decision}"
     print(f"HEAD:          {good}; report {good_report}")
     print(f"slow patch:    {bad}; report {bad_report}")
     print(f"live traffic during the blocked release: {watch.ok} answered, {watch.failed} failed")
-    if good_code != 0 or bad_code != 1 or watch.failed:
+    if good_code != 0 or bad_code != 1 or not by_gate or watch.failed:
         sys.exit(1)
 
 

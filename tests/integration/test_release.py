@@ -169,7 +169,8 @@ def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "-b", branch, str(tree), "HEAD"], check=True)
         try:
             subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
-            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qam", "slow"],
+            subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "slow"],
                            cwd=tree, check=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
