@@ -1,18 +1,10 @@
 // The platform's read path: list the tenant's videos, then fetch each one listed.
-// Env: BASE_URL, API_KEY, VUS, DURATION or RATE, SUMMARY (written by handleSummary).
+// Env: BASE_URL, API_KEY, VUS, DURATION or RATE, THRESHOLDS, SUMMARY (written by handleSummary).
 import http from "k6/http";
 import { check } from "k6";
+import { options as shared, summary } from "./options.js";
 
-const rate = Number(__ENV.RATE || 0);
-export const options = {
-  discardResponseBodies: false,
-  summaryTrendStats: ["avg", "med", "p(90)", "p(95)", "p(99)", "max"],
-  scenarios: rate > 0
-    ? { read: { executor: "constant-arrival-rate", rate, timeUnit: "1s", duration: __ENV.DURATION || "10s",
-                preAllocatedVUs: Number(__ENV.VUS || 10), maxVUs: Number(__ENV.VUS || 10) * 4 } }
-    : { read: { executor: "constant-vus", vus: Number(__ENV.VUS || 10), duration: __ENV.DURATION || "10s" } },
-  thresholds: JSON.parse(__ENV.THRESHOLDS || "{}"),
-};
+export const options = shared("read", 10);
 
 const params = { headers: { Authorization: `Bearer ${__ENV.API_KEY}` }, tags: { name: "list" } };
 
@@ -26,6 +18,4 @@ export default function () {
   }
 }
 
-export function handleSummary(data) {
-  return { [__ENV.SUMMARY]: JSON.stringify(data) };
-}
+export const handleSummary = summary;
