@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import sys
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -69,6 +71,10 @@ def _version() -> str:
 
 @cache
 def _git_revision(root: str) -> str:
+    """A release build's own commit (written by the deployer), else the checkout's HEAD."""
+    stamped = Path(sys.prefix) / "REVISION"
+    if stamped.exists():
+        return stamped.read_text().strip()
     try:
         out: Any = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True,
                                   timeout=5, check=False)

@@ -94,6 +94,8 @@ class LocalDeployer:
             say("installing the candidate build")
             await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"], folder,
                       log, "installing the wheel")
+            # The build reports its own commit on /health/version (it has no git checkout of its own).
+            (venv / "REVISION").write_text(commit + "\n")
             (build / "complete").write_text(commit + "\n")
         say("applying the candidate's migrations")
         await run([str(venv / "bin" / "reelgate"), "db", "upgrade"], self.home, log, "reelgate db upgrade",

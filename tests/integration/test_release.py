@@ -145,6 +145,8 @@ def test_promote_then_roll_back_under_load_drops_nothing(stack: Stack, policies:
     assert "PROMOTE" in started.stdout and "promoted" in started.stdout
     after = live_color(stack)
     assert after != before
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    assert httpx.get(f"{stack.router}/health/version").json()["git_revision"] == head.strip()
     assert not running(stack, f"api-{before}"), "the old color stops after the scale-down delay"
     report = Path(started.stdout.split("report: ")[-1].strip())
     assert report.exists() and "<svg" in report.read_text()
