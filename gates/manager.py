@@ -19,6 +19,7 @@ from reelgate.gates import hookspecs
 BUILTIN_PLUGINS = (
     "reelgate.plugins.k6",
     "reelgate.plugins.coverage",
+    "reelgate.plugins.axe",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

@@ -1,0 +1,62 @@
+"""The axe gate in real headless Chromium: it finds each kind of violation it claims to catch on a
+deliberately broken page, and none on a clean one."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from reelgate.gates.testing import run_gate_sync
+from reelgate.plugins.axe import AxeGate
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+PAGES = Path(__file__).parent / "pages"
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(PAGES)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_broken_page_fails_with_each_violation(site: str, tmp_path: Path) -> None:
+    result = run_gate_sync(AxeGate, {"pages": ["/broken.html"], "min_impact": "moderate"}, site, tmp_path)
+    assert result.verdict == "fail"
+    found = {f.rule_id for f in result.findings if f.verdict == "fail"}
+    assert {"image-alt", "label", "color-contrast", "html-has-lang", "button-name", "link-name"} <= found
+    image = next(f for f in result.findings if f.rule_id == "image-alt")
+    assert image.help_url.startswith("https://dequeuniversity.com/rules/axe/") and "<img" in image.message
+    assert "broken.html" in image.location
+    assert any(a.endswith(".png") for a in result.artifacts)
+    raw = json.loads(Path(next(a for a in result.artifacts if a.endswith("-axe.json"))).read_text())
+    assert raw["testEngine"]["version"] == (Path(__file__).parents[2] / "plugins/axe_core/VERSION").read_text().strip()
+
+
+def test_clean_page_passes_and_disabled_rules_are_reported(site: str, tmp_path: Path) -> None:
+    clean = run_gate_sync(AxeGate, {"pages": ["/clean.html"]}, site, tmp_path / "clean")
+    assert clean.verdict == "pass", [f.rule_id for f in clean.findings]
+    assert next(c for c in clean.checks if c.name == "violations").value == 0
+    waived = run_gate_sync(AxeGate, {"pages": ["/broken.html"], "disable": {
+        "image-alt": "decorative", "label": "x", "color-contrast": "x", "html-has-lang": "x",
+        "button-name": "x", "link-name": "x"}}, site, tmp_path / "waived")
+    assert not {f.rule_id for f in waived.findings} & {"image-alt", "label"}
+    assert "image-alt (decorative)" in waived.checks[0].note
+
+
+def test_missing_browser_is_an_error(site: str, tmp_path: Path) -> None:
+    result = run_gate_sync(AxeGate, {"chromium": "/nonexistent/chromium"}, site, tmp_path)
+    assert result.verdict == "error" and "apt-get install chromium" in result.reason
