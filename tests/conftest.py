@@ -12,6 +12,9 @@ from typing import TypeVar
 
 import pytest
 
+# The helpers reelgate ships for third-party gate authors, used by our own tests too.
+pytest_plugins = ["reelgate.gates.testing"]
+
 T = TypeVar("T")
 
 

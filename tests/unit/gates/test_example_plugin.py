@@ -13,8 +13,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin_example"))
 from reelgate_example.plugin import HttpStatusGate  # noqa: E402
 
-pytest_plugins = ["reelgate.gates.testing"]
-
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
