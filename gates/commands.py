@@ -193,12 +193,15 @@ def _manager() -> Any:
 
 
 def _run_release(action: Any) -> Any:
+    from reelgate.gates.api import DeployError, RouterError
     from reelgate.gates.store import StoreError
 
     try:
         return asyncio.run(action)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
+    except (RouterError, DeployError) as exc:  # the router or deployer said no: say what, exit 1
+        raise click.ClickException(f"{type(exc).__name__.removesuffix('Error').lower()}: {exc}") from None
 
 
 def _conclude(manager: Any, release: Any) -> None:

@@ -93,7 +93,7 @@ class ReleaseManager:
             await self._stop_quietly(deployer, release.candidate_color)
             decision = Decision(outcome="block", reason=f"the candidate could not be deployed: {exc}",
                                 deciding_gate=None)
-            return self._finish_blocked(release_id, decision, [])
+            return self._finish_blocked(release_id, decision)
         self.store.update(release_id, candidate_url=deployment.url, build_dir=deployment.build_dir,
                           commit_sha=deployment.commit)
         self.store.event(release_id, "deployed", f"{candidate} answers at {deployment.url}")
@@ -105,7 +105,7 @@ class ReleaseManager:
         if decision.outcome == "block":
             await self._stop_quietly(deployer, release.candidate_color)
             await self._cleanup(deployer, release_id)
-            return self._finish_blocked(release_id, decision, results)
+            return self._finish_blocked(release_id, decision)
         if loaded.policy.approval:
             self.store.transition(release_id, "awaiting_approval",
                                   "gates passed; waiting for `reelgate release approve`")
@@ -285,7 +285,7 @@ class ReleaseManager:
         self._keys[release_id] = result.stdout.strip().splitlines()[-1]
         return self._keys[release_id]
 
-    def _finish_blocked(self, release_id: str, decision: Decision, results: list[GateResult]) -> Release:
+    def _finish_blocked(self, release_id: str, decision: Decision) -> Release:
         self.store.update(release_id, decision=decision)
         self.store.transition(release_id, "blocked", decision.reason)
         self._reports(release_id)

@@ -46,17 +46,22 @@ def _not_found(video_id: UUID) -> NotFound:
     return NotFound(f"There is no video {video_id}.")
 
 
-async def _load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
-    """A video through the read cache; PostgreSQL decides when the cache cannot."""
+async def _load_json(state: State, tenant: repo.TenantRow, video_id: UUID) -> bytes:
+    """A video's JSON through the read cache; PostgreSQL decides when the cache cannot."""
     cached = await state.cache.get(str(tenant.id), str(video_id))
     if cached:
-        return msgspec.json.decode(cached, type=Video)
+        return cached  # type: ignore[no-any-return]
     async with state.pool.connection() as conn:
         video = await repo.get_video(conn, tenant.id, video_id)
     if video is None:
         raise _not_found(video_id)
-    await state.cache.set(str(tenant.id), str(video_id), msgspec.json.encode(video))
-    return video
+    body = msgspec.json.encode(video)
+    await state.cache.set(str(tenant.id), str(video_id), body)
+    return body
+
+
+async def _load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
+    return msgspec.json.decode(await _load_json(state, tenant, video_id), type=Video)
 
 
 class VideoController(Controller):
@@ -138,10 +143,8 @@ class VideoController(Controller):
     @get("/videos/{video_id:uuid}", operation_id="getVideo", summary="One video and its renditions",
          responses=problem_responses(400, 401, 404, 429))
     async def get_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Video | Response[bytes]:
-        cached = await state.cache.get(str(tenant.id), str(video_id))
-        if cached:  # already the JSON the API would encode: send it as it is
-            return Response(cached, media_type=MediaType.JSON)
-        return await _load(state, tenant, video_id)
+        # The cached JSON is already what the API would encode: send it as it is.
+        return Response(await _load_json(state, tenant, video_id), media_type=MediaType.JSON)
 
     @patch("/videos/{video_id:uuid}", operation_id="updateVideo", summary="Change a video's title",
            request_max_body_size=64 * 1024, responses=problem_responses(400, 401, 404, 413, 429))
