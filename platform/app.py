@@ -6,15 +6,21 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader, State
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform.auth import KeyCache
 from reelgate.platform.cache import VideoCache
-from reelgate.platform.errors import http_exception_handler, internal_error_handler
 from reelgate.platform.health import HealthController
 from reelgate.platform.jobs import app as jobs_app
 from reelgate.platform.kv import KV
@@ -22,6 +28,10 @@ from reelgate.platform.media import MediaStore
 from reelgate.platform.observability import request_id_middleware
 from reelgate.platform.settings import Settings, get_settings
 from reelgate.platform.videos import VideoController
+from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, format, static_url, static_version
+from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
+from reelgate.platform.web.pages import CSRF_COOKIE, CSRF_HEADER, Pages, PublicPages
+from reelgate.platform.web.session import session_secret
 
 
 class MetricsController(PrometheusController):
@@ -29,8 +39,35 @@ class MetricsController(PrometheusController):
     include_in_schema = False  # Prometheus' text format, not part of the API
 
 
+def _secure_headers(response: Response[object]) -> Response[object]:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _template_globals(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals["static"] = static_url
+    engine.engine.filters.update(size=format.size, duration=format.duration, money=format.money,
+                                 when=format.when, rate=format.rate)
+
+
+def _web(secret: str) -> list[Router]:
+    """The pages (with CSRF on their forms) and their versioned, year-long-cacheable assets.
+
+    CSRF is middleware on the pages' router only: /v1, /health and /metrics never pass through it.
+    """
+    csrf = CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_samesite="lax")
+    pages = Router(path="/", route_handlers=[PublicPages, Pages], after_request=_secure_headers,
+                   middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)], include_in_schema=False)
+    static = create_static_files_router(
+        path=f"/static/{static_version()}", directories=[STATIC], after_request=_secure_headers,
+        cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True, immutable=True),
+    )
+    return [pages, static]
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    secret = session_secret(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -53,12 +90,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     prometheus = PrometheusConfig(app_name="reelgate", prefix="reelgate", group_path=True,
-                                  exclude=["/metrics", "/health"])
+                                  exclude=["/metrics", "/health", "/static"])
     return Litestar(
-        route_handlers=[HealthController, VideoController, MetricsController],
+        route_handlers=[HealthController, VideoController, MetricsController, *_web(secret)],
+        state=State({"session_secret": secret}),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
+                                       engine_callback=_template_globals),
         lifespan=[lifespan],
         middleware=[prometheus.middleware, request_id_middleware],
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        exception_handlers={HTTPException: page_exception_handler, Exception: page_internal_error_handler},
         openapi_config=OpenAPIConfig(title="reelgate platform", version="1", path="/schema"),
         request_max_body_size=1024 * 1024,
         debug=False,

@@ -52,12 +52,12 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
                 "The API key is not valid.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             )
         cache.put(key, tenant)
-    await _rate_limit(state, tenant)
+    await rate_limit(state, tenant)
     request.scope["state"]["tenant"] = tenant.name
     return tenant
 
 
-async def _rate_limit(state: State, tenant: repo.TenantRow) -> None:
+async def rate_limit(state: State, tenant: repo.TenantRow) -> None:
     """A fixed window per tenant in Valkey. The router is everyone's client address, so the
     limit keys on the tenant; when Valkey cannot answer, the request goes through (fail open)."""
     limit = tenant.rate_limit_per_minute

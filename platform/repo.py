@@ -60,6 +60,28 @@ async def tenant_for_key(conn: AsyncConnection[Any], key: str) -> TenantRow | No
     return TenantRow(*row) if row else None
 
 
+async def sign_in_key(conn: AsyncConnection[Any], key: str) -> tuple[TenantRow, UUID] | None:
+    """The tenant and key id for a key typed into the sign-in page (the session keeps the id)."""
+    cur = await conn.execute(
+        "SELECT t.id, t.name, t.rate_limit_per_minute, k.id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+        " WHERE k.key_hash = %s AND k.revoked_at IS NULL",
+        (hash_key(key),),
+    )
+    row = await cur.fetchone()
+    return (TenantRow(*row[:3]), row[3]) if row else None
+
+
+async def tenant_for_key_id(conn: AsyncConnection[Any], key_id: UUID) -> TenantRow | None:
+    """A session's tenant, as long as the key it signed in with is not revoked."""
+    cur = await conn.execute(
+        "SELECT t.id, t.name, t.rate_limit_per_minute FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+        " WHERE k.id = %s AND k.revoked_at IS NULL",
+        (key_id,),
+    )
+    row = await cur.fetchone()
+    return TenantRow(*row) if row else None
+
+
 # -- videos ---------------------------------------------------------------------
 
 _VIDEO_COLUMNS = """

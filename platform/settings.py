@@ -49,6 +49,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How often a worker proves it is alive."""
     stalled_after_s: float = 8.0
     """A running job whose worker has not proved it is alive for this long is retried."""
+    session_secret: str = ""
+    """Signs the pages' session cookies and CSRF tokens. Empty means `var/secrets/session_key`,
+    made on first use, so both colors accept the same sessions across a switch."""
+    session_max_age_s: int = 12 * 3600
+    """A page session ends this long after sign-in."""
     git_revision: str = ""
     """Reported by /health/version; read from git when empty."""
 

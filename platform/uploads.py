@@ -21,6 +21,7 @@ from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooL
 
 FILE_FIELD = "file"
 TITLE_FIELD = "title"
+CSRF_FIELD = "_csrf_token"  # the pages' form field; the API never takes it
 MAX_TITLE_BYTES = 500
 
 
@@ -35,6 +36,7 @@ class Received(msgspec.Struct):
     filename: str | None
     content_type: str | None
     title: str
+    csrf_token: str = ""
 
 
 class _HashingFileTarget(BaseTarget):
@@ -70,8 +72,13 @@ class _HashingFileTarget(BaseTarget):
             self._fh = None
 
 
-async def receive(stream: AsyncIterator[bytes], content_type: str, part: Path, limit: int) -> Received:
-    """Parse the multipart body into `part`; raise an ApplicationError saying what was wrong."""
+async def receive(
+    stream: AsyncIterator[bytes], content_type: str, part: Path, limit: int, csrf_field: bool = False
+) -> Received:
+    """Parse the multipart body into `part`; raise an ApplicationError saying what was wrong.
+
+    With `csrf_field`, a `_csrf_token` field is accepted too (a page's form without JavaScript).
+    """
     if not content_type.lower().startswith("multipart/form-data"):
         raise UnsupportedMediaType(
             f"Send the video as multipart/form-data with a '{FILE_FIELD}' field, "
@@ -79,14 +86,19 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, part: Path, l
         )
     target = _HashingFileTarget(part, limit)
     title = ValueTarget()
+    csrf = ValueTarget()
     try:
         parser = StreamingFormDataParser(headers={"Content-Type": content_type}, strict=True)
         parser.register(FILE_FIELD, target)
         parser.register(TITLE_FIELD, title)
+        if csrf_field:
+            parser.register(CSRF_FIELD, csrf)
         async for chunk in stream:
             parser.data_received(chunk)
             if len(title.value) > MAX_TITLE_BYTES:
                 raise ApplicationError(f"The title is longer than {MAX_TITLE_BYTES} bytes.")
+            if len(csrf.value) > MAX_TITLE_BYTES:
+                raise ApplicationError("The form's security token is not valid; reload the page and try again.")
     except UnexpectedPartException as exc:
         _discard(target, part)
         raise ApplicationError(
@@ -117,6 +129,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, part: Path, l
         filename=target.multipart_filename,
         content_type=target.multipart_content_type,
         title=text_title,
+        csrf_token=csrf.value.decode("ascii", "replace"),
     )
 
 

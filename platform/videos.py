@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -28,7 +28,7 @@ from reelgate.platform.kv import video_channel
 from reelgate.platform.media import safe_filename
 from reelgate.platform.probe import InvalidMedia, probe
 from reelgate.platform.schemas import Usage, Video, VideoPage, VideoUpdate, VideoUsage
-from reelgate.platform.uploads import receive
+from reelgate.platform.uploads import Received, receive
 
 log = logging.getLogger("reelgate.platform.videos")
 
@@ -60,8 +60,66 @@ async def _load_json(state: State, tenant: repo.TenantRow, video_id: UUID) -> by
     return body
 
 
-async def _load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
+async def load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
     return msgspec.json.decode(await _load_json(state, tenant, video_id), type=Video)
+
+
+async def accept_upload(
+    request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
+    check: Callable[[Received], None] | None = None,
+) -> Video:
+    """Stream a multipart upload to disk, probe it, and commit the row with its job.
+
+    `check` sees the received form before anything is committed (the pages verify
+    their CSRF token there); whatever it raises deletes the part file.
+    """
+    settings, media = state.settings, state.media
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+        raise UploadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
+    part = media.part_file(uuid4())
+    received = await receive(request.stream(), request.headers.get("content-type", ""), part, limit,
+                             csrf_field=check is not None)
+    if check is not None:
+        try:
+            check(received)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+    video_id = uuid4()
+    source = media.source(video_id)
+    try:
+        os.replace(part, source)
+        info = await probe(source)
+        ladder_key = ladder.ladder_key(settings.ladder)
+        async with state.pool.connection() as conn, conn.transaction():
+            output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
+            await conn.execute(
+                "INSERT INTO videos (id, tenant_id, title, filename, content_type, source_bytes,"
+                " content_sha256, status, progress, duration_s, width, height, video_codec, audio_codec,"
+                " ladder_key, output_id, color, finished_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " CASE WHEN %s THEN now() END)",
+                (video_id, tenant.id, received.title, safe_filename(received.filename),
+                 (received.content_type or "application/octet-stream")[:200], received.bytes,
+                 received.sha256, "ready" if output_id else "queued", 1.0 if output_id else 0.0,
+                 info.duration_s, info.width, info.height, info.video_codec, info.audio_codec,
+                 ladder_key, output_id, settings.color, output_id is not None),
+            )
+            if output_id is None:
+                # Same transaction as the row: an accepted upload always has its job.
+                await transcode_video.configure(
+                    queue=queue_for(settings.color), connection=conn
+                ).defer_async(video_id=str(video_id))
+    except InvalidMedia as exc:
+        source.unlink(missing_ok=True)
+        raise InvalidUpload(str(exc)) from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        source.unlink(missing_ok=True)
+        raise
+    return await load(state, tenant, video_id)
 
 
 class VideoController(Controller):
@@ -79,46 +137,7 @@ class VideoController(Controller):
         responses=problem_responses(400, 401, 413, 415, 422, 429),
     )
     async def upload(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow) -> Response[Video]:
-        settings, media = state.settings, state.media
-        limit = settings.max_upload_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-            raise UploadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
-        part = media.part_file(uuid4())
-        received = await receive(request.stream(), request.headers.get("content-type", ""), part, limit)
-        video_id = uuid4()
-        source = media.source(video_id)
-        try:
-            os.replace(part, source)
-            info = await probe(source)
-            ladder_key = ladder.ladder_key(settings.ladder)
-            async with state.pool.connection() as conn, conn.transaction():
-                output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
-                await conn.execute(
-                    "INSERT INTO videos (id, tenant_id, title, filename, content_type, source_bytes,"
-                    " content_sha256, status, progress, duration_s, width, height, video_codec, audio_codec,"
-                    " ladder_key, output_id, color, finished_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                    " CASE WHEN %s THEN now() END)",
-                    (video_id, tenant.id, received.title, safe_filename(received.filename),
-                     (received.content_type or "application/octet-stream")[:200], received.bytes,
-                     received.sha256, "ready" if output_id else "queued", 1.0 if output_id else 0.0,
-                     info.duration_s, info.width, info.height, info.video_codec, info.audio_codec,
-                     ladder_key, output_id, settings.color, output_id is not None),
-                )
-                if output_id is None:
-                    # Same transaction as the row: an accepted upload always has its job.
-                    await transcode_video.configure(
-                        queue=queue_for(settings.color), connection=conn
-                    ).defer_async(video_id=str(video_id))
-        except InvalidMedia as exc:
-            source.unlink(missing_ok=True)
-            raise InvalidUpload(str(exc)) from None
-        except BaseException:
-            part.unlink(missing_ok=True)
-            source.unlink(missing_ok=True)
-            raise
-        video = await _load(state, tenant, video_id)
+        video = await accept_upload(request, state, tenant)
         return Response(video, status_code=HTTP_202_ACCEPTED, headers={"Location": video.url})
 
     @get("/videos", operation_id="listVideos", summary="The tenant's videos, newest first",
@@ -158,21 +177,13 @@ class VideoController(Controller):
             if await cur.fetchone() is None:
                 raise _not_found(video_id)
         await state.cache.invalidate(str(tenant.id), str(video_id))
-        return await _load(state, tenant, video_id)
+        return await load(state, tenant, video_id)
 
     @delete("/videos/{video_id:uuid}", operation_id="deleteVideo", status_code=HTTP_204_NO_CONTENT,
             summary="Delete a video; renditions shared with another video stay",
             responses=problem_responses(400, 401, 404, 429))
     async def delete_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
-        async with state.pool.connection() as conn:
-            found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
-        if not found:
-            raise _not_found(video_id)
-        await state.cache.invalidate(str(tenant.id), str(video_id))
-        media = state.media
-        await asyncio.to_thread(media.remove_video_files, video_id)
-        if unused_dir:
-            await asyncio.to_thread(shutil.rmtree, media.resolve(unused_dir), True)
+        await remove(state, tenant, video_id)
 
     @get("/videos/{video_id:uuid}/renditions/{name:str}", operation_id="downloadRendition",
          summary="Download a rendition (HTTP Range supported)", media_type="video/mp4",
@@ -180,7 +191,7 @@ class VideoController(Controller):
     async def rendition(
         self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str
     ) -> Response[Any]:
-        return await _serve(request, state, tenant, video_id, name, "video/mp4")
+        return await serve_file(request, state, tenant, video_id, name, "video/mp4")
 
     @get("/videos/{video_id:uuid}/thumbnail", operation_id="downloadThumbnail",
          summary="The video's JPEG thumbnail", media_type="image/jpeg",
@@ -188,43 +199,60 @@ class VideoController(Controller):
     async def thumbnail(
         self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
     ) -> Response[Any]:
-        return await _serve(request, state, tenant, video_id, None, "image/jpeg")
+        return await serve_file(request, state, tenant, video_id, None, "image/jpeg")
 
     @get("/videos/{video_id:uuid}/events", operation_id="videoEvents",
          summary="Server-sent events: status and progress until ready or failed",
          responses=problem_responses(400, 401, 404, 429))
     async def events(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> ServerSentEvent:
-        video = await _load(state, tenant, video_id)
-        return ServerSentEvent(_event_stream(state, tenant, video))
+        video = await load(state, tenant, video_id)
+        return ServerSentEvent(event_stream(state, tenant, video))
 
     @get("/usage", operation_id="getUsage", summary="Processing and storage used by this tenant, with costs",
          responses=problem_responses(401, 429))
     async def usage(self, state: State, tenant: repo.TenantRow) -> Usage:
-        settings = state.settings
-        async with state.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT v.id, v.title, v.status, COALESCE(v.duration_s, 0), v.cpu_seconds,"
-                " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
-                "   + COALESCE(o.thumbnail_bytes, 0)"
-                " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
-                " ORDER BY v.created_at DESC",
-                (tenant.id,),
-            )
-            rows = await cur.fetchall()
-        per_video = [
-            VideoUsage(id=r[0], title=r[1], status=r[2], source_seconds=round(r[3], 3), output_bytes=int(r[5]),
-                       cpu_seconds=round(r[4], 3), cost_estimate=_cost(settings, r[4], int(r[5])))
-            for r in rows
-        ]
-        cpu = sum(v.cpu_seconds for v in per_video)
-        out = sum(v.output_bytes for v in per_video)
-        return Usage(
-            tenant=tenant.name, videos=len(per_video),
-            source_seconds=round(sum(v.source_seconds for v in per_video), 3), output_bytes=out,
-            cpu_seconds=round(cpu, 3), cost_estimate=_cost(settings, cpu, out), currency="USD",
-            rates={"per_cpu_second": settings.cost_per_cpu_second, "per_gb_month": settings.cost_per_gb_month},
-            per_video=per_video,
+        return await usage_for(state, tenant)
+
+
+async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:
+    settings = state.settings
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT v.id, v.title, v.status, COALESCE(v.duration_s, 0), v.cpu_seconds,"
+            " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
+            "   + COALESCE(o.thumbnail_bytes, 0)"
+            " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
+            " ORDER BY v.created_at DESC",
+            (tenant.id,),
         )
+        rows = await cur.fetchall()
+    per_video = [
+        VideoUsage(id=r[0], title=r[1], status=r[2], source_seconds=round(r[3], 3), output_bytes=int(r[5]),
+                   cpu_seconds=round(r[4], 3), cost_estimate=_cost(settings, r[4], int(r[5])))
+        for r in rows
+    ]
+    cpu = sum(v.cpu_seconds for v in per_video)
+    out = sum(v.output_bytes for v in per_video)
+    return Usage(
+        tenant=tenant.name, videos=len(per_video),
+        source_seconds=round(sum(v.source_seconds for v in per_video), 3), output_bytes=out,
+        cpu_seconds=round(cpu, 3), cost_estimate=_cost(settings, cpu, out), currency="USD",
+        rates={"per_cpu_second": settings.cost_per_cpu_second, "per_gb_month": settings.cost_per_gb_month},
+        per_video=per_video,
+    )
+
+
+async def remove(state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
+    """Delete a video; its outputs go only when no other video uses them."""
+    async with state.pool.connection() as conn:
+        found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
+    if not found:
+        raise _not_found(video_id)
+    await state.cache.invalidate(str(tenant.id), str(video_id))
+    media = state.media
+    await asyncio.to_thread(media.remove_video_files, video_id)
+    if unused_dir:
+        await asyncio.to_thread(shutil.rmtree, media.resolve(unused_dir), True)
 
 
 def _cost(settings: Any, cpu_seconds: float, output_bytes: int) -> float:
@@ -232,7 +260,7 @@ def _cost(settings: Any, cpu_seconds: float, output_bytes: int) -> float:
     return round(cpu_seconds * settings.cost_per_cpu_second + output_bytes / 1e9 * settings.cost_per_gb_month, 6)
 
 
-async def _serve(
+async def serve_file(
     request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str | None,
     media_type: str,
 ) -> Response[Any]:
@@ -250,7 +278,7 @@ def _message(event: Event) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event=event.status)
 
 
-async def _event_stream(state: State, tenant: repo.TenantRow, video: Video) -> AsyncIterator[ServerSentEventMessage]:
+async def event_stream(state: State, tenant: repo.TenantRow, video: Video) -> AsyncIterator[ServerSentEventMessage]:
     """The current state first, then each change from Valkey pub/sub, ending at ready or failed.
 
     PostgreSQL is rechecked every few seconds, so a missed message or a dead

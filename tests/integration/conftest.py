@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -93,4 +94,14 @@ def key(stack: Stack) -> str:
 @pytest.fixture()
 def api(stack: Stack, key: str) -> Iterator[httpx.Client]:
     with stack.client(key) as client:
+        yield client
+
+
+@contextmanager
+def sign_in(stack: Stack, key: str) -> Iterator[httpx.Client]:
+    """A client holding a page session, as a browser would after the sign-in form."""
+    with httpx.Client(base_url=stack.router, headers={"Accept": "text/html"}, timeout=30) as client:
+        client.get("/sign-in").raise_for_status()
+        response = client.post("/sign-in", data={"api_key": key, "_csrf_token": client.cookies["reelgate_csrf"]})
+        assert response.status_code == 303, response.text
         yield client

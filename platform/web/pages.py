@@ -1,0 +1,178 @@
+"""The pages: sign in, library, upload, video, usage. Session-authenticated, CSRF-protected.
+
+Each page reads through the same functions as /v1 (`reelgate.platform.videos`),
+so a page and the API never disagree. Forms post without JavaScript; the upload
+form also streams through XHR with the CSRF token in a header, for its progress
+bar, and the video page follows processing over its own event stream.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
+
+from reelgate.platform import repo, videos
+from reelgate.platform.errors import ApplicationError
+from reelgate.platform.uploads import Received
+from reelgate.platform.web import session
+from reelgate.platform.web.format import usage_chart
+
+CSRF_COOKIE = "reelgate_csrf"
+CSRF_HEADER = "x-csrftoken"
+PAGE_SIZE = 12
+
+
+class CSRFFailed(ApplicationError):
+    status_code = 403
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never `//evil.example` or a full URL."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/library"
+
+
+def _valid_csrf(request: Request[Any, Any, Any], token: str) -> bool:
+    """The double-submit check Litestar's middleware makes, for the one route that must stream."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    secret = request.app.state.session_secret
+    if len(cookie) <= CSRF_SECRET_LENGTH or not hmac.compare_digest(token, cookie):
+        return False
+    expected = generate_csrf_hash(token=cookie[:CSRF_SECRET_LENGTH], secret=secret)
+    return hmac.compare_digest(cookie[CSRF_SECRET_LENGTH:], expected)
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+class PublicPages(Controller):
+    """Pages before sign-in."""
+
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request[Any, Any, Any]) -> Redirect:
+        return Redirect("/library" if session.signed_in_key(request) else "/sign-in",
+                        status_code=HTTP_303_SEE_OTHER)
+
+    @get("/sign-in")
+    async def sign_in_form(self, next: str | None = None) -> Template:  # noqa: A002 - the query's name
+        return Template("sign_in.html", context={"next": _safe_next(next), "nav": "sign-in"})
+
+    @post("/sign-in", request_max_body_size=16 * 1024)
+    async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+        form = await request.form()
+        key = str(form.get("api_key", "")).strip()
+        target = _safe_next(str(form.get("next", "")))
+        found = None
+        if key:
+            async with state.pool.connection() as conn:
+                found = await repo.sign_in_key(conn, key)
+        if found is None:
+            error = "That API key is not valid. Check that you copied all of it." if key else "Enter your API key."
+            return Template("sign_in.html", status_code=401,
+                            context={"next": target, "error": error, "nav": "sign-in"})
+        response: Response[Any] = Redirect(target, status_code=HTTP_303_SEE_OTHER)
+        session.start(request, response, found[1])
+        return response
+
+    @post("/sign-out", request_max_body_size=16 * 1024)
+    async def sign_out(self) -> Response[Any]:
+        response: Response[Any] = Redirect("/sign-in?signed_out=1", status_code=HTTP_303_SEE_OTHER)
+        session.end(response)
+        return response
+
+
+class Pages(Controller):
+    """Pages behind sign-in."""
+
+    include_in_schema = False
+    dependencies = {"tenant": Provide(session.page_tenant)}
+
+    @get("/library")
+    async def library(self, state: State, tenant: repo.TenantRow, cursor: str | None = None,
+                      deleted: str | None = None) -> Template:
+        after = None
+        if cursor:
+            try:
+                after = repo.decode_cursor(cursor)
+            except (ValueError, UnicodeDecodeError):
+                raise ApplicationError("That page of the library does not exist; start from the first page.") from None
+        async with state.pool.connection() as conn:
+            items, next_cursor = await repo.list_videos(conn, tenant.id, PAGE_SIZE, after)
+        return Template("library.html", context={
+            "tenant": tenant, "nav": "library", "videos": items, "deleted": deleted,
+            "next_url": f"/library?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+            "first_url": "/library" if cursor else None,
+        })
+
+    @get("/upload")
+    async def upload_form(self, state: State, tenant: repo.TenantRow) -> Template:
+        return Template("upload.html", context={"tenant": tenant, "nav": "upload",
+                                                "max_bytes": state.settings.max_upload_bytes})
+
+    @post("/upload", request_max_body_size=None, opt={"exclude_from_csrf": True})
+    async def upload(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow) -> Response[Any]:
+        # Litestar's CSRF middleware would parse (and buffer) the whole multipart body looking for the
+        # token, so this route checks it itself: from the header (XHR) or the form field (no JavaScript).
+        header = request.headers.get(CSRF_HEADER, "")
+
+        def check(received: Received) -> None:
+            if not _valid_csrf(request, header or received.csrf_token):
+                raise CSRFFailed("This form has expired. Reload the page and upload again.")
+
+        video = await videos.accept_upload(request, state, tenant, check=check)
+        page = f"/videos/{video.id}"
+        if _wants_json(request):
+            return Response({"id": str(video.id), "page": page, "events": f"{page}/events", "status": video.status},
+                            status_code=HTTP_202_ACCEPTED, headers={"Location": page})
+        return Redirect(page, status_code=HTTP_303_SEE_OTHER)
+
+    @get("/videos/{video_id:uuid}")
+    async def video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Template:
+        video = await videos.load(state, tenant, video_id)
+        return Template("video.html", context={"tenant": tenant, "nav": "library", "video": video})
+
+    @get("/videos/{video_id:uuid}/events")
+    async def events(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> ServerSentEvent:
+        video = await videos.load(state, tenant, video_id)
+        return ServerSentEvent(videos.event_stream(state, tenant, video))
+
+    @get("/videos/{video_id:uuid}/delete")
+    async def confirm_delete(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Template:
+        video = await videos.load(state, tenant, video_id)
+        return Template("delete.html", context={"tenant": tenant, "nav": "library", "video": video})
+
+    @post("/videos/{video_id:uuid}/delete", request_max_body_size=16 * 1024)
+    async def delete(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Redirect:
+        video = await videos.load(state, tenant, video_id)
+        await videos.remove(state, tenant, video_id)
+        return Redirect(f"/library?{urlencode({'deleted': video.title or video.filename})}",
+                        status_code=HTTP_303_SEE_OTHER)
+
+    @get("/videos/{video_id:uuid}/renditions/{name:str}")
+    async def rendition(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
+                        video_id: UUID, name: str) -> Response[Any]:
+        return await videos.serve_file(request, state, tenant, video_id, name, "video/mp4")
+
+    @get("/videos/{video_id:uuid}/thumbnail")
+    async def thumbnail(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
+                        video_id: UUID) -> Response[Any]:
+        return await videos.serve_file(request, state, tenant, video_id, None, "image/jpeg")
+
+    @get("/usage")
+    async def usage(self, state: State, tenant: repo.TenantRow) -> Template:
+        usage = await videos.usage_for(state, tenant)
+        return Template("usage.html", context={"tenant": tenant, "nav": "usage", "usage": usage,
+                                               "chart": usage_chart(usage)})

@@ -1,0 +1,98 @@
+"""Page sessions: a signed cookie naming the API key a user signed in with.
+
+The cookie holds the key's id, never the key, and is signed (itsdangerous) with
+a secret both colors share. Each page request checks that the key is still
+valid, so revoking a key ends its sessions. `/v1` never reads this cookie: it
+stays Bearer-only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from litestar import Request, Response
+from litestar.datastructures import Cookie, State
+
+from reelgate.platform import repo
+from reelgate.platform.auth import rate_limit
+from reelgate.platform.errors import ApplicationError
+from reelgate.platform.settings import Settings
+
+COOKIE = "reelgate_session"
+SALT = "reelgate.session.v1"
+
+
+class SignInRequired(ApplicationError):
+    """A page needs a session; pages answer it with a redirect to the sign-in page."""
+
+    status_code = 401
+
+
+def session_secret(settings: Settings) -> str:
+    """The configured secret, or `var/secrets/session_key`, created once (first writer wins)."""
+    if settings.session_secret:
+        return settings.session_secret
+    path = settings.var / "secrets" / "session_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+    return Path(path).read_text().strip()
+
+
+def _signer(state: State) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(state.session_secret, salt=SALT)
+
+
+def over_tls(request: Request[Any, Any, Any]) -> bool:
+    """Served over TLS, here or at a router that says so."""
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+def start(request: Request[Any, Any, Any], response: Response[Any], key_id: UUID) -> None:
+    value = _signer(request.app.state).dumps(str(key_id))
+    response.set_cookie(Cookie(
+        key=COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=over_tls(request),
+        max_age=request.app.state.settings.session_max_age_s,
+    ))
+
+
+def end(response: Response[Any]) -> None:
+    response.delete_cookie(COOKIE, path="/")
+
+
+def signed_in_key(request: Request[Any, Any, Any]) -> UUID | None:
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    state = request.app.state
+    try:
+        return UUID(_signer(state).loads(raw, max_age=state.settings.session_max_age_s))
+    except (BadSignature, ValueError):
+        return None  # tampered, expired or from another secret: sign in again
+
+
+async def page_tenant(request: Request[Any, Any, Any], state: State) -> repo.TenantRow:
+    """The signed-in tenant (a dependency of every page behind sign-in), rate-limited like /v1."""
+    key_id = signed_in_key(request)
+    tenant = None
+    if key_id is not None:
+        async with state.pool.connection() as conn:
+            tenant = await repo.tenant_for_key_id(conn, key_id)
+    if tenant is None:
+        raise SignInRequired("Sign in with your API key to see this page.",
+                             extra={"next": quote(request.url.path)})
+    await rate_limit(state, tenant)
+    request.scope["state"]["tenant"] = tenant.name
+    return tenant
