@@ -47,6 +47,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Paths to audit."""
     crawl: int = 0
     """Also follow same-origin links from the pages, up to this many pages in all."""
+    exclude: list[str] = msgspec.field(default_factory=lambda: ["/sign-out", "/static/", "/schema"])
+    """Path prefixes the crawl never opens (download links are never followed either)."""
     sign_in: list[Step] = []
     tags: list[str] = msgspec.field(default_factory=lambda: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
     min_impact: Impact = "serious"
@@ -96,14 +98,15 @@ def _sign_in(driver: Any, base: str, steps: list[Step], key: str) -> None:
             driver.find_element(By.CSS_SELECTOR, step.target).click()
 
 
-def _links(driver: Any, base: str) -> list[str]:
+def _links(driver: Any, base: str, exclude: list[str]) -> list[str]:
     from selenium.webdriver.common.by import By
 
     origin = urlparse(base).netloc
     found = []
-    for anchor in driver.find_elements(By.CSS_SELECTOR, "a[href]"):
+    for anchor in driver.find_elements(By.CSS_SELECTOR, "a[href]:not([download])"):
         href = (anchor.get_attribute("href") or "").split("#")[0]
-        if urlparse(href).netloc == origin and href not in found:
+        url = urlparse(href)
+        if url.netloc == origin and not url.path.startswith(tuple(exclude)) and href not in found:
             found.append(href)
     return found
 
@@ -159,7 +162,7 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
                 driver.save_screenshot(str(shot))
                 artifacts.append(str(shot))
             if config.crawl:
-                queue.extend(link for link in _links(driver, base) if link not in seen)
+                queue.extend(link for link in _links(driver, base, config.exclude) if link not in seen)
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)

@@ -35,19 +35,23 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def release(candidate: str) -> tuple[int, str, str]:
-    """Run a release, streaming its progress; return (exit code, report path, decision line)."""
+def release(candidate: str) -> tuple[int, str, str, dict[str, str]]:
+    """Run a release, streaming its progress; return (exit code, report path, decision line, verdicts)."""
     print(f"\n=== reelgate release start --candidate {candidate}", flush=True)
     proc = subprocess.Popen([REELGATE, "release", "start", "--candidate", candidate], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     report = decision = ""
+    verdicts: dict[str, str] = {}
     assert proc.stdout is not None
     for line in proc.stdout:
         print(line, end="", flush=True)
+        gate = re.search(r"gate (\S+): (pass|warn|fail|error|skipped):", line)
+        if gate:
+            verdicts[gate.group(1)] = gate.group(2)
         found = re.match(r"report: (\S+)", line)
         report = found.group(1) if found else report
         decision = line.strip() if line.startswith(("PROMOTE", "BLOCK")) else decision
-    return proc.wait(), report, decision
+    return proc.wait(), report, decision, verdicts
 
 
 class RouterWatch(threading.Thread):
@@ -69,8 +73,12 @@ class RouterWatch(threading.Thread):
                 time.sleep(0.05)
 
 
-def seed_video(router: str) -> None:
+def seed_video(router: str) -> Path:
+    """A tenant with one ready video; its key goes to var/demo-key for signing in to the pages."""
     key = run(REELGATE, "tenant", "create", f"demo-{int(time.time())}").stdout.strip().splitlines()[-1]
+    key_file = ROOT / "var" / "demo-key"
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "demo.mp4"
         subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
@@ -83,6 +91,7 @@ def seed_video(router: str) -> None:
                 time.sleep(0.3)
                 video = http.get(video["url"]).json()
     print(f"seeded video {video['id']}: {video['status']}")
+    return key_file
 
 
 def slow_branch() -> str:
@@ -104,14 +113,14 @@ def main() -> None:
     settings = get_settings()
     print(run(REELGATE, "stack", "up").stdout, end="")
     router = f"http://127.0.0.1:{settings.port('router')}"
-    seed_video(router)
+    key_file = seed_video(router)
 
-    good_code, good_report, _ = release("HEAD")
+    good_code, good_report, _, good_gates = release("HEAD")
     branch = slow_branch()
     watch = RouterWatch(f"{router}/health/live")
     watch.start()
     try:
-        bad_code, bad_report, bad_decision = release(branch)
+        bad_code, bad_report, bad_decision, _ = release(branch)
     finally:
         watch.stop.set()
         watch.join()
@@ -124,7 +133,10 @@ def main() -> None:
     print(f"HEAD:          {good}; report {good_report}")
     print(f"slow patch:    {bad}; report {bad_report}")
     print(f"live traffic during the blocked release: {watch.ok} answered, {watch.failed} failed")
-    if good_code != 0 or bad_code != 1 or not by_gate or watch.failed:
+    axe = good_gates.get("accessibility", "did not run")
+    print(f"accessibility: {axe} on HEAD's pages (axe in headless Chromium; warnings are 'needs review')")
+    print(f"web pages:     {router}/sign-in with the API key in {key_file.relative_to(ROOT)}")
+    if good_code != 0 or bad_code != 1 or not by_gate or watch.failed or axe not in ("pass", "warn"):
         sys.exit(1)
 
 

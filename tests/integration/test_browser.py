@@ -1,0 +1,184 @@
+"""The pages in real headless Chromium (selenium): sign in, upload a generated clip, watch the progress
+reach ready, play, download, delete, sign out — once with the mouse and once with the keyboard only."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reelgate.plugins.axe import CHROMIUM_FLAGS
+from tests.conftest import wait_for
+from tests.integration.conftest import Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+
+
+@pytest.fixture()
+def downloads(tmp_path: Path) -> Path:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture()
+def browser(downloads: Path) -> Iterator[Any]:
+    profile = tempfile.mkdtemp(prefix="reelgate-browser-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument("--autoplay-policy=no-user-gesture-required")
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _id(driver: Any, element_id: str) -> Any:
+    return driver.find_element(By.ID, element_id)
+
+
+def _wait_ready(driver: Any) -> None:
+    """The upload page's own progress: both bars full and the live region saying so."""
+    wait_for(lambda: _id(driver, "upload-done").is_displayed() or None, 90, "the upload page to say ready")
+    assert _id(driver, "upload-progress").get_attribute("value") == "100"
+    assert _id(driver, "processing-progress").get_attribute("value") == "100"
+    status = _id(driver, "upload-status")
+    assert status.text == "Ready to watch." and status.get_attribute("aria-live") == "polite"
+
+
+def _plays(driver: Any) -> None:
+    started = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const v = document.querySelector('video');"
+        "v.muted = true; v.play().then(() => done(true), (e) => done(String(e)));")
+    assert started is True, started
+    wait_for(lambda: driver.execute_script("return document.querySelector('video').currentTime") > 0.3 or None,
+             15, "the video to play")
+
+
+def _downloaded(folder: Path, name: str) -> Path:
+    def done() -> Path | None:
+        files = [p for p in folder.iterdir() if p.name.endswith(name) and not p.name.endswith(".crdownload")]
+        return files[0] if files and files[0].stat().st_size > 1000 else None
+
+    return wait_for(done, 30, f"the download of {name}")
+
+
+def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, clip: Path,
+                                                   downloads: Path) -> None:
+    key = stack.tenant("browser-mouse")
+    browser.get(f"{stack.router}/library")
+    assert browser.current_url.endswith("/sign-in?next=%2Flibrary")
+    _id(browser, "api-key").send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    assert browser.current_url.endswith("/library")
+    assert "You have not uploaded any videos yet" in browser.page_source
+
+    browser.find_element(By.LINK_TEXT, "Upload").click()
+    _id(browser, "title").send_keys("Browser clip")
+    _id(browser, "file").send_keys(str(clip))
+    _id(browser, "upload-button").click()
+    _wait_ready(browser)
+
+    _id(browser, "video-link").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Browser clip"
+    _plays(browser)
+    browser.find_element(By.CSS_SELECTOR, "ul.downloads a[href*='/renditions/']").click()
+    saved = _downloaded(downloads, ".mp4")
+    assert saved.read_bytes()[4:8] == b"ftyp"
+
+    browser.find_element(By.LINK_TEXT, "Delete this video…").click()
+    browser.find_element(By.CSS_SELECTOR, "main button.danger").click()
+    assert "Deleted “Browser clip”" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+
+    browser.find_element(By.CSS_SELECTOR, ".sign-out button").click()
+    assert "/sign-in" in browser.current_url
+    browser.get(f"{stack.router}/library")
+    assert "/sign-in" in browser.current_url
+
+
+def _active(driver: Any) -> Any:
+    return driver.switch_to.active_element
+
+
+def _press(driver: Any, *keys: str) -> None:
+    """Real key presses to whatever has focus (element.send_keys on a file input would pick a file)."""
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def _tab_to(driver: Any, text: str, limit: int = 40) -> Any:
+    """Press Tab until the focused element reads `text`; each stop must show a visible focus ring."""
+    for _ in range(limit):
+        _press(driver, Keys.TAB)
+        element = _active(driver)
+        label = (element.text or element.get_attribute("value") or element.get_attribute("id") or "").strip()
+        if label == text:
+            outline = driver.execute_script(
+                "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth, s.boxShadow];",
+                element)
+            assert outline[0] != "none" and outline[1] != "0px", f"no visible focus on {text!r}: {outline}"
+            return element
+    raise AssertionError(f"Tab never reached {text!r}")
+
+
+def test_keyboard_only(browser: Any, stack: Stack, clip: Path) -> None:
+    """Sign in, upload, watch, delete and sign out with Tab, Enter, Space and typing alone. (A file
+    picker is the operating system's dialog, so the file path goes to the input the way the dialog
+    would give it; the input itself is reached and left with Tab.)"""
+    key = stack.tenant("browser-keyboard")
+    browser.get(f"{stack.router}/sign-in")
+    _press(browser, Keys.TAB)
+    skip = _active(browser)
+    assert skip.text == "Skip to main content"
+    assert browser.execute_script("return arguments[0].getBoundingClientRect().top >= 0", skip)  # shown on focus
+    _press(browser, Keys.ENTER)
+    assert _active(browser).get_attribute("id") == "main"
+    _press(browser, Keys.TAB)
+    assert _active(browser).get_attribute("id") == "api-key"
+    _press(browser, key, Keys.ENTER)
+    wait_for(lambda: browser.current_url.endswith("/library") or None, 10, "the library")
+
+    _tab_to(browser, "Upload")
+    _press(browser, Keys.ENTER)
+    wait_for(lambda: browser.current_url.endswith("/upload") or None, 10, "the upload page")
+    _tab_to(browser, "title")
+    _press(browser, "Keyboard clip")
+    _tab_to(browser, "file").send_keys(str(clip))
+    _tab_to(browser, "Upload")
+    _press(browser, Keys.ENTER)
+    _wait_ready(browser)
+    _tab_to(browser, "Watch the video")
+    _press(browser, Keys.ENTER)
+    wait_for(lambda: "/videos/" in browser.current_url or None, 10, "the video page")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Keyboard clip"
+
+    _tab_to(browser, "Delete this video…")
+    _press(browser, Keys.ENTER)
+    _tab_to(browser, "Delete video")
+    _press(browser, Keys.SPACE)
+    wait_for(lambda: "/library" in browser.current_url or None, 10, "the library after deleting")
+    assert "Deleted “Keyboard clip”" in browser.page_source
+    _tab_to(browser, "Sign out")
+    _press(browser, Keys.ENTER)
+    wait_for(lambda: "/sign-in" in browser.current_url or None, 10, "the sign-in page")
+    time.sleep(0.1)
+    browser.get(f"{stack.router}/upload")
+    assert "/sign-in" in browser.current_url
