@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_load, ladder, pipeline, runner, switch
+from bench import api_load, ladder, pages, pipeline, runner, switch
 from bench.common import write_table
 
 SUITES = {"ladder": ladder.run, "pipeline": pipeline.run, "api": api_load.run, "switch": switch.run,
-          "runner": runner.run}
+          "runner": runner.run, "pages": pages.run}
 
 
 def main(argv: list[str]) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -33,13 +34,14 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
 
 
 class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One sign-in step: open a path, fill a field, or click an element."""
+    """One step before the audit: open a path, fill a field, click, choose a file, or wait for an element."""
 
-    action: Literal["open", "fill", "click"]
+    action: Literal["open", "fill", "click", "upload", "wait"]
     target: str
-    """A path for `open`, a CSS selector for `fill` and `click`."""
+    """A path for `open`; a CSS selector for the others."""
     value: str = ""
-    """For `fill`; `${API_KEY}` is replaced with the gates' key."""
+    """For `fill` (`${API_KEY}` is the gates' key) and `upload` (a file path, or `${SAMPLE_VIDEO}`:
+    a 2 s clip made with ffmpeg, so pages that only exist once there is a video can be audited)."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -50,6 +52,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     exclude: list[str] = msgspec.field(default_factory=lambda: ["/sign-out", "/static/", "/schema"])
     """Path prefixes the crawl never opens (download links are never followed either)."""
     sign_in: list[Step] = []
+    """Steps before the audit, in one browser session: sign in, and make content worth auditing."""
     tags: list[str] = msgspec.field(default_factory=lambda: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
     min_impact: Impact = "serious"
     """Violations at or above this impact fail; lighter ones warn."""
@@ -84,18 +87,49 @@ def _driver(config: Config, profile: str) -> Any:
     return driver
 
 
-def _sign_in(driver: Any, base: str, steps: list[Step], key: str) -> None:
-    from selenium.webdriver.common.by import By
+def sample_video(folder: Path) -> Path:
+    clip = folder / "sample.mp4"
+    if not clip.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+                        "-f", "lavfi", "-i", "sine", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                        "-c:a", "aac", "-shortest", str(clip)], check=True, capture_output=True, timeout=60)
+    return clip
 
-    for step in steps:
-        if step.action == "open":
-            driver.get(urljoin(base, step.target))
-        elif step.action == "fill":
-            field = driver.find_element(By.CSS_SELECTOR, step.target)
-            field.clear()
-            field.send_keys(step.value.replace("${API_KEY}", key))
+
+class StepFailed(Exception):
+    pass
+
+
+def _sign_in(driver: Any, base: str, steps: list[Step], key: str, workdir: Path, timeout: float) -> None:
+    for number, step in enumerate(steps, 1):
+        try:
+            _step(driver, base, step, key, workdir, timeout)
+        except Exception as exc:  # say which step, in the gate's reason
+            what = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "timed out or not found"
+            raise StepFailed(f"step {number} ({step.action} {step.target}) failed: {type(exc).__name__}: {what}"
+                             ) from exc
+
+
+def _step(driver: Any, base: str, step: Step, key: str, workdir: Path, timeout: float) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    if step.action == "open":
+        driver.get(urljoin(base, step.target))
+    elif step.action == "wait":
+        WebDriverWait(driver, timeout).until(
+            expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, step.target)))
+    else:
+        element = driver.find_element(By.CSS_SELECTOR, step.target)
+        if step.action == "fill":
+            element.clear()
+            element.send_keys(step.value.replace("${API_KEY}", key))
+        elif step.action == "upload":
+            path = sample_video(workdir) if step.value == "${SAMPLE_VIDEO}" else Path(step.value)
+            element.send_keys(str(path.resolve()))
         else:
-            driver.find_element(By.CSS_SELECTOR, step.target).click()
+            element.click()
 
 
 def _links(driver: Any, base: str, exclude: list[str]) -> list[str]:
@@ -124,7 +158,7 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
     profile = tempfile.mkdtemp(prefix="reelgate-axe-")
     driver = _driver(config, profile)
     try:
-        _sign_in(driver, base, config.sign_in, key)
+        _sign_in(driver, base, config.sign_in, key, workdir, config.script_timeout)
         queue = [urljoin(base, page) for page in config.pages]
         seen: list[str] = []
         while queue and len(seen) < max(len(config.pages), config.crawl):
@@ -189,6 +223,8 @@ class AxeGate:
         try:
             findings, checks, artifacts = await asyncio.to_thread(
                 audit, config, ctx.target.rstrip("/") + "/", ctx.workdir, ctx.api_key or "")
+        except StepFailed as exc:
+            return error_result(ctx.gate_id, self.name, f"the audit could not start: {exc}")
         except Exception as exc:  # a browser that cannot start or a page that times out measured nothing
             return error_result(ctx.gate_id, self.name, f"the audit could not run: {type(exc).__name__}: "
                                 f"{str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}")

@@ -4,6 +4,7 @@ deliberately broken page, and none on a clean one."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -11,11 +12,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
+from reelgate.gates.commands import default_policy
+from reelgate.gates.manager import registry
+from reelgate.gates.policy import load_policy
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.axe import AxeGate
-from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PAGES = Path(__file__).parent / "pages"
@@ -64,26 +68,27 @@ def test_missing_browser_is_an_error(site: str, tmp_path: Path) -> None:
     assert result.verdict == "error" and "apt-get install chromium" in result.reason
 
 
-def test_platform_pages_have_no_violations(stack: Any, clip: Path, tmp_path: Path) -> None:
-    """Every page of the platform, signed in, with a ready video so the player and its pages exist."""
-    key = stack.tenant("axe-pages")
-    with stack.client(key) as api:
-        with clip.open("rb") as fh:
-            video = api.post("/v1/videos", files={"file": ("clip.mp4", fh, "video/mp4")}, data={"title": "Axe"}).json()
-        wait_for(lambda: api.get(f"/v1/videos/{video['id']}").json()["status"] == "ready" or None, 60, "ready")
-    config = {
-        "pages": ["/sign-in", "/library", "/upload", "/usage", f"/videos/{video['id']}",
-                  f"/videos/{video['id']}/delete", "/no-such-page"],
-        "crawl": 10,
-        "sign_in": [{"action": "open", "target": "/sign-in"},
-                    {"action": "fill", "target": "#api-key", "value": "${API_KEY}"},
-                    {"action": "click", "target": "main button[type=submit]"}],
-        "min_impact": "minor",  # strict: any violation at all fails
-    }
-    result = run_gate_sync(AxeGate, config, stack.router, tmp_path, api_key=key)
-    # `warn`, not `pass`: the needs-review results below are warnings by design.
+def test_shipped_policy_audits_every_platform_page_without_violations(stack: Any, tmp_path: Path) -> None:
+    """The default policy's own `accessibility` gate (sign in, upload through the upload page, crawl),
+    made strict: a violation of any impact fails."""
+    reg = registry()
+    shipped = load_policy(default_policy(), reg.gates, reg.routers, reg.deployers).configs["accessibility"]
+    config = msgspec.to_builtins(shipped) | {"min_impact": "minor"}
+    result = run_gate_sync(AxeGate, config, stack.router, tmp_path, api_key=stack.tenant("axe-pages"))
+    # `warn`, not `pass`: the needs-review result below is a warning by design.
     assert result.verdict == "warn", [(f.rule_id, f.location) for f in result.findings if f.verdict == "fail"]
     checks = {c.name: c.value for c in result.checks}
-    assert checks["violations"] == 0 and checks["minor_violations"] == 0 and checks["pages"] >= 7
+    assert checks["violations"] == 0 and checks["minor_violations"] == 0 and checks["pages"] >= 8
+    audited = [json.loads(Path(a).read_text())["url"] for a in result.artifacts if a.endswith("-axe.json")]
+    assert any(re.search(r"/videos/[0-9a-f-]{36}$", url) for url in audited), audited  # found by the crawl
+    assert any(url.endswith("/delete") for url in audited), audited
     # What axe cannot decide is kept as a warning: the player has no captions track.
-    assert {f.rule_id for f in result.findings} <= {"video-caption"}
+    assert {f.rule_id for f in result.findings} == {"video-caption"}
+
+
+def test_a_failing_setup_step_is_an_error_that_names_it(stack: Any, tmp_path: Path) -> None:
+    config = {"pages": ["/library"], "script_timeout": 3,
+              "sign_in": [{"action": "open", "target": "/sign-in"},
+                          {"action": "click", "target": "#no-such-button"}]}
+    result = run_gate_sync(AxeGate, config, stack.router, tmp_path)
+    assert result.verdict == "error" and "step 2 (click #no-such-button) failed" in result.reason
