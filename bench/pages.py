@@ -1,7 +1,8 @@
 """Page load in real headless Chromium, from the browser's navigation timing.
 
 Each page (library with a full first page of videos, upload, video, usage) is
-loaded once cold (fresh profile, nothing cached) and then several times warm;
+loaded once on its first visit (a fresh profile; the shared CSS is already
+cached from the sign-in page, as for a real user) and then several times warm;
 the baseline is /health/live, a bare endpoint of the same server, loaded the
 same way in the same run. The goal is the seed's: every page under 2 s.
 """
