@@ -1,0 +1,87 @@
+"""The pages' pieces that need no stack: error pages, number formats, the usage chart, redirects."""
+
+from __future__ import annotations
+
+import html
+from uuid import uuid4
+
+from litestar import Litestar, get
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+from litestar.testing import TestClient
+
+from reelgate.platform.app import _template_globals
+from reelgate.platform.errors import RateLimited
+from reelgate.platform.schemas import Usage, VideoUsage
+from reelgate.platform.web import TEMPLATES, format
+from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
+from reelgate.platform.web.pages import _safe_next
+
+
+@get("/explode")
+async def explode() -> None:
+    raise RuntimeError("secret internals /etc/shadow")
+
+
+@get("/busy")
+async def busy() -> None:
+    raise RateLimited("This tenant may make 3 requests a minute; try again in 42 seconds.",
+                      headers={"Retry-After": "42"})
+
+
+app = Litestar(
+    [explode, busy],
+    exception_handlers={HTTPException: page_exception_handler, Exception: page_internal_error_handler},
+    template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_globals),
+    logging_config=None,
+)
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+def test_500_page_is_plain_and_keeps_the_internals_in_the_log() -> None:
+    with TestClient(app) as client:
+        page = client.get("/explode", headers={**HTML, "x-request-id": "abc123"})
+        problem = client.get("/explode")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Something went wrong on our side</h1>" in page.text
+    assert "/etc/shadow" not in page.text and "Traceback" not in page.text
+    assert "content-security-policy" in page.headers
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert problem.json()["detail"] in html.unescape(page.text)  # the same sentence either way
+
+
+def test_429_page_says_when_to_come_back() -> None:
+    with TestClient(app) as client:
+        page = client.get("/busy", headers=HTML)
+    assert page.status_code == 429 and page.headers["retry-after"] == "42"
+    assert "try again in 42 seconds" in page.text and "<h1>Too many requests</h1>" in page.text
+
+
+def test_only_local_paths_are_followed_after_sign_in() -> None:
+    assert _safe_next("/videos/1") == "/videos/1"
+    for hostile in ("//evil.example", "https://evil.example/", "/\\evil.example", "", None, "javascript:x"):
+        assert _safe_next(hostile) == "/library"
+
+
+def test_formats() -> None:
+    assert format.size(999) == "999 bytes" and format.size(1_500_000) == "1.5 MB"
+    assert format.size(None) == "—" and format.size(3_200_000_000) == "3.2 GB"
+    assert format.duration(59.6) == "1:00" and format.duration(3725) == "1:02:05" and format.duration(None) == "—"
+    assert format.money(0) == "0 USD" and format.money(0.00012) == "0.00012 USD"
+    assert format.money(1234.5) == "1,234.50 USD"
+    assert format.rate(0.00005) == "0.00005"
+
+
+def test_usage_chart_scales_to_the_most_expensive() -> None:
+    def video(title: str, cost: float) -> VideoUsage:
+        return VideoUsage(id=uuid4(), title=title, status="ready", source_seconds=1, output_bytes=1,
+                          cpu_seconds=1, cost_estimate=cost)
+
+    usage = Usage(tenant="t", videos=12, source_seconds=1, output_bytes=1, cpu_seconds=1, cost_estimate=1,
+                  currency="USD", rates={}, per_video=[video(f"v{i}", i / 10) for i in range(12)])
+    bars = format.usage_chart(usage)
+    assert len(bars) == format.CHART_BARS and bars[0].label == "v11"
+    assert bars[0].width == format.CHART_WIDTH and bars[-1].width < bars[0].width
+    assert format.usage_chart(Usage(tenant="t", videos=0, source_seconds=0, output_bytes=0, cpu_seconds=0,
+                                    cost_estimate=0, currency="USD", rates={}, per_video=[])) == []
