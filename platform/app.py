@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Response, Router
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader, State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
@@ -89,15 +89,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await kv.close()
             await pool.close()
 
-    prometheus = PrometheusConfig(app_name="reelgate", prefix="reelgate", group_path=True,
-                                  exclude=["/metrics", "/health", "/static"])
     return Litestar(
         route_handlers=[HealthController, VideoController, MetricsController, *_web(secret)],
         state=State({"session_secret": secret}),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_template_globals),
         lifespan=[lifespan],
-        middleware=[prometheus.middleware, request_id_middleware],
+        middleware=[request_id_middleware],  # also counts and times requests for /metrics
         exception_handlers={HTTPException: page_exception_handler, Exception: page_internal_error_handler},
         openapi_config=OpenAPIConfig(title="reelgate platform", version="1", path="/schema"),
         request_max_body_size=1024 * 1024,
