@@ -14,7 +14,7 @@ import pytest
 
 from reelgate.plugins.axe import CHROMIUM_FLAGS
 from tests.conftest import wait_for
-from tests.integration.conftest import Stack
+from tests.integration.conftest import MAX_UPLOAD, Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,7 +83,7 @@ def _downloaded(folder: Path, name: str) -> Path:
 
 
 def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, clip: Path,
-                                                   downloads: Path) -> None:
+                                                   downloads: Path, tmp_path: Path) -> None:
     key = stack.tenant("browser-mouse")
     browser.get(f"{stack.router}/library")
     assert browser.current_url.endswith("/sign-in?next=%2Flibrary")
@@ -93,6 +93,13 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     assert "You have not uploaded any videos yet" in browser.page_source
 
     browser.find_element(By.LINK_TEXT, "Upload").click()
+    too_big = tmp_path / "big.mp4"
+    too_big.write_bytes(b"\0" * (MAX_UPLOAD + 1))
+    _id(browser, "file").send_keys(str(too_big))
+    _id(browser, "upload-button").click()
+    alert = _id(browser, "upload-error")
+    assert alert.is_displayed() and "too large" in alert.text and alert.get_attribute("role") == "alert"
+    _id(browser, "file").clear()
     _id(browser, "title").send_keys("Browser clip")
     _id(browser, "file").send_keys(str(clip))
     _id(browser, "upload-button").click()

@@ -24,6 +24,13 @@
     errorBox.hidden = true;
     done.hidden = true;
     if (!form.file.files.length) { fail("Choose a video file first."); form.file.focus(); return; }
+    // Said before sending: a server refusing mid-upload often reaches the browser as a dropped connection.
+    const limit = Number(form.dataset.maxBytes);
+    if (limit && form.file.files[0].size > limit) {
+      fail("That file is too large: the limit is " + Math.floor(limit / 1e6) + " MB.");
+      form.file.focus();
+      return;
+    }
     button.disabled = true;
     section.hidden = false;
     uploadBar.value = 0;
