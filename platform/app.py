@@ -28,7 +28,7 @@ from reelgate.platform.media import MediaStore
 from reelgate.platform.observability import request_id_middleware
 from reelgate.platform.settings import Settings, get_settings
 from reelgate.platform.videos import VideoController
-from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, format, static_url, static_version
+from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, formats, static_url, static_version
 from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
 from reelgate.platform.web.pages import CSRF_COOKIE, CSRF_HEADER, Pages, PublicPages
 from reelgate.platform.web.session import session_secret
@@ -46,8 +46,8 @@ def _secure_headers(response: Response[object]) -> Response[object]:
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["static"] = static_url
-    engine.engine.filters.update(size=format.size, duration=format.duration, money=format.money,
-                                 when=format.when, rate=format.rate)
+    engine.engine.filters.update(size=formats.size, duration=formats.duration, money=formats.money,
+                                 when=formats.when, rate=formats.rate)
 
 
 def _web(secret: str) -> list[Router]:

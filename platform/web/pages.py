@@ -24,7 +24,7 @@ from reelgate.platform import repo, videos
 from reelgate.platform.errors import ApplicationError
 from reelgate.platform.uploads import Received
 from reelgate.platform.web import session
-from reelgate.platform.web.format import usage_chart
+from reelgate.platform.web.formats import usage_chart
 
 CSRF_COOKIE = "reelgate_csrf"
 CSRF_HEADER = "x-csrftoken"

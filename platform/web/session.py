@@ -12,7 +12,6 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -91,8 +90,7 @@ async def page_tenant(request: Request[Any, Any, Any], state: State) -> repo.Ten
         async with state.pool.connection() as conn:
             tenant = await repo.tenant_for_key_id(conn, key_id)
     if tenant is None:
-        raise SignInRequired("Sign in with your API key to see this page.",
-                             extra={"next": quote(request.url.path)})
+        raise SignInRequired("Sign in with your API key to see this page.")
     await rate_limit(state, tenant)
     request.scope["state"]["tenant"] = tenant.name
     return tenant

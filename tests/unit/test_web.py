@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from reelgate.platform.app import _template_globals
 from reelgate.platform.errors import RateLimited
 from reelgate.platform.schemas import Usage, VideoUsage
-from reelgate.platform.web import TEMPLATES, format
+from reelgate.platform.web import TEMPLATES, formats
 from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
 from reelgate.platform.web.pages import _safe_next
 
@@ -65,12 +65,12 @@ def test_only_local_paths_are_followed_after_sign_in() -> None:
 
 
 def test_formats() -> None:
-    assert format.size(999) == "999 bytes" and format.size(1_500_000) == "1.5 MB"
-    assert format.size(None) == "—" and format.size(3_200_000_000) == "3.2 GB"
-    assert format.duration(59.6) == "1:00" and format.duration(3725) == "1:02:05" and format.duration(None) == "—"
-    assert format.money(0) == "0 USD" and format.money(0.00012) == "0.00012 USD"
-    assert format.money(1234.5) == "1,234.50 USD"
-    assert format.rate(0.00005) == "0.00005"
+    assert formats.size(999) == "999 bytes" and formats.size(1_500_000) == "1.5 MB"
+    assert formats.size(None) == "—" and formats.size(3_200_000_000) == "3.2 GB"
+    assert formats.duration(59.6) == "1:00" and formats.duration(3725) == "1:02:05" and formats.duration(None) == "—"
+    assert formats.money(0) == "0 USD" and formats.money(0.00012) == "0.00012 USD"
+    assert formats.money(1234.5) == "1,234.50 USD"
+    assert formats.rate(0.00005) == "0.00005"
 
 
 def test_usage_chart_scales_to_the_most_expensive() -> None:
@@ -80,8 +80,8 @@ def test_usage_chart_scales_to_the_most_expensive() -> None:
 
     usage = Usage(tenant="t", videos=12, source_seconds=1, output_bytes=1, cpu_seconds=1, cost_estimate=1,
                   currency="USD", rates={}, per_video=[video(f"v{i}", i / 10) for i in range(12)])
-    bars = format.usage_chart(usage)
-    assert len(bars) == format.CHART_BARS and bars[0].label == "v11"
-    assert bars[0].width == format.CHART_WIDTH and bars[-1].width < bars[0].width
-    assert format.usage_chart(Usage(tenant="t", videos=0, source_seconds=0, output_bytes=0, cpu_seconds=0,
+    bars = formats.usage_chart(usage)
+    assert len(bars) == formats.CHART_BARS and bars[0].label == "v11"
+    assert bars[0].width == formats.CHART_WIDTH and bars[-1].width < bars[0].width
+    assert formats.usage_chart(Usage(tenant="t", videos=0, source_seconds=0, output_bytes=0, cpu_seconds=0,
                                     cost_estimate=0, currency="USD", rates={}, per_video=[])) == []
