@@ -218,11 +218,12 @@ def supervisor_config(settings: Settings, pg_data: Path) -> str:
     pg_user = "user=postgres\n" if _run_as_postgres() else ""
     valkey_dir = var / "valkey"
 
-    def program(name: str, command: str, extra: str = "", priority: int = 50, more_env: str = "") -> str:
+    def program(name: str, command: str, extra: str = "", priority: int = 50, more_env: str = "",
+                directory: Path | None = None) -> str:
         return f"""
 [program:{name}]
 command={command}
-directory={settings.root}
+directory={directory or settings.root}
 environment={env}{more_env}
 autostart=false
 autorestart=true
@@ -262,6 +263,7 @@ serverurl=unix://{run / "supervisor.sock"}
             # SIGINT is PostgreSQL's "fast" shutdown: active transactions roll back, nothing is lost.
             f"{pg_user}stopsignal=INT\nstopwaitsecs=30",
             priority=10,
+            directory=pg_data,  # its own folder: `postgres` may not be able to enter the checkout
         ),
         program(
             "valkey",

@@ -52,6 +52,12 @@ def _valid_csrf(request: Request[Any, Any, Any], token: str) -> bool:
     return hmac.compare_digest(cookie[CSRF_SECRET_LENGTH:], expected)
 
 
+def _sign_in_context(state: State, next_page: str | None, error: str | None = None) -> dict[str, Any]:
+    hours = state.settings.session_max_age_s / 3600
+    return {"next": _safe_next(next_page), "error": error, "nav": "sign-in",
+            "session_length": f"{hours:g} hours" if hours != 1 else "1 hour"}
+
+
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
@@ -67,8 +73,8 @@ class PublicPages(Controller):
                         status_code=HTTP_303_SEE_OTHER)
 
     @get("/sign-in")
-    async def sign_in_form(self, next: str | None = None) -> Template:  # noqa: A002 - the query's name
-        return Template("sign_in.html", context={"next": _safe_next(next), "nav": "sign-in"})
+    async def sign_in_form(self, state: State, next: str | None = None) -> Template:  # noqa: A002 - the query's name
+        return Template("sign_in.html", context=_sign_in_context(state, next))
 
     @post("/sign-in", request_max_body_size=16 * 1024)
     async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
@@ -81,8 +87,7 @@ class PublicPages(Controller):
                 found = await repo.sign_in_key(conn, key)
         if found is None:
             error = "That API key is not valid. Check that you copied all of it." if key else "Enter your API key."
-            return Template("sign_in.html", status_code=401,
-                            context={"next": target, "error": error, "nav": "sign-in"})
+            return Template("sign_in.html", status_code=401, context=_sign_in_context(state, target, error))
         response: Response[Any] = Redirect(target, status_code=HTTP_303_SEE_OTHER)
         session.start(request, response, found[1])
         return response

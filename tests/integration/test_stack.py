@@ -70,3 +70,28 @@ def test_down_stops_exactly_what_up_started(stack: Stack) -> None:
     finally:
         own.cli("stack", "down", check=False)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_checkout_the_postgres_user_cannot_enter_keeps_its_data_elsewhere_and_says_so(stack: Stack) -> None:
+    """A checkout under a 0700 home folder: PostgreSQL runs as `postgres`, which cannot enter it, so
+    its data goes under /var/lib/reelgate/<hash> and `stack up` says where."""
+    private = Path(tempfile.mkdtemp(prefix="reelgate-private-"))  # mkdtemp makes it 0700
+    home = private / "checkout"
+    home.mkdir(mode=0o755)
+    env = {**stack.env, "REELGATE_HOME": str(home), "REELGATE_PORT_BASE": str(free_port_base())}
+    own = Stack(home, env)
+    moved = None
+    try:
+        up = own.cli("stack", "up")
+        found = re.search(r"PostgreSQL data is in (/var/lib/reelgate/[0-9a-f]{12}/pg)", up.stderr)
+        assert found, up.stderr
+        moved = Path(found.group(1))
+        assert (moved / "PG_VERSION").exists() and not (home / "var/pg").exists()
+        assert moved.stat().st_uid != 0  # owned by postgres
+        assert own.tenant("private").startswith("rg_")  # the database works
+    finally:
+        own.cli("stack", "down", check=False)
+        shutil.rmtree(private, ignore_errors=True)
+        if moved is not None:
+            shutil.rmtree(moved.parent, ignore_errors=True)
