@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +73,11 @@ def _plays(driver: Any) -> None:
              15, "the video to play")
 
 
+def _at(driver: Any, ending: str) -> None:
+    """A click starts a navigation but does not wait for it: wait for the new address."""
+    wait_for(lambda: driver.current_url.split("?")[0].endswith(ending) or None, 15, f"a page ending {ending}")
+
+
 def _downloaded(folder: Path, name: str) -> Path:
     def done() -> Path | None:
         files = [p for p in folder.iterdir() if p.name.endswith(name) and not p.name.endswith(".crdownload")]
@@ -89,10 +93,11 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     assert browser.current_url.endswith("/sign-in?next=%2Flibrary")
     _id(browser, "api-key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    assert browser.current_url.endswith("/library")
+    _at(browser, "/library")
     assert "You have not uploaded any videos yet" in browser.page_source
 
     browser.find_element(By.LINK_TEXT, "Upload").click()
+    _at(browser, "/upload")
     too_big = tmp_path / "big.mp4"
     too_big.write_bytes(b"\0" * (MAX_UPLOAD + 1))
     _id(browser, "file").send_keys(str(too_big))
@@ -105,7 +110,9 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     _id(browser, "upload-button").click()
     _wait_ready(browser)
 
+    video_page = _id(browser, "video-link").get_attribute("href")
     _id(browser, "video-link").click()
+    _at(browser, video_page.rsplit("/", 1)[1])
     assert browser.find_element(By.TAG_NAME, "h1").text == "Browser clip"
     _plays(browser)
     browser.find_element(By.CSS_SELECTOR, "ul.downloads a[href*='/renditions/']").click()
@@ -113,11 +120,13 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     assert saved.read_bytes()[4:8] == b"ftyp"
 
     browser.find_element(By.LINK_TEXT, "Delete this video…").click()
+    _at(browser, "/delete")
     browser.find_element(By.CSS_SELECTOR, "main button.danger").click()
+    _at(browser, "/library")
     assert "Deleted “Browser clip”" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
 
     browser.find_element(By.CSS_SELECTOR, ".sign-out button").click()
-    assert "/sign-in" in browser.current_url
+    _at(browser, "/sign-in")
     browser.get(f"{stack.router}/library")
     assert "/sign-in" in browser.current_url
 
@@ -161,11 +170,11 @@ def test_keyboard_only(browser: Any, stack: Stack, clip: Path) -> None:
     _press(browser, Keys.TAB)
     assert _active(browser).get_attribute("id") == "api-key"
     _press(browser, key, Keys.ENTER)
-    wait_for(lambda: browser.current_url.endswith("/library") or None, 10, "the library")
+    _at(browser, "/library")
 
     _tab_to(browser, "Upload")
     _press(browser, Keys.ENTER)
-    wait_for(lambda: browser.current_url.endswith("/upload") or None, 10, "the upload page")
+    _at(browser, "/upload")
     _tab_to(browser, "title")
     _press(browser, "Keyboard clip")
     _tab_to(browser, "file").send_keys(str(clip))
@@ -179,13 +188,13 @@ def test_keyboard_only(browser: Any, stack: Stack, clip: Path) -> None:
 
     _tab_to(browser, "Delete this video…")
     _press(browser, Keys.ENTER)
+    _at(browser, "/delete")
     _tab_to(browser, "Delete video")
     _press(browser, Keys.SPACE)
-    wait_for(lambda: "/library" in browser.current_url or None, 10, "the library after deleting")
+    _at(browser, "/library")
     assert "Deleted “Keyboard clip”" in browser.page_source
     _tab_to(browser, "Sign out")
     _press(browser, Keys.ENTER)
-    wait_for(lambda: "/sign-in" in browser.current_url or None, 10, "the sign-in page")
-    time.sleep(0.1)
+    _at(browser, "/sign-in")
     browser.get(f"{stack.router}/upload")
     assert "/sign-in" in browser.current_url
