@@ -78,7 +78,10 @@ def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | No
         verdict = breach
         notes.append(f"{value:g} is not {label} {rule.threshold:g}")
     if rule.baseline is not None:
-        if baseline is None:
+        if baseline is None and rule.baseline == "last_promoted":
+            # The first release a policy sees has no history: that is not a reason to block it.
+            notes.append("no promoted release measured this yet: nothing to compare with")
+        elif baseline is None:
             verdict = worst([verdict, "error"])
             notes.append(f"no {rule.baseline} baseline to compare with")
         else:

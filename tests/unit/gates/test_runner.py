@@ -156,3 +156,29 @@ def test_apply_rule_directions_and_tolerance() -> None:
     no_base = apply_rule({"p": Check(name="p", value=6.0)}, CheckRule(name="p", baseline="live", max_regression=5),
                          None)
     assert no_base.verdict == "error" and "no live baseline" in no_base.note
+
+
+@pytest.mark.parametrize(("stored", "value", "verdict"), [(10.0, 14, "fail"), (10.0, 11, "pass"), (None, 14, "pass")])
+def test_last_promoted_baseline(tmp_path: Path, stored: float | None, value: float, verdict: str) -> None:
+    asked: list[tuple[str, str]] = []
+
+    async def last_promoted(gate: str, check: str) -> float | None:
+        asked.append((gate, check))
+        return stored
+
+    loaded = parse_policy(f"""gates:
+  - id: latency
+    uses: sleep
+    with: {{seconds: 0, value: {value}}}
+    checks:
+      - {{name: value, op: "<=", baseline: last_promoted, max_regression: 20}}
+""", "t.yaml", TYPES)
+    options = RunOptions(target="http://t", workdir=tmp_path, last_promoted=last_promoted)
+    [result] = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
+    check = result.checks[0]
+    assert asked == [("latency", "value")]
+    assert check.name == "value vs last_promoted" and check.verdict == verdict and result.verdict == verdict
+    if stored is None:  # the first release has nothing to compare with: not a reason to block it
+        assert "no promoted release" in check.note and check.baseline is None
+    else:
+        assert check.baseline == stored and check.threshold == pytest.approx(12.0)
