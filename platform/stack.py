@@ -472,6 +472,12 @@ def _valkey_ping(settings: Settings) -> bool:
         client.close()
 
 
+def _log_tail(settings: Settings, part: str, lines: int = 3) -> str:
+    path = settings.log_dir / f"{part}.log"
+    tail = path.read_text(errors="replace").strip().splitlines()[-lines:] if path.exists() else []
+    return " | ".join(tail) or "(empty)"
+
+
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
     import httpx
 
@@ -544,8 +550,13 @@ def up(settings: Settings, progress: Callable[[str], None] = lambda _m: None) ->
     start_part(settings, f"api-{live}")
     start_part(settings, f"worker-{live}")
     start_part(settings, router_part(settings))
-    wait_until(lambda: _http_ok(f"http://127.0.0.1:{settings.port(live)}/health/ready"), 30, f"api-{live} ready")
-    wait_until(lambda: _http_ok(f"http://127.0.0.1:{settings.port('router')}/health/ready"), 30, "router")
+    for part, port in ((f"api-{live}", settings.port(live)), (router_part(settings), settings.port("router"))):
+        try:
+            url = f"http://127.0.0.1:{port}/health/ready"
+            wait_until(lambda url=url: _http_ok(url), 30, f"{part} to be ready")  # type: ignore[misc]
+        except StackError as exc:
+            raise StackError(f"{exc}; the end of {settings.log_dir / (part + '.log')}: {_log_tail(settings, part)}"
+                             ) from None
     return status(settings)
 
 
