@@ -4,6 +4,7 @@ and recover from a runner killed mid-switch. The candidate is this repository's 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -17,6 +18,7 @@ import httpx
 import psycopg
 import pytest
 
+from reelgate.gates.store import Store
 from reelgate.platform.stack import process_info
 from tests.conftest import wait_for
 from tests.integration.conftest import REELGATE, Stack
@@ -150,6 +152,16 @@ def test_promote_then_roll_back_under_load_drops_nothing(stack: Stack, policies:
     assert not running(stack, f"api-{before}"), "the old color stops after the scale-down delay"
     report = Path(started.stdout.split("report: ")[-1].strip())
     assert report.exists() and "<svg" in report.read_text()
+    # This release's measurement is now the `last_promoted` baseline of the next one.
+    found = re.search(r"release (r[0-9a-f-]+): promoted", started.stdout)
+    assert found, started.stdout
+    store = Store(stack.settings.db_url)
+    try:
+        [read] = [r for r in store.results(found.group(1)) if r.gate == "read"]
+        p95 = next(c.value for c in read.checks if c.name == "p95_ms")
+        assert p95 is not None and store.last_promoted_value("read", "p95_ms") == p95
+    finally:
+        store.close()
 
     rolled = release(stack, "rollback", "--reason", "test")
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
