@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import make_clip, wait_for
 from tests.integration.conftest import MAX_UPLOAD, Stack, sign_in
 
 pytestmark = pytest.mark.integration
@@ -217,3 +217,24 @@ def test_library_pages_through_every_video(stack: Stack, clip: Path) -> None:
         assert 'href="/library">Newest videos' in second
         bad = browser.get("/library?cursor=not-a-cursor")
         assert bad.status_code == 400 and "start from the first page" in bad.text
+
+
+def test_a_failed_video_says_why_in_plain_words(page: httpx.Client, media_dir: Path) -> None:
+    whole = make_clip(media_dir / "front-index.mp4", seconds=2, extra=("-movflags", "+faststart"))
+    cut = media_dir / "cut-for-page.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # the index promises missing frames
+    with cut.open("rb") as fh:
+        made = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "Broken upload"},
+                         files={"file": ("cut.mp4", fh, "video/mp4")})
+    video_page = made.headers["location"]
+
+    def failed() -> str | None:
+        text = page.get(video_page).text
+        return text if "status-failed" in text else None
+
+    html = wait_for(failed, 60, "the video to fail")
+    alert = re.search(r'<div class="notice error" role="alert">(.*?)</div>', html, re.S)
+    assert alert is not None and "could not be processed" in alert.group(1)
+    assert "The video could not be decoded" in _text(alert.group(1))
+    assert "<video" not in html and "Downloads" not in html
+    assert "Failed" in _text(page.get("/library").text)
