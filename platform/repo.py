@@ -129,6 +129,14 @@ def encode_cursor(created_at: datetime, video_id: UUID) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{video_id}".encode()).decode().rstrip("=")
 
 
+async def video_states(conn: AsyncConnection[Any], tenant_id: UUID, ids: list[UUID]) -> list[tuple[UUID, str, float]]:
+    """(id, status, progress) of those of `ids` that are this tenant's; one query for a library page."""
+    cur = await conn.execute(
+        "SELECT id, status, progress FROM videos WHERE tenant_id = %s AND id = ANY(%s)", (tenant_id, ids)
+    )
+    return [(row[0], row[1], float(row[2])) for row in await cur.fetchall()]
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     """Raises ValueError for anything that is not a cursor this API gave out."""
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()

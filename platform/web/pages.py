@@ -122,6 +122,15 @@ class Pages(Controller):
             "first_url": "/library" if cursor else None,
         })
 
+    @get("/library/status")
+    async def library_status(self, state: State, tenant: repo.TenantRow,
+                             id: list[UUID] | None = None) -> dict[str, Any]:  # noqa: A002 - the query's name
+        """Where the library's unfinished videos are, so the page can update them in place."""
+        async with state.pool.connection() as conn:
+            found = await repo.video_states(conn, tenant.id, (id or [])[:PAGE_SIZE * 4])
+        return {"videos": [{"id": str(v), "status": status, "progress": round(progress, 3)}
+                           for v, status, progress in found]}
+
     @get("/upload")
     async def upload_form(self, state: State, tenant: repo.TenantRow) -> Template:
         return Template("upload.html", context={"tenant": tenant, "nav": "upload",

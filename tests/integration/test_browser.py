@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reelgate.plugins.axe import CHROMIUM_FLAGS
-from tests.conftest import wait_for
+from tests.conftest import make_clip, wait_for
 from tests.integration.conftest import MAX_UPLOAD, Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -123,7 +123,7 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     _at(browser, "/delete")
     browser.find_element(By.CSS_SELECTOR, "main button.danger").click()
     _at(browser, "/library")
-    assert "Deleted “Browser clip”" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    assert "Deleted “Browser clip”" in browser.find_element(By.CSS_SELECTOR, ".notice[role=status]").text
 
     browser.find_element(By.CSS_SELECTOR, ".sign-out button").click()
     _at(browser, "/sign-in")
@@ -198,3 +198,25 @@ def test_keyboard_only(browser: Any, stack: Stack, clip: Path) -> None:
     _at(browser, "/sign-in")
     browser.get(f"{stack.router}/upload")
     assert "/sign-in" in browser.current_url
+
+
+def test_library_updates_unfinished_videos_in_place(browser: Any, stack: Stack, media_dir: Path) -> None:
+    # Long enough to still be processing when the page loads.
+    clip = make_clip(media_dir / "library-720p.mp4", size="1280x720", seconds=6)
+    key = stack.tenant("browser-library")
+    browser.get(f"{stack.router}/sign-in")
+    _id(browser, "api-key").send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    _at(browser, "/library")
+    with stack.client(key) as api, clip.open("rb") as fh:
+        video = api.post("/v1/videos", files={"file": ("c.mp4", fh, "video/mp4")}, data={"title": "Live card"}).json()
+    browser.get(f"{stack.router}/library")
+    card = browser.find_element(By.CSS_SELECTOR, f'.card[data-video-id="{video["id"]}"]')
+    if card.get_attribute("data-status") == "ready":
+        pytest.skip("the clip was processed before the page loaded; nothing left to update")
+    browser.execute_script("window.notReloaded = true;")
+    wait_for(lambda: card.get_attribute("data-status") == "ready" or None, 60, "the card to turn ready")
+    assert browser.execute_script("return window.notReloaded === true;")  # updated in place
+    assert card.find_element(By.CSS_SELECTOR, ".status").text == "Ready"
+    assert card.find_element(By.TAG_NAME, "img").get_attribute("alt") == ""
+    assert _id(browser, "library-status").get_attribute("textContent") == "“Live card” is ready."

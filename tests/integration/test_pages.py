@@ -238,3 +238,19 @@ def test_a_failed_video_says_why_in_plain_words(page: httpx.Client, media_dir: P
     assert "The video could not be decoded" in _text(alert.group(1))
     assert "<video" not in html and "Downloads" not in html
     assert "Failed" in _text(page.get("/library").text)
+
+
+def test_library_status_answers_for_this_tenants_videos_only(stack: Stack, page: httpx.Client, clip: Path) -> None:
+    with clip.open("rb") as fh:
+        mine = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "Status"},
+                         files={"file": ("clip.mp4", fh, "video/mp4")}).headers["location"].rsplit("/", 1)[1]
+    with stack.client(stack.tenant("pages-status-other")) as other_api, clip.open("rb") as fh:
+        theirs = other_api.post("/v1/videos", files={"file": ("c.mp4", fh, "video/mp4")}).json()["id"]
+    answer = page.get("/library/status", params=[("id", mine), ("id", theirs)],
+                      headers={"Accept": "application/json"})
+    assert answer.status_code == 200
+    videos = answer.json()["videos"]
+    assert [v["id"] for v in videos] == [mine]
+    assert videos[0]["status"] in ("queued", "processing", "ready") and 0 <= videos[0]["progress"] <= 1
+    bad = page.get("/library/status", params={"id": "not-a-uuid"}, headers={"Accept": "application/json"})
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
