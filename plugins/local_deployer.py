@@ -32,6 +32,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Interpreter for the candidate's venv."""
     repo: str = ""
     """The git repository to build from; defaults to the checkout running the release."""
+    keep_builds: int = 3
+    """Builds kept under `var/builds` after a release, newest first; a build a color runs is always kept."""
 
 
 async def run(args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None) -> str:
@@ -118,7 +120,7 @@ class LocalDeployer:
         await run(args, self.home, self.home / "var" / "log" / "deployer.log", f"stopping {color}", self._env())
 
     async def cleanup(self, release_id: str) -> None:
-        """Remove the release's source worktree (its build stays, for a rollback)."""
+        """Remove the release's source worktree (its build stays, for a rollback) and old builds."""
         src = self.home / "var" / "releases" / release_id / "src"
         if src.exists():
             proc = await asyncio.create_subprocess_exec("git", "worktree", "remove", "--force", str(src),
@@ -126,6 +128,20 @@ class LocalDeployer:
                                                         stderr=asyncio.subprocess.DEVNULL)
             await proc.wait()
             shutil.rmtree(src, ignore_errors=True)
+        await asyncio.to_thread(prune_builds, self.home, self.config.keep_builds)
+
+
+def prune_builds(home: Path, keep: int) -> list[Path]:
+    """Remove all but the `keep` newest finished builds, never one a color runs; return what went."""
+    builds = home / "var" / "builds"
+    colors = home / "var" / "colors"
+    in_use = {link.resolve().parent for link in colors.iterdir()} if colors.is_dir() else set()
+    finished = sorted((b for b in builds.iterdir() if (b / "complete").exists()) if builds.is_dir() else [],
+                      key=lambda b: (b / "complete").stat().st_mtime, reverse=True)
+    removed = [b for b in finished[keep:] if b.resolve() not in in_use]
+    for build in removed:
+        shutil.rmtree(build, ignore_errors=True)
+    return removed
 
 
 @hookimpl

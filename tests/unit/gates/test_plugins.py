@@ -4,6 +4,7 @@ third-party plugins, and a third-party package installed with pip appears with n
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import shutil
 import subprocess
@@ -152,3 +153,20 @@ def test_third_party_package_installed_with_pip_appears(tmp_path: Path, monkeypa
         assert registry.gates["http-status"].__module__ == "reelgate_example.plugin"
     finally:
         plugins.cache_clear()
+
+
+def test_old_builds_are_pruned_but_never_one_a_color_runs(tmp_path: Path) -> None:
+    from reelgate.plugins.local_deployer import prune_builds
+
+    builds = tmp_path / "var" / "builds"
+    for age, name in enumerate(["new", "newer-2", "newer-3", "old-live", "old-idle", "unfinished"]):
+        (builds / name / ".venv").mkdir(parents=True)
+        if name != "unfinished":  # a build that never finished is the next deploy's to redo, not ours
+            (builds / name / "complete").write_text(name)
+            os.utime(builds / name / "complete", (1_000_000 - age * 100, 1_000_000 - age * 100))
+    (tmp_path / "var" / "colors").mkdir()
+    (tmp_path / "var" / "colors" / "blue").symlink_to(builds / "old-live" / ".venv")
+    removed = prune_builds(tmp_path, keep=3)
+    assert [b.name for b in removed] == ["old-idle"]
+    assert sorted(p.name for p in builds.iterdir()) == ["new", "newer-2", "newer-3", "old-live", "unfinished"]
+    assert prune_builds(tmp_path / "elsewhere", keep=3) == []  # no builds yet: nothing to do
