@@ -54,6 +54,15 @@ class MediaStore:
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def display_text(value: str, limit: int = 500) -> str:
+    """Text people read (titles): control characters (PostgreSQL refuses NUL) become spaces, runs of
+    white space collapse, and the ends are trimmed."""
+    return " ".join(_CONTROL.sub(" ", value).split())[:limit]
+
+
 def safe_filename(name: str | None) -> str:
     """A display name only: the last path component, printable, at most 200 characters.
 

@@ -25,7 +25,7 @@ from reelgate.platform.auth import current_tenant
 from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge, problem_responses
 from reelgate.platform.jobs import Event, queue_for, transcode_video
 from reelgate.platform.kv import video_channel
-from reelgate.platform.media import safe_filename
+from reelgate.platform.media import display_text, safe_filename
 from reelgate.platform.probe import InvalidMedia, probe
 from reelgate.platform.schemas import Usage, Video, VideoPage, VideoUpdate, VideoUsage
 from reelgate.platform.uploads import Received, receive
@@ -101,7 +101,7 @@ async def accept_upload(
                 " ladder_key, output_id, color, finished_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
                 " CASE WHEN %s THEN now() END)",
-                (video_id, tenant.id, received.title, safe_filename(received.filename),
+                (video_id, tenant.id, display_text(received.title), safe_filename(received.filename),
                  (received.content_type or "application/octet-stream")[:200], received.bytes,
                  received.sha256, "ready" if output_id else "queued", 1.0 if output_id else 0.0,
                  info.duration_s, info.width, info.height, info.video_codec, info.audio_codec,
@@ -172,7 +172,7 @@ class VideoController(Controller):
         async with state.pool.connection() as conn:
             cur = await conn.execute(
                 "UPDATE videos SET title = %s, updated_at = now() WHERE id = %s AND tenant_id = %s RETURNING id",
-                (data.title.strip()[:500], video_id, tenant.id),
+                (display_text(data.title), video_id, tenant.id),
             )
             if await cur.fetchone() is None:
                 raise _not_found(video_id)

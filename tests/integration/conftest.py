@@ -106,3 +106,18 @@ def sign_in(stack: Stack, key: str) -> Iterator[httpx.Client]:
         response = client.post("/sign-in", data={"api_key": key, "_csrf_token": client.cookies["reelgate_csrf"]})
         assert response.status_code == 303, response.text
         yield client
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing test shows the end of the session stack's API and worker logs beside its traceback."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if not report.failed or not isinstance(stack, Stack):
+        return
+    for part in ("api-blue", "worker-blue", "api-green", "worker-green"):
+        log = stack.home / "var" / "log" / f"{part}.log"
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-25:]
+            report.sections.append((f"{part}.log, last lines", "\n".join(tail)))

@@ -175,3 +175,12 @@ def test_no_key_and_bad_key_are_401(stack: Stack) -> None:
 def test_unknown_route_and_method(api: httpx.Client) -> None:
     assert_problem(api.get("/v1/nothing-here"), 404, "nothing at this address")
     assert api.put("/v1/videos").status_code == 405
+
+
+def test_control_characters_in_titles_are_dropped_not_a_500(api: httpx.Client, clip: Path) -> None:
+    """PostgreSQL refuses NUL in text; schemathesis found a PATCH that made it a 500."""
+    video = upload(api, clip, title="Up\x00loaded\r\n title").json()
+    assert video["title"] == "Up loaded title"
+    renamed = api.patch(video["url"], json={"title": "\u00af?\x00\x0c\u00df\x07 end"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["title"] == "\u00af? \u00df end"

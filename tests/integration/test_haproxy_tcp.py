@@ -69,8 +69,13 @@ backend be_app
     proc = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{front}/", timeout=1).status_code == 200 or None, 10,
-                 "HAProxy to answer")
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{front}/", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False  # not listening yet
+
+        wait_for(answers, 10, "HAProxy to answer")
         yield f"tcp://127.0.0.1:{admin}", f"http://127.0.0.1:{front}/"
     finally:
         proc.terminate()

@@ -6,7 +6,7 @@ import pytest
 
 from reelgate.platform.errors import RangeNotSatisfiable
 from reelgate.platform.files import parse_range
-from reelgate.platform.media import MediaStore, safe_filename
+from reelgate.platform.media import MediaStore, display_text, safe_filename
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,9 @@ def test_media_store_refuses_paths_outside(tmp_path: Path) -> None:
     assert store.resolve("outputs/abc") == (tmp_path / "outputs/abc").resolve()
     with pytest.raises(ValueError):
         store.resolve("../../etc")
+
+
+def test_display_text_drops_what_postgresql_or_a_page_cannot_show() -> None:
+    assert display_text("  My\x00 clip\r\n\tfinal\x7f ") == "My clip final"
+    assert display_text("é ¯ 𝄞") == "é ¯ 𝄞"  # any printable character stays
+    assert display_text("x" * 600) == "x" * 500
