@@ -23,7 +23,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from reelgate.platform import ladder, transcode
+from reelgate.platform import ladder, repo, transcode
 from reelgate.platform.kv import KV, video_channel, video_key
 from reelgate.platform.media import MediaStore
 from reelgate.platform.metrics import JOB_SECONDS, VIDEOS, watch_queue_depth
@@ -168,6 +168,8 @@ class Transcoder:
 
     async def _transcode(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> None:
         tenant_id = row["tenant_id"]
+        if await self._reuse(conn, video_id, row):
+            return
         source = self.media.source(video_id)
         if not source.exists():
             raise InvalidMedia("The uploaded file is no longer in the media store.")
@@ -191,6 +193,25 @@ class Transcoder:
         timeout = TIMEOUT_FLOOR_S + TIMEOUT_FACTOR * info.duration_s
         result = await transcode.run(plan, on_progress, timeout)
         await self._finish(conn, tenant_id, video_id, row, plan, work, result.cpu_seconds)
+
+    async def _reuse(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> bool:
+        """The same content was uploaded again before the first copy finished: once that one is done,
+        take a reference on its output instead of transcoding it a second time."""
+        tenant_id = row["tenant_id"]
+        async with conn.transaction():
+            output_id = await repo.reuse_output(conn, tenant_id, row["content_sha256"], row["ladder_key"])
+            if output_id is None:
+                return False
+            cur = await conn.execute(
+                "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, failure_reason = NULL,"
+                " updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
+                (output_id, video_id),
+            )
+            if await cur.fetchone() is None:
+                raise _Gone  # deleted meanwhile: the rollback drops the reference again
+        VIDEOS.labels(status="ready").inc()
+        await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
+        return True
 
     async def _finish(
         self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, row: dict[str, Any],

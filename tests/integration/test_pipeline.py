@@ -183,3 +183,15 @@ def test_health_and_version(stack, api: httpx.Client) -> None:  # type: ignore[n
     version = api.get("/health/version").json()
     assert version["color"] == "blue" and version["version"] == "0.1.0"
     assert api.get("/health/live").status_code == 200
+
+
+def test_a_burst_of_the_same_upload_is_transcoded_once(stack, media_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Uploads of the same content that arrive before the first is done wait for it and share its output."""
+    clip = make_clip(media_dir / "burst.mp4", size="320x240", seconds=2, extra=("-metadata", "title=burst"))
+    with stack.client(stack.tenant("burst", "--rate-limit", "0")) as api:
+        videos = [wait_final(api, v) for v in [upload(api, clip).json() for _ in range(4)]]
+        assert {v["status"] for v in videos} == {"ready"}
+        assert len({tuple(r["bytes"] for r in v["renditions"]) for v in videos}) == 1
+        usage = api.get("/v1/usage").json()
+    transcoded = [v for v in usage["per_video"] if v["cpu_seconds"] > 0]
+    assert len(transcoded) == 1, usage["per_video"]
