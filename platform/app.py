@@ -11,7 +11,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusController
@@ -30,7 +29,7 @@ from reelgate.platform.settings import Settings, get_settings
 from reelgate.platform.videos import VideoController
 from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, formats, static_url, static_version
 from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
-from reelgate.platform.web.pages import CSRF_COOKIE, CSRF_HEADER, Pages, PublicPages
+from reelgate.platform.web.pages import CSRF_COOKIE, CSRF_HEADER, Pages, PublicPages, StrictCSRFMiddleware
 from reelgate.platform.web.session import session_secret
 
 
@@ -57,7 +56,7 @@ def _web(secret: str) -> list[Router]:
     """
     csrf = CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_samesite="lax")
     pages = Router(path="/", route_handlers=[PublicPages, Pages], after_request=_secure_headers,
-                   middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)], include_in_schema=False)
+                   middleware=[DefineMiddleware(StrictCSRFMiddleware, config=csrf)], include_in_schema=False)
     static = create_static_files_router(
         path=f"/static/{static_version()}", directories=[STATIC], after_request=_secure_headers,
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True, immutable=True),

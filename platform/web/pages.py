@@ -16,7 +16,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
@@ -42,11 +42,23 @@ def _safe_next(target: str | None) -> str:
     return "/library"
 
 
+class StrictCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, refusing a token with non-ASCII characters (403) rather than letting
+    `hmac.compare_digest` raise on it (a 500)."""
+
+    def _csrf_tokens_match(self, request_csrf_token: str, cookie_csrf_token: str) -> bool:
+        if not (request_csrf_token.isascii() and cookie_csrf_token.isascii()):
+            return False
+        return super()._csrf_tokens_match(request_csrf_token, cookie_csrf_token)
+
+
 def _valid_csrf(request: Request[Any, Any, Any], token: str) -> bool:
     """The double-submit check Litestar's middleware makes, for the one route that must stream."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     secret = request.app.state.session_secret
-    if len(cookie) <= CSRF_SECRET_LENGTH or not hmac.compare_digest(token, cookie):
+    if not (token.isascii() and cookie.isascii()) or len(cookie) <= CSRF_SECRET_LENGTH:
+        return False
+    if not hmac.compare_digest(token, cookie):
         return False
     expected = generate_csrf_hash(token=cookie[:CSRF_SECRET_LENGTH], secret=secret)
     return hmac.compare_digest(cookie[CSRF_SECRET_LENGTH:], expected)

@@ -77,6 +77,10 @@ def test_every_form_needs_its_csrf_token(page: httpx.Client) -> None:
     wrong = page.post("/sign-out", data={"_csrf_token": "0" * 128})
     assert wrong.status_code == 403
     assert page.get("/library").status_code == 200  # still signed in
+    # A token with non-ASCII characters is refused like any wrong token, not a 500.
+    odd = _csrf(page).encode() + b"\xe9"
+    assert page.post("/sign-out", headers={"x-csrftoken": odd}).status_code == 403  # type: ignore[dict-item]
+    assert page.post("/sign-out", data={"_csrf_token": _csrf(page) + "é"}).status_code == 403
 
 
 def test_upload_without_javascript_and_with_xhr(page: httpx.Client, clip: Path, media_dir: Path) -> None:
@@ -112,6 +116,10 @@ def test_upload_without_a_token_is_refused_and_nothing_is_kept(page: httpx.Clien
     with clip.open("rb") as fh:
         forged = page.post("/upload", data={"title": "forged"}, files={"file": ("clip.mp4", fh, "video/mp4")})
     assert forged.status_code == 403 and "expired" in forged.text
+    with clip.open("rb") as fh:
+        odd = page.post("/upload", headers={"x-csrftoken": _csrf(page).encode() + b"\xe9"},  # type: ignore[dict-item]
+                        files={"file": ("clip.mp4", fh, "video/mp4")})
+    assert odd.status_code == 403
     assert set((stack.media / "tmp").iterdir()) == before
     assert "forged" not in page.get("/library").text
 
