@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -61,10 +61,7 @@ def page_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if isinstance(exc, SignInRequired):
         return Redirect(f"/sign-in?{urlencode({'next': request.url.path})}", status_code=HTTP_303_SEE_OTHER)
     problem = http_exception_handler(request, exc)
-    detail = str(problem.content["detail"])
-    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
-        detail = "This form has expired. Go back, reload the page and try again."
-    return _page(request, exc.status_code, detail, dict(exc.headers or {}))
+    return _page(request, exc.status_code, str(problem.content["detail"]), dict(exc.headers or {}))
 
 
 def page_internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -16,9 +16,11 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
+from litestar.types import Receive, Scope, Send
 
 from reelgate.platform import repo, videos
 from reelgate.platform.errors import ApplicationError
@@ -35,6 +37,9 @@ class CSRFFailed(ApplicationError):
     status_code = 403
 
 
+CSRF_EXPIRED = "This form has expired. Go back, reload the page and try again."
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never `//evil.example` or a full URL."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -43,8 +48,17 @@ def _safe_next(target: str | None) -> str:
 
 
 class StrictCSRFMiddleware(CSRFMiddleware):
-    """Litestar's CSRF check, refusing a token with non-ASCII characters (403) rather than letting
+    """Litestar's CSRF check, saying what went wrong in plain words (its own refusal reads "CSRF token
+    verification failed"), and refusing a token with non-ASCII characters (403) rather than letting
     `hmac.compare_digest` raise on it (a 500)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except PermissionDeniedException as exc:
+            if exc.detail != "CSRF token verification failed":
+                raise
+            raise CSRFFailed(CSRF_EXPIRED) from None
 
     def _csrf_tokens_match(self, request_csrf_token: str, cookie_csrf_token: str) -> bool:
         if not (request_csrf_token.isascii() and cookie_csrf_token.isascii()):
@@ -156,7 +170,7 @@ class Pages(Controller):
 
         def check(received: Received) -> None:
             if not _valid_csrf(request, header or received.csrf_token):
-                raise CSRFFailed("This form has expired. Reload the page and upload again.")
+                raise CSRFFailed(CSRF_EXPIRED)
 
         video = await videos.accept_upload(request, state, tenant, check=check)
         page = f"/videos/{video.id}"
