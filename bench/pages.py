@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bench.common import Result, ffmpeg, save, tenant_key, throwaway_stack
+from reelgate.plugins.axe import start_chromium
 
 WARM_LOADS = 7
 GOAL_MS = 2000.0
@@ -29,20 +30,6 @@ const nav = performance.getEntriesByType('navigation')[0];
 return {load: nav.loadEventEnd - nav.startTime, ttfb: nav.responseStart - nav.startTime,
         dom: nav.domContentLoadedEventEnd - nav.startTime, bytes: nav.transferSize};
 """
-
-
-def _driver(profile: str) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from reelgate.plugins.axe import CHROMIUM_FLAGS
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 def _load(driver: Any, url: str) -> dict[str, float]:
@@ -76,7 +63,7 @@ def run() -> list[Result]:
             while http.get(videos[0]["url"]).json()["status"] != "ready" and time.monotonic() < deadline:
                 time.sleep(0.2)
         profile = tempfile.mkdtemp(prefix="reelgate-bench-pages-")
-        driver = _driver(profile)
+        driver = start_chromium(profile)
         try:
             baseline = _measure(driver, f"{router}/health/live")
             driver.get(f"{router}/sign-in")

@@ -72,18 +72,21 @@ def axe_version() -> str:
     return (resources.files("reelgate.plugins.axe_core") / "VERSION").read_text().strip()
 
 
-def _driver(config: Config, profile: str) -> Any:
+def start_chromium(profile: str, chromium: str = "/usr/bin/chromium", chromedriver: str = "/usr/bin/chromedriver",
+                   timeout: float = 30.0, extra: tuple[str, ...] = ()) -> Any:
+    """Headless Chromium through chromedriver with a fresh profile and no calls home (also used by the
+    browser tests and the page-load benchmark)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = config.chromium
-    for flag in CHROMIUM_FLAGS:
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, *extra):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(config.chromedriver), options=options)
-    driver.set_script_timeout(config.script_timeout)
-    driver.set_page_load_timeout(config.script_timeout)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_script_timeout(timeout)
+    driver.set_page_load_timeout(timeout)
     return driver
 
 
@@ -156,7 +159,7 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
     artifacts: list[str] = []
     failing = warned = incomplete = audited = 0
     profile = tempfile.mkdtemp(prefix="reelgate-axe-")
-    driver = _driver(config, profile)
+    driver = start_chromium(profile, config.chromium, config.chromedriver, config.script_timeout)
     try:
         _sign_in(driver, base, config.sign_in, key, workdir, config.script_timeout)
         queue = [urljoin(base, page) for page in config.pages]

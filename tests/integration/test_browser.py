@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
-from reelgate.plugins.axe import CHROMIUM_FLAGS
+from reelgate.plugins.axe import start_chromium
 from tests.conftest import make_clip, wait_for
 from tests.integration.conftest import MAX_UPLOAD, Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -34,15 +33,7 @@ def downloads(tmp_path: Path) -> Path:
 @pytest.fixture()
 def browser(downloads: Path) -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="reelgate-browser-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument("--autoplay-policy=no-user-gesture-required")
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
+    driver = start_chromium(profile, extra=("--autoplay-policy=no-user-gesture-required",))
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     try:
         yield driver
