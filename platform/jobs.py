@@ -117,6 +117,17 @@ class _Gone(Exception):
     """The video was deleted while it was being processed."""
 
 
+async def _mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float) -> None:
+    """Inside the caller's transaction; raises _Gone (rolling it back) if the video was deleted."""
+    cur = await conn.execute(
+        "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
+        " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
+        (output_id, cpu, video_id),
+    )
+    if await cur.fetchone() is None:
+        raise _Gone()
+
+
 class Transcoder:
     """State the transcode task needs in a worker process: pool, Valkey, media store."""
 
@@ -202,15 +213,8 @@ class Transcoder:
             output_id = await repo.reuse_output(conn, tenant_id, row["content_sha256"], row["ladder_key"])
             if output_id is None:
                 return False
-            cur = await conn.execute(
-                "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, failure_reason = NULL,"
-                " updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
-                (output_id, video_id),
-            )
-            if await cur.fetchone() is None:
-                raise _Gone  # deleted meanwhile: the rollback drops the reference again
-        VIDEOS.labels(status="ready").inc()
-        await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
+            await _mark_ready(conn, video_id, output_id, 0.0)  # deleted meanwhile: the rollback drops the reference
+        await self._ready(tenant_id, video_id)
         return True
 
     async def _finish(
@@ -228,6 +232,9 @@ class Transcoder:
             raise
         if used != output_id:  # the same content finished first elsewhere: keep one copy
             await asyncio.to_thread(shutil.rmtree, final, True)
+        await self._ready(tenant_id, video_id)
+
+    async def _ready(self, tenant_id: UUID, video_id: UUID) -> None:
         VIDEOS.labels(status="ready").inc()
         await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
 
@@ -254,13 +261,7 @@ class Transcoder:
                         (output_id, out.name, out.width, out.height, sizes[out.file],
                          out.file, out.remuxed),
                     )
-            cur = await conn.execute(
-                "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
-                " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
-                (used, cpu, video_id),
-            )
-            if await cur.fetchone() is None:
-                raise _Gone()  # rolls back the output row and its reference
+            await _mark_ready(conn, video_id, used, cpu)  # deleted meanwhile: rolls back the output and reference
         return used  # type: ignore[no-any-return]
 
     async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:

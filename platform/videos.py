@@ -64,6 +64,19 @@ async def load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
     return msgspec.json.decode(await _load_json(state, tenant, video_id), type=Video)
 
 
+async def page_of_videos(state: State, tenant: repo.TenantRow, limit: int, cursor: str | None,
+                         bad_cursor: str) -> tuple[list[Video], str | None]:
+    """One page of the tenant's videos, newest first; `bad_cursor` is what a forged cursor is told."""
+    after = None
+    if cursor:
+        try:
+            after = repo.decode_cursor(cursor)
+        except (ValueError, UnicodeDecodeError):
+            raise ApplicationError(bad_cursor) from None
+    async with state.pool.connection() as conn:
+        return await repo.list_videos(conn, tenant.id, limit, after)
+
+
 async def accept_upload(
     request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
     check: Callable[[Received], None] | None = None,
@@ -149,14 +162,8 @@ class VideoController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=100, description="Videos per page")] = 20,
         cursor: Annotated[str | None, Parameter(description="`next_cursor` of the previous page")] = None,
     ) -> VideoPage:
-        after = None
-        if cursor:
-            try:
-                after = repo.decode_cursor(cursor)
-            except (ValueError, UnicodeDecodeError):
-                raise ApplicationError("The cursor is not one this API gave out.") from None
-        async with state.pool.connection() as conn:
-            items, next_cursor = await repo.list_videos(conn, tenant.id, limit, after)
+        items, next_cursor = await page_of_videos(state, tenant, limit, cursor,
+                                                  "The cursor is not one this API gave out.")
         return VideoPage(items=items, next_cursor=next_cursor)
 
     @get("/videos/{video_id:uuid}", operation_id="getVideo", summary="One video and its renditions",

@@ -134,14 +134,8 @@ class Pages(Controller):
     @get("/library")
     async def library(self, state: State, tenant: repo.TenantRow, cursor: str | None = None,
                       deleted: str | None = None) -> Template:
-        after = None
-        if cursor:
-            try:
-                after = repo.decode_cursor(cursor)
-            except (ValueError, UnicodeDecodeError):
-                raise ApplicationError("That page of the library does not exist; start from the first page.") from None
-        async with state.pool.connection() as conn:
-            items, next_cursor = await repo.list_videos(conn, tenant.id, PAGE_SIZE, after)
+        items, next_cursor = await videos.page_of_videos(
+            state, tenant, PAGE_SIZE, cursor, "That page of the library does not exist; start from the first page.")
         return Template("library.html", context={
             "tenant": tenant, "nav": "library", "videos": items, "deleted": deleted,
             "next_url": f"/library?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
