@@ -2,7 +2,7 @@
 
 The cookie holds the key's id, never the key, and is signed (itsdangerous) with
 a secret both colors share. Each page request checks that the key is still
-valid, so revoking a key ends its sessions. `/v1` never reads this cookie: it
+valid (through the API's 30 s key cache), so revoking a key ends its sessions. `/v1` never reads this cookie: it
 stays Bearer-only.
 """
 
@@ -87,8 +87,14 @@ async def page_tenant(request: Request[Any, Any, Any], state: State) -> repo.Ten
     key_id = signed_in_key(request)
     tenant = None
     if key_id is not None:
-        async with state.pool.connection() as conn:
-            tenant = await repo.tenant_for_key_id(conn, key_id)
+        # The API's key cache: a library page loads a dozen thumbnails, each behind this check.
+        cached = f"session:{key_id}"
+        tenant = state.key_cache.get(cached)
+        if tenant is None:
+            async with state.pool.connection() as conn:
+                tenant = await repo.tenant_for_key_id(conn, key_id)
+            if tenant is not None:
+                state.key_cache.put(cached, tenant)
     if tenant is None:
         raise SignInRequired("Sign in with your API key to see this page.")
     await rate_limit(state, tenant)
