@@ -15,12 +15,14 @@ CHART_WIDTH = 360  # pixels of the longest bar
 def size(num: int | float | None) -> str:
     if num is None:
         return "—"
-    value = float(num)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"  # pragma: no cover - the loop always returns
+    if num < 1000:
+        return f"{num:.0f} bytes"
+    value, unit = float(num) / 1000, "KB"
+    for bigger in ("MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, bigger
+    return f"{value:.1f} {unit}"
 
 
 def duration(seconds: float | None) -> str:

@@ -2,8 +2,8 @@
 
 The cookie holds the key's id, never the key, and is signed (itsdangerous) with
 a secret both colors share. Each page request checks that the key is still
-valid (through the API's 30 s key cache), so revoking a key ends its sessions. `/v1` never reads this cookie: it
-stays Bearer-only.
+valid (through the API's 30 s key cache), so revoking a key ends its sessions.
+`/v1` never reads this cookie: it stays Bearer-only.
 """
 
 from __future__ import annotations
