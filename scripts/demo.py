@@ -81,15 +81,21 @@ def seed_video(router: str) -> Path:
     key_file.chmod(0o600)
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "demo.mp4"
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
-                        "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:v", "libx264",
-                        "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)], check=True)
+        run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
+            "sine=frequency=440", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            str(clip))
         with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
-            video = http.post("/v1/videos", files={"file": ("demo.mp4", clip.read_bytes(), "video/mp4")}).json()
-            deadline = time.monotonic() + 60
-            while video.get("status") not in ("ready", "failed") and time.monotonic() < deadline:
-                time.sleep(0.3)
-                video = http.get(video["url"]).json()
+            try:
+                answer = http.post("/v1/videos", files={"file": ("demo.mp4", clip.read_bytes(), "video/mp4")})
+                if answer.status_code != 202:
+                    sys.exit(f"demo: the upload was refused ({answer.status_code}): {answer.text[:300]}")
+                video = answer.json()
+                deadline = time.monotonic() + 60
+                while video.get("status") not in ("ready", "failed") and time.monotonic() < deadline:
+                    time.sleep(0.3)
+                    video = http.get(video["url"]).json()
+            except httpx.HTTPError as exc:
+                sys.exit(f"demo: the platform at {router} did not answer: {exc}")
     print(f"seeded video {video['id']}: {video['status']}")
     return key_file
 
