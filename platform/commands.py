@@ -197,6 +197,9 @@ def serve(color: str, port: int | None, host: str) -> None:
         "reelgate.platform.app:create_app", factory=True, host=host, port=port or settings.port(color),
         access_log=False, log_config=None, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
+        # Longer than a router keeps an idle connection to us (nginx 60 s; HAProxy purges sooner), so the router,
+        # not the API, closes it: a request never meets a connection the API is closing.
+        timeout_keep_alive=75,
     )
 
 

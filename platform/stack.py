@@ -177,6 +177,11 @@ error_log stderr warn;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    # A reload makes the old workers close their idle client connections, and a request already on its way
+    # down such a connection is reset (Debian 12's nginx 1.22 has no keepalive_min_timeout). The switch reloads,
+    # so the router answers every request with `Connection: close`: about 16 % fewer requests a second on
+    # a bare endpoint here, and no request lost to a switch. HAProxy switches without a reload and keeps them.
+    keepalive_timeout 0;
 {temp}
     client_max_body_size 0;          # the API enforces its own upload limit
     proxy_request_buffering off;     # uploads stream through

@@ -110,14 +110,16 @@ def sign_in(stack: Stack, key: str) -> Iterator[httpx.Client]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failing test shows the end of the session stack's API and worker logs beside its traceback."""
+    """A failing test shows the end of its stacks' logs (API, worker, router) beside its traceback."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    stack = getattr(item, "funcargs", {}).get("stack")
-    if not report.failed or not isinstance(stack, Stack):
+    if not report.failed:
         return
-    for part in ("api-blue", "worker-blue", "api-green", "worker-green"):
-        log = stack.home / "var" / "log" / f"{part}.log"
-        if log.exists():
-            tail = log.read_text(errors="replace").splitlines()[-25:]
-            report.sections.append((f"{part}.log, last lines", "\n".join(tail)))
+    for name, stack in getattr(item, "funcargs", {}).items():
+        if not isinstance(stack, Stack):
+            continue
+        for part in ("api-blue", "worker-blue", "api-green", "worker-green", "haproxy", "nginx"):
+            log = stack.home / "var" / "log" / f"{part}.log"
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-25:]
+                report.sections.append((f"{name}: {part}.log, last lines", "\n".join(tail)))
