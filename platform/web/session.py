@@ -17,6 +17,7 @@ from uuid import UUID
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from litestar import Request, Response
 from litestar.datastructures import Cookie, State
+from litestar.types import Scope
 
 from reelgate.platform import repo
 from reelgate.platform.auth import rate_limit
@@ -54,15 +55,17 @@ def _signer(state: State) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(state.session_secret, salt=SALT)
 
 
-def over_tls(request: Request[Any, Any, Any]) -> bool:
-    """Served over TLS, here or at a router that says so."""
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+def scope_over_tls(scope: Scope) -> bool:
+    """Served over TLS, here or at a router that says so (uvicorn applies the router's header to the scheme
+    itself; the header is read too for a server that does not)."""
+    proto = dict(scope.get("headers", [])).get(b"x-forwarded-proto", b"")
+    return scope.get("scheme") == "https" or proto.lower() == b"https"
 
 
 def start(request: Request[Any, Any, Any], response: Response[Any], key_id: UUID) -> None:
     value = _signer(request.app.state).dumps(str(key_id))
     response.set_cookie(Cookie(
-        key=COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=over_tls(request),
+        key=COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=scope_over_tls(request.scope),
         max_age=request.app.state.settings.session_max_age_s,
     ))
 

@@ -54,7 +54,10 @@ def test_pages_need_a_session_and_sign_in_returns_to_the_page(stack: Stack, key:
         assert browser.get("/usage").status_code == 303
 
 
-def test_session_cookie_is_secure_behind_tls_and_open_redirects_are_refused(stack: Stack, key: str) -> None:
+def test_cookies_are_secure_behind_tls_and_open_redirects_are_refused(stack: Stack, key: str) -> None:
+    for proto, secure in (("https", True), ("http", False)):
+        csrf = httpx.get(f"{stack.router}/sign-in", headers={"X-Forwarded-Proto": proto}).headers["set-cookie"]
+        assert csrf.startswith("reelgate_csrf=") and ("Secure" in csrf) is secure
     with httpx.Client(base_url=stack.router, headers={"Accept": "text/html"}) as browser:
         browser.get("/sign-in")
         response = browser.post("/sign-in", headers={"X-Forwarded-Proto": "https"},
