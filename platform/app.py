@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform.auth import KeyCache
 from reelgate.platform.cache import VideoCache
+from reelgate.platform.captions import CaptionController
 from reelgate.platform.health import HealthController
 from reelgate.platform.jobs import app as jobs_app
 from reelgate.platform.kv import KV
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     return Litestar(
-        route_handlers=[HealthController, VideoController, MetricsController, *_web(secret)],
+        route_handlers=[HealthController, VideoController, CaptionController, MetricsController, *_web(secret)],
         state=State({"session_secret": secret}),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_template_globals),

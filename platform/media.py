@@ -4,6 +4,7 @@
     sources/<video id>               an accepted upload
     work/<video id>/attempt-<n>/     one processing attempt's outputs
     outputs/<output id>/             finished renditions and the thumbnail, shared by reference
+    captions/<video id>/<lang>.vtt   caption tracks (the language tag is checked before it names a file)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        for sub in ("tmp", "sources", "work", "outputs"):
+        for sub in ("tmp", "sources", "work", "outputs", "captions"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
     def part_file(self, upload_id: UUID) -> Path:
@@ -39,6 +40,9 @@ class MediaStore:
     def output_dir(self, output_id: UUID) -> Path:
         return self.root / "outputs" / str(output_id)
 
+    def captions_dir(self, video_id: UUID) -> Path:
+        return self.root / "captions" / str(video_id)
+
     def resolve(self, relative: str) -> Path:
         """A stored relative path, refused if it would leave the store."""
         path = (self.root / relative).resolve()
@@ -49,6 +53,7 @@ class MediaStore:
     def remove_video_files(self, video_id: UUID) -> None:
         self.source(video_id).unlink(missing_ok=True)
         shutil.rmtree(self.work_dir(video_id), ignore_errors=True)
+        shutil.rmtree(self.captions_dir(video_id), ignore_errors=True)
 
 
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")

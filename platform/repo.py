@@ -14,7 +14,7 @@ import msgspec
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from reelgate.platform.schemas import Rendition, Video
+from reelgate.platform.schemas import Caption, Rendition, Video
 
 KEY_PREFIX = "rg_"
 
@@ -90,7 +90,10 @@ _VIDEO_COLUMNS = """
     v.finished_at, v.output_id, o.thumbnail_bytes,
     COALESCE((SELECT json_agg(json_build_object('name', r.name, 'width', r.width, 'height', r.height,
                                                 'bytes', r.bytes) ORDER BY r.width * r.height DESC)
-              FROM renditions r WHERE r.output_id = v.output_id), '[]'::json) AS renditions
+              FROM renditions r WHERE r.output_id = v.output_id), '[]'::json) AS renditions,
+    COALESCE((SELECT json_agg(json_build_object('lang', c.lang, 'label', c.label, 'cues', c.cues,
+                                                'bytes', c.bytes) ORDER BY c.created_at, c.lang)
+              FROM video_captions c WHERE c.video_id = v.id), '[]'::json) AS captions
 """
 
 
@@ -111,6 +114,8 @@ def to_video(row: dict[str, Any]) -> Video:
         thumbnail_url=f"{base}/thumbnail" if ready and row["thumbnail_bytes"] else None,
         events_url=f"{base}/events", created_at=row["created_at"], updated_at=row["updated_at"],
         finished_at=row["finished_at"],
+        captions=[Caption(lang=c["lang"], label=c["label"], cues=c["cues"], bytes=c["bytes"],
+                          url=f"{base}/captions/{c['lang']}") for c in row["captions"]],
     )
 
 

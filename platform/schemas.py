@@ -19,6 +19,16 @@ class Rendition(msgspec.Struct):
     url: str
 
 
+class Caption(msgspec.Struct):
+    lang: str
+    """A BCP 47 language tag: `en`, `pt-BR`."""
+    label: str
+    """What the player's captions menu shows."""
+    cues: int
+    bytes: int
+    url: str
+
+
 class Video(msgspec.Struct):
     id: UUID
     url: str
@@ -40,6 +50,8 @@ class Video(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    # Last, with a default: JSON cached by a color from before captions still decodes.
+    captions: list[Caption] = msgspec.field(default_factory=list)
 
 
 class VideoPage(msgspec.Struct):

@@ -40,8 +40,9 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     target: str
     """A path for `open`; a CSS selector for the others."""
     value: str = ""
-    """For `fill` (`${API_KEY}` is the gates' key) and `upload` (a file path, or `${SAMPLE_VIDEO}`:
-    a 2 s clip made with ffmpeg, so pages that only exist once there is a video can be audited)."""
+    """For `fill` (`${API_KEY}` is the gates' key) and `upload` (a file path, `${SAMPLE_VIDEO}`: a 2 s
+    clip made with ffmpeg, so pages that only exist once there is a video can be audited, or
+    `${SAMPLE_CAPTIONS}`: WebVTT captions for it)."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -99,6 +100,16 @@ def sample_video(folder: Path) -> Path:
     return clip
 
 
+def sample_captions(folder: Path) -> Path:
+    captions = folder / "sample.vtt"
+    captions.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nA test pattern.\n\n"
+                        "00:01.000 --> 00:02.000\n[A steady tone]\n")
+    return captions
+
+
+SAMPLES = {"${SAMPLE_VIDEO}": sample_video, "${SAMPLE_CAPTIONS}": sample_captions}
+
+
 class StepFailed(Exception):
     pass
 
@@ -129,7 +140,7 @@ def _step(driver: Any, base: str, step: Step, key: str, workdir: Path, timeout: 
             element.clear()
             element.send_keys(step.value.replace("${API_KEY}", key))
         elif step.action == "upload":
-            path = sample_video(workdir) if step.value == "${SAMPLE_VIDEO}" else Path(step.value)
+            path = SAMPLES[step.value](workdir) if step.value in SAMPLES else Path(step.value)
             element.send_keys(str(path.resolve()))
         else:
             element.click()

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie, MutableScopeHeaders, State
+from litestar.datastructures import Cookie, MutableScopeHeaders, State, UploadFile
 from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
@@ -23,7 +23,7 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 from litestar.types import HTTPSendMessage, Receive, Scope, Send
 
-from reelgate.platform import repo, videos
+from reelgate.platform import captions, repo, videos, webvtt
 from reelgate.platform.errors import ApplicationError
 from reelgate.platform.uploads import Received
 from reelgate.platform.web import session
@@ -95,6 +95,19 @@ def _sign_in_context(state: State, next_page: str | None, error: str | None = No
     hours = state.settings.session_max_age_s / 3600
     return {"next": _safe_next(next_page), "error": error, "nav": "sign-in",
             "session_length": f"{hours:g} hours" if hours != 1 else "1 hour"}
+
+
+NOTICES = {"captions-added": "The captions were saved. Choose them in the player's captions menu.",
+           "captions-removed": "The captions were removed."}
+
+
+async def _video_page(state: State, tenant: repo.TenantRow, video_id: UUID, notice: str | None = None,
+                      caption_error: str | None = None, form: dict[str, str] | None = None,
+                      status: int = 200) -> Template:
+    video = await videos.load(state, tenant, video_id)
+    return Template("video.html", status_code=status, context={
+        "tenant": tenant, "nav": "library", "video": video, "notice": notice, "caption_error": caption_error,
+        "form": form or {"lang": "en", "label": "English"}})
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -187,9 +200,33 @@ class Pages(Controller):
         return Redirect(page, status_code=HTTP_303_SEE_OTHER)
 
     @get("/videos/{video_id:uuid}")
-    async def video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Template:
-        video = await videos.load(state, tenant, video_id)
-        return Template("video.html", context={"tenant": tenant, "nav": "library", "video": video})
+    async def video(self, state: State, tenant: repo.TenantRow, video_id: UUID, done: str | None = None) -> Template:
+        return await _video_page(state, tenant, video_id, notice=NOTICES.get(done or ""))
+
+    @post("/videos/{video_id:uuid}/captions", request_max_body_size=webvtt.MAX_BYTES + 64 * 1024)
+    async def add_captions(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
+                           video_id: UUID) -> Response[Any]:
+        form = await request.form()
+        upload = form.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        lang, label = str(form.get("lang", "")).strip(), str(form.get("label", "")).strip()
+        try:
+            await captions.save(state, tenant, video_id, lang, label, data)
+        except captions.InvalidCaptions as exc:
+            # The page again, with what was wrong beside the form and the user's language and label kept.
+            return await _video_page(state, tenant, video_id, caption_error=str(exc.detail),
+                                     form={"lang": lang, "label": label}, status=exc.status_code)
+        return Redirect(f"/videos/{video_id}?done=captions-added#captions", status_code=HTTP_303_SEE_OTHER)
+
+    @get("/videos/{video_id:uuid}/captions/{lang:str}")
+    async def caption_track(self, state: State, tenant: repo.TenantRow, video_id: UUID,
+                            lang: str) -> Response[bytes]:
+        return await captions.track_file(state, tenant, video_id, lang)
+
+    @post("/videos/{video_id:uuid}/captions/{lang:str}/delete", request_max_body_size=16 * 1024)
+    async def remove_captions(self, state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Redirect:
+        await captions.remove(state, tenant, video_id, lang)
+        return Redirect(f"/videos/{video_id}?done=captions-removed#captions", status_code=HTTP_303_SEE_OTHER)
 
     @get("/videos/{video_id:uuid}/events")
     async def events(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> ServerSentEvent:

@@ -1,5 +1,6 @@
 """The pages in real headless Chromium (selenium): sign in, upload a generated clip, watch the progress
-reach ready, play, download, delete, sign out — once with the mouse and once with the keyboard only."""
+reach ready, download, add captions, play with them, delete, sign out — once with the mouse and once with
+the keyboard only."""
 
 from __future__ import annotations
 
@@ -105,10 +106,22 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     _id(browser, "video-link").click()
     _at(browser, video_page.rsplit("/", 1)[1])
     assert browser.find_element(By.TAG_NAME, "h1").text == "Browser clip"
-    _plays(browser)
     browser.find_element(By.CSS_SELECTOR, "ul.downloads a[href*='/renditions/']").click()
     saved = _downloaded(downloads, ".mp4")
     assert saved.read_bytes()[4:8] == b"ftyp"
+
+    captions = tmp_path / "captions.srt"
+    captions.write_text("1\n00:00:00,000 --> 00:00:05,000\nA test pattern\n")
+    _id(browser, "captions-file").send_keys(str(captions))
+    _id(browser, "captions-add").click()
+    wait_for(lambda: "The captions were saved" in _id(browser, "notice").text or None, 15, "the captions notice")
+    # The browser loads the track (the CSP lets it) and shows its cue while the video plays.
+    _plays(browser)
+    cue = wait_for(lambda: browser.execute_script(
+        "const t = document.querySelector('video').textTracks[0];"
+        "return t && t.mode === 'showing' && t.activeCues && t.activeCues.length ? t.activeCues[0].text : null;"),
+        15, "the caption cue to show")
+    assert cue == "A test pattern"
 
     browser.find_element(By.LINK_TEXT, "Delete this video…").click()
     _at(browser, "/delete")

@@ -16,7 +16,12 @@ def test_another_tenants_video_is_404_everywhere(stack: Stack, clip: Path) -> No
     with stack.client(stack.tenant("owner")) as owner, stack.client(stack.tenant("intruder")) as intruder:
         video = wait_final(owner, upload(owner, clip).json())
         rendition = video["renditions"][0]["url"]
+        captions = f"{video['url']}/captions/en"
+        assert owner.put(captions, content=b"WEBVTT\n\n00:00.000 --> 00:01.000\nmine\n").status_code == 200
         routes = [
+            ("GET", captions),
+            ("PUT", captions),
+            ("DELETE", captions),
             ("GET", video["url"]),
             ("GET", rendition),
             ("GET", video["thumbnail_url"]),
@@ -25,7 +30,8 @@ def test_another_tenants_video_is_404_everywhere(stack: Stack, clip: Path) -> No
             ("DELETE", video["url"]),
         ]
         for method, url in routes:
-            kwargs = {"json": {"title": "mine now"}} if method == "PATCH" else {}
+            kwargs = ({"json": {"title": "mine now"}} if method == "PATCH" else
+                      {"content": b"WEBVTT\n\n00:00.000 --> 00:01.000\ntheirs\n"} if method == "PUT" else {})
             answer = intruder.request(method, url, **kwargs)
             assert answer.status_code == 404, (method, url, answer.status_code)
             assert answer.headers["content-type"].startswith("application/problem+json")
@@ -35,6 +41,7 @@ def test_another_tenants_video_is_404_everywhere(stack: Stack, clip: Path) -> No
         again = owner.get(video["url"]).json()
         assert again["title"] == video["title"] and again["status"] == "ready"
         assert owner.get(rendition).status_code == 200
+        assert "mine" in owner.get(captions).text
 
 
 def test_rate_limit_is_per_tenant(stack: Stack) -> None:

@@ -1,0 +1,144 @@
+"""Caption tracks: /v1/videos/{id}/captions/{lang}, and the functions the pages share with it.
+
+A track is checked (`webvtt.parse`) and stored as WebVTT, whether it came as
+WebVTT or SubRip, so every browser's `<track>` reads it. One track per video
+and language; sending the same language again replaces it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from litestar import Controller, Request, Response, delete, get, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from reelgate.platform import repo, webvtt
+from reelgate.platform.auth import current_tenant
+from reelgate.platform.errors import ApplicationError, problem_responses
+from reelgate.platform.media import display_text
+from reelgate.platform.schemas import Caption
+from reelgate.platform.videos import NotFound, load
+
+VTT = "text/vtt; charset=utf-8"
+
+
+class InvalidCaptions(ApplicationError):
+    status_code = 422
+    problem_type = "/problems/invalid-captions"
+
+
+def _no_track(video_id: UUID, lang: str) -> NotFound:
+    return NotFound(f"Video {video_id} has no captions in {lang!r}.")
+
+
+def _language(lang: str) -> str:
+    try:
+        return webvtt.check_language(lang)
+    except webvtt.CaptionError as exc:
+        raise InvalidCaptions(str(exc)) from None
+
+
+async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, label: str | None,
+               data: bytes) -> Caption:
+    """Check, convert and store one track; replaces the video's track in that language."""
+    lang = _language(lang)
+    try:
+        cues = webvtt.parse(data)
+    except webvtt.CaptionError as exc:
+        raise InvalidCaptions(str(exc)) from None
+    await load(state, tenant, video_id)  # another tenant's video is a 404 here too
+    text = webvtt.to_webvtt(cues).encode()
+    folder = state.media.captions_dir(video_id)
+    path = folder / f"{lang}.vtt"
+    tmp = folder / f".{uuid4()}.tmp"
+
+    def write() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(text)
+        os.replace(tmp, path)
+
+    await asyncio.to_thread(write)
+    label = display_text(label or "", 100) or lang
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO video_captions (video_id, lang, label, cues, bytes)"
+            " SELECT id, %s, %s, %s, %s FROM videos WHERE id = %s AND tenant_id = %s"
+            " ON CONFLICT (video_id, lang) DO UPDATE SET label = EXCLUDED.label, cues = EXCLUDED.cues,"
+            " bytes = EXCLUDED.bytes, updated_at = now() RETURNING lang",
+            (lang, label, len(cues), len(text), video_id, tenant.id),
+        )
+        if await cur.fetchone() is None:  # deleted meanwhile
+            await asyncio.to_thread(path.unlink, True)
+            raise NotFound(f"There is no video {video_id}.")
+    await state.cache.invalidate(str(tenant.id), str(video_id))
+    return Caption(lang=lang, label=label, cues=len(cues), bytes=len(text),
+                   url=f"/v1/videos/{video_id}/captions/{lang}")
+
+
+async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
+    lang = _language(lang)
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM video_captions c USING videos v WHERE c.video_id = v.id AND v.id = %s"
+            " AND v.tenant_id = %s AND c.lang = %s RETURNING c.lang",
+            (video_id, tenant.id, lang),
+        )
+        if await cur.fetchone() is None:
+            raise _no_track(video_id, lang)
+    await asyncio.to_thread((state.media.captions_dir(video_id) / f"{lang}.vtt").unlink, True)
+    await state.cache.invalidate(str(tenant.id), str(video_id))
+
+
+async def track_file(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Response[bytes]:
+    lang = _language(lang)
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM video_captions c JOIN videos v ON v.id = c.video_id"
+            " WHERE v.id = %s AND v.tenant_id = %s AND c.lang = %s",
+            (video_id, tenant.id, lang),
+        )
+        found = await cur.fetchone()
+    path: Path = state.media.captions_dir(video_id) / f"{lang}.vtt"
+    try:
+        if found is None:
+            raise FileNotFoundError(path)
+        body = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        raise _no_track(video_id, lang) from None
+    # Replaced in place, so never cached without asking again.
+    return Response(body, media_type=VTT, headers={"Cache-Control": "private, no-cache"})
+
+
+class CaptionController(Controller):
+    path = "/v1/videos/{video_id:uuid}/captions"
+    tags = ["captions"]
+    dependencies = {"tenant": Provide(current_tenant)}
+
+    @put("/{lang:str}", operation_id="putCaptions", request_max_body_size=webvtt.MAX_BYTES,
+         summary="Add or replace the captions in one language (the body: a WebVTT or SubRip file)",
+         responses=problem_responses(400, 401, 404, 413, 422, 429))
+    async def put_captions(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, lang: str,
+        label: Annotated[str | None, Parameter(max_length=100, description="Shown in the player's menu; "
+                                               "default: the language tag")] = None,
+    ) -> Caption:
+        # The raw body, whatever its content type: the file itself says whether it is WebVTT or SubRip.
+        return await save(state, tenant, video_id, lang, label, await request.body())
+
+    @get("/{lang:str}", operation_id="getCaptions", summary="The captions in one language, as WebVTT",
+         media_type="text/vtt", responses=problem_responses(400, 401, 404, 422, 429))
+    async def get_captions(self, state: State, tenant: repo.TenantRow, video_id: UUID,
+                           lang: str) -> Response[bytes]:
+        return await track_file(state, tenant, video_id, lang)
+
+    @delete("/{lang:str}", operation_id="deleteCaptions", status_code=HTTP_204_NO_CONTENT,
+            summary="Remove the captions in one language", responses=problem_responses(400, 401, 404, 422, 429))
+    async def delete_captions(self, state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
+        await remove(state, tenant, video_id, lang)
