@@ -272,14 +272,16 @@ class ReleaseManager:
             self.store.event(release_id, f"gate-{result.verdict}", f"{result.gate}: {result.reason}")
         return results
 
+    def _reelgate(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(Path(sys.executable).parent / "reelgate"), *args], cwd=self.settings.home,
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "REELGATE_HOME": str(self.settings.home)})
+
     def _gate_tenant(self, release_id: str) -> str:
         """A tenant of its own for the gates, without a rate limit (both colors share the database)."""
         if release_id in self._keys:
             return self._keys[release_id]
-        reelgate = Path(sys.executable).parent / "reelgate"
-        result = subprocess.run([str(reelgate), "tenant", "create", f"gates-{release_id}", "--rate-limit", "0"],
-                                cwd=self.settings.home, capture_output=True, text=True, check=False,
-                                env={**os.environ, "REELGATE_HOME": str(self.settings.home)})
+        result = self._reelgate("tenant", "create", f"gates-{release_id}", "--rate-limit", "0")
         if result.returncode != 0:
             raise StoreError(f"could not create the gates' tenant: {result.stderr.strip()}")
         self._keys[release_id] = result.stdout.strip().splitlines()[-1]
@@ -307,6 +309,16 @@ class ReleaseManager:
         cleanup = getattr(deployer, "cleanup", None)
         if cleanup is not None:
             await cleanup(release_id)
+        await asyncio.to_thread(self._drop_gate_tenant, release_id)
+
+    def _drop_gate_tenant(self, release_id: str) -> None:
+        """The gates' tenant goes with its videos once the release has ended: the evidence is in the
+        release's folder, and uploads from every release would otherwise pile up in the media store."""
+        if self._keys.pop(release_id, None) is None:
+            return
+        result = self._reelgate("tenant", "delete", f"gates-{release_id}")
+        if result.returncode != 0:
+            self.say(f"warning: could not delete the gates' tenant: {result.stderr.strip()[-300:]}")
 
     def _reports(self, release_id: str) -> list[Path]:
         release = self.store.get(release_id)

@@ -153,6 +153,34 @@ def tenant_create(name: str, rate_limit: int | None) -> None:
     click.echo(key)
 
 
+@tenant.command("delete")
+@click.argument("name")
+def tenant_delete(name: str) -> None:
+    """Delete tenant NAME: its keys, videos, renditions and captions, files included.
+
+    A key an API process has already checked keeps working there for up to 30 s (its key cache).
+    """
+    import shutil
+
+    import psycopg
+
+    from reelgate.platform import repo
+    from reelgate.platform.media import MediaStore
+
+    settings = _settings()
+    with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
+        deleted = repo.delete_tenant_sync(conn, name)
+    if deleted is None:
+        raise click.ClickException(f"there is no tenant named {name!r}")
+    video_ids, folders = deleted
+    media = MediaStore(settings.media)
+    for video_id in video_ids:
+        media.remove_video_files(video_id)
+    for folder in folders:
+        shutil.rmtree(media.resolve(folder), ignore_errors=True)
+    click.echo(f"tenant {name} deleted, with {len(video_ids)} video(s) and {len(folders)} set(s) of renditions")
+
+
 # -- db ------------------------------------------------------------------------
 
 

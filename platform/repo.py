@@ -50,6 +50,19 @@ def create_tenant_sync(conn: Any, name: str, rate_limit: int | None) -> tuple[UU
     return row[0], key
 
 
+def delete_tenant_sync(conn: Any, name: str) -> tuple[list[UUID], list[str]] | None:
+    """Delete a tenant with its keys, videos, outputs and captions (the foreign keys cascade); return the
+    video ids and output folders whose files are now unused, or None when there is no such tenant."""
+    with conn.transaction():
+        row = conn.execute("SELECT id FROM tenants WHERE name = %s FOR UPDATE", (name,)).fetchone()
+        if row is None:
+            return None
+        video_ids = [r[0] for r in conn.execute("SELECT id FROM videos WHERE tenant_id = %s", (row[0],))]
+        folders = [r[0] for r in conn.execute("SELECT dir FROM outputs WHERE tenant_id = %s", (row[0],))]
+        conn.execute("DELETE FROM tenants WHERE id = %s", (row[0],))
+    return video_ids, folders
+
+
 async def tenant_for_key(conn: AsyncConnection[Any], key: str) -> TenantRow | None:
     cur = await conn.execute(
         "SELECT t.id, t.name, t.rate_limit_per_minute FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"

@@ -54,3 +54,23 @@ def test_rate_limit_is_per_tenant(stack: Stack) -> None:
         assert int(refused.headers["retry-after"]) >= 1
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert all(free.get("/v1/videos").status_code == 200 for _ in range(20))
+
+
+def test_deleting_a_tenant_removes_its_videos_and_files_and_frees_its_name(stack: Stack, clip: Path) -> None:
+    key = stack.tenant("leaving")
+    with stack.client(key) as leaving, stack.client(stack.tenant("staying")) as staying:
+        mine = wait_final(leaving, upload(leaving, clip).json())
+        assert leaving.put(f"{mine['url']}/captions/en", content=b"WEBVTT\n\n00:00.000 --> 00:01.000\nx\n").is_success
+        theirs = wait_final(staying, upload(staying, clip).json())
+        files = [stack.media / "sources" / mine["id"], stack.media / "captions" / mine["id"]]
+        assert all(p.exists() for p in files)
+        outputs_before = set((stack.media / "outputs").iterdir())
+        deleted = stack.cli("tenant", "delete", "leaving")
+        assert "with 1 video(s) and 1 set(s) of renditions" in deleted.stdout
+        assert not any(p.exists() for p in files)
+        assert len(outputs_before - set((stack.media / "outputs").iterdir())) == 1  # only the leaver's
+        # Another tenant with the same content keeps everything.
+        assert staying.get(theirs["renditions"][0]["url"]).status_code == 200
+    again = stack.cli("tenant", "delete", "leaving", check=False)
+    assert again.returncode == 1 and "there is no tenant named 'leaving'" in again.stderr
+    assert stack.tenant("leaving") != key  # the name is free again, with a new key
