@@ -82,33 +82,30 @@ async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, 
                    url=f"/v1/videos/{video_id}/captions/{lang}")
 
 
-async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
+async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, statement: str) -> str:
+    """Run `statement` (parameters: video, tenant, language) on one of the tenant's tracks; 404 if none."""
     lang = _language(lang)
     async with state.pool.connection() as conn:
-        cur = await conn.execute(
-            "DELETE FROM video_captions c USING videos v WHERE c.video_id = v.id AND v.id = %s"
-            " AND v.tenant_id = %s AND c.lang = %s RETURNING c.lang",
-            (video_id, tenant.id, lang),
-        )
+        cur = await conn.execute(statement, (video_id, tenant.id, lang))
         if await cur.fetchone() is None:
             raise _no_track(video_id, lang)
+    return lang
+
+
+async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
+    lang = await _on_track(state, tenant, video_id, lang,
+                           "DELETE FROM video_captions c USING videos v WHERE c.video_id = v.id AND v.id = %s"
+                           " AND v.tenant_id = %s AND c.lang = %s RETURNING c.lang")
     await asyncio.to_thread((state.media.captions_dir(video_id) / f"{lang}.vtt").unlink, True)
     await state.cache.invalidate(str(tenant.id), str(video_id))
 
 
 async def track_file(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Response[bytes]:
-    lang = _language(lang)
-    async with state.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT 1 FROM video_captions c JOIN videos v ON v.id = c.video_id"
-            " WHERE v.id = %s AND v.tenant_id = %s AND c.lang = %s",
-            (video_id, tenant.id, lang),
-        )
-        found = await cur.fetchone()
+    lang = await _on_track(state, tenant, video_id, lang,
+                           "SELECT 1 FROM video_captions c JOIN videos v ON v.id = c.video_id"
+                           " WHERE v.id = %s AND v.tenant_id = %s AND c.lang = %s")
     path: Path = state.media.captions_dir(video_id) / f"{lang}.vtt"
     try:
-        if found is None:
-            raise FileNotFoundError(path)
         body = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError:
         raise _no_track(video_id, lang) from None

@@ -114,7 +114,9 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     captions.write_text("1\n00:00:00,000 --> 00:00:05,000\nA test pattern\n")
     _id(browser, "captions-file").send_keys(str(captions))
     _id(browser, "captions-add").click()
-    wait_for(lambda: "The captions were saved" in _id(browser, "notice").text or None, 15, "the captions notice")
+    # find_elements, not find_element: until the form's navigation lands there is no notice yet.
+    wait_for(lambda: any("The captions were saved" in e.text for e in browser.find_elements(By.ID, "notice"))
+             or None, 15, "the captions notice")
     # The browser loads the track (the CSP lets it) and shows its cue while the video plays.
     _plays(browser)
     cue = wait_for(lambda: browser.execute_script(
