@@ -174,7 +174,9 @@ class Transcoder:
             except _Gone:
                 outcome = "deleted"
             finally:
-                JOB_SECONDS.labels(outcome=outcome).observe(time.monotonic() - started)
+                took = time.monotonic() - started
+                JOB_SECONDS.labels(outcome=outcome).observe(took)
+                log.info("video %s: %s after %.1f s (attempt %s)", video_id, outcome, took, row["attempts"])
                 shutil.rmtree(self.media.work_dir(video_id), ignore_errors=True)
 
     async def _transcode(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> None:
