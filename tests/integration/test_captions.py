@@ -98,6 +98,7 @@ def test_the_video_page_adds_plays_and_removes_captions(
         track = re.search(r'<track kind="captions" src="([^"]+)" srclang="en"\s+label="English" default>', html)
         assert track, html
         assert page.get(track.group(1)).text.startswith("WEBVTT")
+        assert "captions: en" in page.get("/library").text  # the newest video, so on the first page
         removed = page.post(f"{url}/captions/en/delete", data={"_csrf_token": page.cookies["reelgate_csrf"]})
         assert removed.status_code == 303
         assert "<track" not in page.get(url).text
