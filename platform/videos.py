@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import msgspec
+import psycopg
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -22,7 +23,13 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from reelgate.platform import files, ladder, repo
 from reelgate.platform.auth import current_tenant
-from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge, problem_responses
+from reelgate.platform.errors import (
+    ApplicationError,
+    InvalidUpload,
+    Unauthorized,
+    UploadTooLarge,
+    problem_responses,
+)
 from reelgate.platform.jobs import Event, queue_for, transcode_video
 from reelgate.platform.kv import video_channel
 from reelgate.platform.media import display_text, safe_filename
@@ -128,6 +135,11 @@ async def accept_upload(
     except InvalidMedia as exc:
         source.unlink(missing_ok=True)
         raise InvalidUpload(str(exc)) from None
+    except psycopg.errors.ForeignKeyViolation:
+        # The tenant was deleted while its key was still in this process's key cache.
+        source.unlink(missing_ok=True)
+        raise Unauthorized("The API key is not valid.",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     except BaseException:
         part.unlink(missing_ok=True)
         source.unlink(missing_ok=True)

@@ -66,6 +66,9 @@ def test_deleting_a_tenant_removes_its_videos_and_files_and_frees_its_name(stack
         assert all(p.exists() for p in files)
         outputs_before = set((stack.media / "outputs").iterdir())
         deleted = stack.cli("tenant", "delete", "leaving")
+        # Its key may still be in an API process's key cache for a few seconds: an upload is refused, not a 500.
+        late = upload(leaving, clip)
+        assert late.status_code == 401 and "not valid" in late.json()["detail"], late.text
         assert "with 1 video(s) and 1 set(s) of renditions" in deleted.stdout
         assert not any(p.exists() for p in files)
         assert len(outputs_before - set((stack.media / "outputs").iterdir())) == 1  # only the leaver's
