@@ -316,7 +316,7 @@ class ReleaseManager:
         release's folder, and uploads from every release would otherwise pile up in the media store."""
         if self._keys.pop(release_id, None) is None:
             return
-        result = self._reelgate("tenant", "delete", f"gates-{release_id}")
+        result = self._reelgate("tenant", "delete", "--yes", f"gates-{release_id}")
         if result.returncode != 0:
             self.say(f"warning: could not delete the gates' tenant: {result.stderr.strip()[-300:]}")
 

@@ -153,13 +153,38 @@ def tenant_create(name: str, rate_limit: int | None) -> None:
     click.echo(key)
 
 
+@tenant.command("list")
+def tenant_list() -> None:
+    """Every tenant: name, videos, storage used, rate limit, created."""
+    import psycopg
+
+    from reelgate.platform.web.formats import size
+
+    settings = _settings()
+    with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT t.name, (SELECT count(*) FROM videos v WHERE v.tenant_id = t.id),"
+            " (SELECT COALESCE(sum(v.source_bytes), 0) FROM videos v WHERE v.tenant_id = t.id)"
+            "  + (SELECT COALESCE(sum(r.bytes), 0) FROM outputs o JOIN renditions r ON r.output_id = o.id"
+            "     WHERE o.tenant_id = t.id),"
+            " t.rate_limit_per_minute, t.created_at FROM tenants t ORDER BY t.created_at").fetchall()
+    click.echo(f"{'tenant':<32} {'videos':>6} {'storage':>10}  {'rate limit':<12} created")
+    for name, videos, stored, limit, created in rows:
+        rate = "default" if limit is None else "none" if limit == 0 else f"{limit}/min"
+        click.echo(f"{name[:32]:<32} {videos:>6} {size(int(stored)):>10}  {rate:<12} {created:%Y-%m-%d %H:%M}")
+
+
 @tenant.command("delete")
 @click.argument("name")
-def tenant_delete(name: str) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+def tenant_delete(name: str, yes: bool) -> None:
     """Delete tenant NAME: its keys, videos, renditions and captions, files included.
 
-    A key an API process has already checked keeps working there for up to 30 s (its key cache).
+    A key an API process has already checked keeps working there for up to 30 s (its key cache),
+    but cannot upload.
     """
+    if not yes:
+        click.confirm(f"Delete tenant {name!r} with all its videos and files?", abort=True)
     import shutil
 
     import psycopg

@@ -65,7 +65,13 @@ def test_deleting_a_tenant_removes_its_videos_and_files_and_frees_its_name(stack
         files = [stack.media / "sources" / mine["id"], stack.media / "captions" / mine["id"]]
         assert all(p.exists() for p in files)
         outputs_before = set((stack.media / "outputs").iterdir())
-        deleted = stack.cli("tenant", "delete", "leaving")
+        listed = {line.split()[0]: line.split()[1] for line in stack.cli("tenant", "list").stdout.splitlines()[1:]}
+        assert listed["leaving"] == "1" and listed["staying"] == "1"
+        # Without --yes it asks first; with no answer nothing is deleted.
+        asked = stack.cli("tenant", "delete", "leaving", check=False)
+        assert asked.returncode != 0 and "Delete tenant 'leaving'" in asked.stdout and "aborted" in asked.stderr
+        assert all(p.exists() for p in files)
+        deleted = stack.cli("tenant", "delete", "--yes", "leaving")
         # Its key may still be in an API process's key cache for a few seconds: an upload is refused, not a 500.
         late = upload(leaving, clip)
         assert late.status_code == 401 and "not valid" in late.json()["detail"], late.text
@@ -74,6 +80,7 @@ def test_deleting_a_tenant_removes_its_videos_and_files_and_frees_its_name(stack
         assert len(outputs_before - set((stack.media / "outputs").iterdir())) == 1  # only the leaver's
         # Another tenant with the same content keeps everything.
         assert staying.get(theirs["renditions"][0]["url"]).status_code == 200
-    again = stack.cli("tenant", "delete", "leaving", check=False)
+    again = stack.cli("tenant", "delete", "--yes", "leaving", check=False)
     assert again.returncode == 1 and "there is no tenant named 'leaving'" in again.stderr
+    assert "leaving" not in stack.cli("tenant", "list").stdout
     assert stack.tenant("leaving") != key  # the name is free again, with a new key

@@ -156,7 +156,7 @@ def test_promote_then_roll_back_under_load_drops_nothing(stack: Stack, policies:
     found = re.search(r"release (r[0-9a-f-]+): promoted", started.stdout)
     assert found, started.stdout
     # The gates' own tenant went with the release's end; its evidence stays in the release's folder.
-    gone = stack.cli("tenant", "delete", f"gates-{found.group(1)}", check=False)
+    gone = stack.cli("tenant", "delete", "--yes", f"gates-{found.group(1)}", check=False)
     assert gone.returncode == 1 and "there is no tenant" in gone.stderr
     store = Store(stack.settings.db_url)
     try:
