@@ -24,7 +24,7 @@ from reelgate.platform.auth import current_tenant
 from reelgate.platform.errors import ApplicationError, problem_responses
 from reelgate.platform.media import display_text
 from reelgate.platform.schemas import Caption
-from reelgate.platform.videos import NotFound, load
+from reelgate.platform.videos import NotFound, not_found
 
 VTT = "text/vtt; charset=utf-8"
 
@@ -53,7 +53,6 @@ async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, 
         cues = webvtt.parse(data)
     except webvtt.CaptionError as exc:
         raise InvalidCaptions(str(exc)) from None
-    await load(state, tenant, video_id)  # another tenant's video is a 404 here too
     text = webvtt.to_webvtt(cues).encode()
     folder = state.media.captions_dir(video_id)
     path = folder / f"{lang}.vtt"
@@ -64,9 +63,11 @@ async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, 
         tmp.write_bytes(text)
         os.replace(tmp, path)
 
-    await asyncio.to_thread(write)
     label = display_text(label or "", 100) or lang
-    async with state.pool.connection() as conn:
+    # The row first, then the file, in one transaction: another tenant's video matches no row (a 404
+    # before anything is written), the row lock makes two uploads of one track take turns, and a video
+    # deleted meanwhile waits for the commit, then removes the file with the rest.
+    async with state.pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
             "INSERT INTO video_captions (video_id, lang, label, cues, bytes)"
             " SELECT id, %s, %s, %s, %s FROM videos WHERE id = %s AND tenant_id = %s"
@@ -74,9 +75,9 @@ async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, 
             " bytes = EXCLUDED.bytes, updated_at = now() RETURNING lang",
             (lang, label, len(cues), len(text), video_id, tenant.id),
         )
-        if await cur.fetchone() is None:  # deleted meanwhile
-            await asyncio.to_thread(path.unlink, True)
-            raise NotFound(f"There is no video {video_id}.")
+        if await cur.fetchone() is None:
+            raise not_found(video_id)
+        await asyncio.to_thread(write)
     await state.cache.invalidate(str(tenant.id), str(video_id))
     return Caption(lang=lang, label=label, cues=len(cues), bytes=len(text),
                    url=f"/v1/videos/{video_id}/captions/{lang}")

@@ -49,7 +49,7 @@ class NotFound(ApplicationError):
     status_code = 404
 
 
-def _not_found(video_id: UUID) -> NotFound:
+def not_found(video_id: UUID) -> NotFound:
     return NotFound(f"There is no video {video_id}.")
 
 
@@ -61,7 +61,7 @@ async def _load_json(state: State, tenant: repo.TenantRow, video_id: UUID) -> by
     async with state.pool.connection() as conn:
         video = await repo.get_video(conn, tenant.id, video_id)
     if video is None:
-        raise _not_found(video_id)
+        raise not_found(video_id)
     body = msgspec.json.encode(video)
     await state.cache.set(str(tenant.id), str(video_id), body)
     return body
@@ -194,7 +194,7 @@ class VideoController(Controller):
                 (display_text(data.title), video_id, tenant.id),
             )
             if await cur.fetchone() is None:
-                raise _not_found(video_id)
+                raise not_found(video_id)
         await state.cache.invalidate(str(tenant.id), str(video_id))
         return await load(state, tenant, video_id)
 
@@ -266,7 +266,7 @@ async def remove(state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
     async with state.pool.connection() as conn:
         found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
     if not found:
-        raise _not_found(video_id)
+        raise not_found(video_id)
     await state.cache.invalidate(str(tenant.id), str(video_id))
     media = state.media
     await asyncio.to_thread(media.remove_video_files, video_id)
