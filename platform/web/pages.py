@@ -9,19 +9,20 @@ bar, and the video page follows processing over its own event stream.
 from __future__ import annotations
 
 import hmac
-from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie, MutableScopeHeaders, State, UploadFile
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State, UploadFile
 from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
-from litestar.types import HTTPSendMessage, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from reelgate.platform import captions, repo, videos, webvtt
 from reelgate.platform.errors import ApplicationError
@@ -48,18 +49,22 @@ def _safe_next(target: str | None) -> str:
     return "/library"
 
 
-_OVER_TLS: ContextVar[bool] = ContextVar("csrf_over_tls", default=False)
-
-
 class StrictCSRFMiddleware(CSRFMiddleware):
     """Litestar's CSRF check, saying what went wrong in plain words (its own refusal reads "CSRF token
     verification failed"), refusing a token with non-ASCII characters (403) rather than letting
-    `hmac.compare_digest` raise on it (a 500), and marking its cookie Secure over TLS, as the session's is
-    (Litestar's `cookie_secure` is one setting for every request)."""
+    `hmac.compare_digest` raise on it (a 500), and marking its cookie Secure over TLS, as the session's is.
+    Litestar's `cookie_secure` is one setting for every request, so a request over TLS goes through a
+    second instance configured with it."""
+
+    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
+        super().__init__(app, config)
+        self._over_tls = (None if config.cookie_secure
+                          else StrictCSRFMiddleware(app, replace(config, cookie_secure=True)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            _OVER_TLS.set(session.scope_over_tls(scope))
+        if self._over_tls is not None and session.scope_over_tls(scope):
+            await self._over_tls(scope, receive, send)
+            return
         try:
             await super().__call__(scope, receive, send)
         except PermissionDeniedException as exc:
@@ -71,12 +76,6 @@ class StrictCSRFMiddleware(CSRFMiddleware):
         if not (request_csrf_token.isascii() and cookie_csrf_token.isascii()):
             return False
         return super()._csrf_tokens_match(request_csrf_token, cookie_csrf_token)
-
-    def _set_cookie_if_needed(self, message: HTTPSendMessage, token: str) -> None:
-        cookie = Cookie(key=self.config.cookie_name, value=token, path=self.config.cookie_path,
-                        secure=self.config.cookie_secure or _OVER_TLS.get(), httponly=self.config.cookie_httponly,
-                        samesite=self.config.cookie_samesite, domain=self.config.cookie_domain)
-        MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
 
 
 def _valid_csrf(request: Request[Any, Any, Any], token: str) -> bool:

@@ -56,10 +56,9 @@ def _signer(state: State) -> URLSafeTimedSerializer:
 
 
 def scope_over_tls(scope: Scope) -> bool:
-    """Served over TLS, here or at a router that says so (uvicorn applies the router's header to the scheme
-    itself; the header is read too for a server that does not)."""
-    proto = dict(scope.get("headers", [])).get(b"x-forwarded-proto", b"")
-    return scope.get("scheme") == "https" or proto.lower() == b"https"
+    """Served over TLS, here or at the router: uvicorn sets the scheme from the router's
+    X-Forwarded-Proto (`proxy_headers`, trusted from 127.0.0.1 only)."""
+    return scope.get("scheme") == "https"
 
 
 def start(request: Request[Any, Any, Any], response: Response[Any], key_id: UUID) -> None:
