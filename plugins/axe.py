@@ -114,14 +114,20 @@ class StepFailed(Exception):
     pass
 
 
+def _said(exc: Exception, limit: int, otherwise: str = "") -> str:
+    """An exception in one line for a gate's reason: its type and the first line of its message
+    (selenium's messages go on with a stack of the driver's own)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:limit] if text else otherwise}"
+
+
 def _sign_in(driver: Any, base: str, steps: list[Step], key: str, workdir: Path, timeout: float) -> None:
     for number, step in enumerate(steps, 1):
         try:
             _step(driver, base, step, key, workdir, timeout)
         except Exception as exc:  # say which step, in the gate's reason
-            what = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "timed out or not found"
-            raise StepFailed(f"step {number} ({step.action} {step.target}) failed: {type(exc).__name__}: {what}"
-                             ) from exc
+            raise StepFailed(f"step {number} ({step.action} {step.target}) failed: "
+                             f"{_said(exc, 200, 'timed out or not found')}") from exc
 
 
 def _step(driver: Any, base: str, step: Step, key: str, workdir: Path, timeout: float) -> None:
@@ -240,8 +246,7 @@ class AxeGate:
         except StepFailed as exc:
             return error_result(ctx.gate_id, self.name, f"the audit could not start: {exc}")
         except Exception as exc:  # a browser that cannot start or a page that times out measured nothing
-            return error_result(ctx.gate_id, self.name, f"the audit could not run: {type(exc).__name__}: "
-                                f"{str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}")
+            return error_result(ctx.gate_id, self.name, f"the audit could not run: {_said(exc, 300)}")
         note = f"axe-core {axe_version()}; disabled: " + (
             ", ".join(f"{rule} ({why})" for rule, why in config.disable.items()) or "none")
         checks[0].note += f"; {note}"
