@@ -7,8 +7,14 @@ import sys
 from bench import api_load, ladder, pages, pipeline, runner, switch
 from bench.common import write_table
 
-SUITES = {"ladder": ladder.run, "pipeline": pipeline.run, "api": api_load.run, "switch": switch.run,
-          "runner": runner.run, "pages": pages.run}
+SUITES = {
+    "ladder": ladder.run,
+    "pipeline": pipeline.run,
+    "api": api_load.run,
+    "switch": switch.run,
+    "runner": runner.run,
+    "pages": pages.run,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -41,8 +41,10 @@ def save(result: Result) -> Result:
     result.at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     (RESULTS / f"{result.name}.json").write_bytes(msgspec.json.format(msgspec.json.encode(result)))
     verdict = "met" if result.met else "NOT met"
-    print(f"{result.name}: {result.metric} {result.value:.3f} {result.unit} vs {result.baseline_metric} "
-          f"{result.baseline:.3f} -> ratio {result.ratio:.2f} (goal {result.goal}: {verdict})")
+    print(
+        f"{result.name}: {result.metric} {result.value:.3f} {result.unit} vs {result.baseline_metric} "
+        f"{result.baseline:.3f} -> ratio {result.ratio:.2f} (goal {result.goal}: {verdict})"
+    )
     return result
 
 
@@ -50,8 +52,10 @@ def write_table() -> Path:
     rows = []
     for path in sorted(RESULTS.glob("*.json")):
         r = msgspec.json.decode(path.read_bytes(), type=Result)
-        rows.append(f"| {r.name} | {r.metric}: {r.value:.3f} {r.unit} | {r.baseline_metric}: {r.baseline:.3f} "
-                    f"{r.unit} | {r.ratio:.2f}× | {r.goal} | {'yes' if r.met else '**no**'} | {r.at} |")
+        rows.append(
+            f"| {r.name} | {r.metric}: {r.value:.3f} {r.unit} | {r.baseline_metric}: {r.baseline:.3f} "
+            f"{r.unit} | {r.ratio:.2f}× | {r.goal} | {'yes' if r.met else '**no**'} | {r.at} |"
+        )
     table = RESULTS / "RESULTS.md"
     table.write_text(
         "# Benchmark results\n\nWritten by `tox -e bench` (`python -m bench`). Each row compares a measurement "
@@ -91,8 +95,9 @@ def throwaway_stack(**env: str) -> Iterator[tuple[dict[str, str], str]]:
 
 
 def tenant_key(env: dict[str, str], name: str) -> str:
-    out = subprocess.run([REELGATE, "tenant", "create", name, "--rate-limit", "0"], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [REELGATE, "tenant", "create", name, "--rate-limit", "0"], env=env, check=True, capture_output=True, text=True
+    ).stdout
     return out.strip().splitlines()[-1]
 
 

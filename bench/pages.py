@@ -45,20 +45,46 @@ def _load(driver: Any, url: str) -> dict[str, float]:
 def _measure(driver: Any, url: str) -> dict[str, float]:
     first = _load(driver, url)
     warm = [_load(driver, url)["load"] for _ in range(WARM_LOADS)]
-    return {"first_visit_ms": round(first["load"], 1), "first_visit_ttfb_ms": round(first["ttfb"], 1),
-            "warm_median_ms": round(statistics.median(warm), 1), "warm_max_ms": round(max(warm), 1)}
+    return {
+        "first_visit_ms": round(first["load"], 1),
+        "first_visit_ttfb_ms": round(first["ttfb"], 1),
+        "warm_median_ms": round(statistics.median(warm), 1),
+        "warm_max_ms": round(max(warm), 1),
+    }
 
 
 def run() -> list[Result]:
     with throwaway_stack() as (env, router), tempfile.TemporaryDirectory() as tmp:
         key = tenant_key(env, "bench-pages")
         clip = Path(tmp) / "clip.mp4"
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i", "sine", "-t", "2",
-               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip))
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(clip),
+        )
         with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
             # The same content again reuses the finished outputs, so a full library page is quick to make.
-            videos = [http.post("/v1/videos", files={"file": ("c.mp4", clip.read_bytes(), "video/mp4")},
-                                data={"title": f"Clip {i}"}).json() for i in range(LIBRARY_VIDEOS)]
+            videos = [
+                http.post(
+                    "/v1/videos", files={"file": ("c.mp4", clip.read_bytes(), "video/mp4")}, data={"title": f"Clip {i}"}
+                ).json()
+                for i in range(LIBRARY_VIDEOS)
+            ]
             deadline = time.monotonic() + 90
             while http.get(videos[0]["url"]).json()["status"] != "ready" and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -69,19 +95,34 @@ def run() -> list[Result]:
             driver.get(f"{router}/sign-in")
             driver.find_element("id", "api-key").send_keys(key)
             driver.find_element("css selector", "main button[type=submit]").click()
-            pages = {path: _measure(driver, f"{router}{path}")
-                     for path in ("/library", "/upload", f"/videos/{videos[-1]['id']}", "/usage")}
+            pages = {
+                path: _measure(driver, f"{router}{path}")
+                for path in ("/library", "/upload", f"/videos/{videos[-1]['id']}", "/usage")
+            }
         finally:
             driver.quit()
             shutil.rmtree(profile, ignore_errors=True)
     worst_first = max(p["first_visit_ms"] for p in pages.values())
     worst_warm = max(p["warm_median_ms"] for p in pages.values())
     slowest = max(worst_first, worst_warm)
-    return [save(Result(
-        name="page-load", metric="slowest page load (navigation timing, first visit or warm median)", value=slowest,
-        baseline_metric="bare /health/live warm median", baseline=baseline["warm_median_ms"],
-        ratio=slowest / baseline["warm_median_ms"], goal=f"every page < {GOAL_MS:.0f} ms", met=slowest < GOAL_MS,
-        unit="ms", details={"pages": {("/videos/{id}" if p.startswith("/videos/") else p): v
-                                      for p, v in pages.items()},
-                            "baseline": baseline, "warm_loads": WARM_LOADS, "library_videos": LIBRARY_VIDEOS},
-    ))]
+    return [
+        save(
+            Result(
+                name="page-load",
+                metric="slowest page load (navigation timing, first visit or warm median)",
+                value=slowest,
+                baseline_metric="bare /health/live warm median",
+                baseline=baseline["warm_median_ms"],
+                ratio=slowest / baseline["warm_median_ms"],
+                goal=f"every page < {GOAL_MS:.0f} ms",
+                met=slowest < GOAL_MS,
+                unit="ms",
+                details={
+                    "pages": {("/videos/{id}" if p.startswith("/videos/") else p): v for p, v in pages.items()},
+                    "baseline": baseline,
+                    "warm_loads": WARM_LOADS,
+                    "library_videos": LIBRARY_VIDEOS,
+                },
+            )
+        )
+    ]

@@ -19,9 +19,26 @@ def run(seconds: int = 20, repeats: int = 3) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp, throwaway_stack() as (env, router):
         folder = Path(tmp)
         source = folder / "source.mp4"
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i",
-               "sine=frequency=440:sample_rate=48000", "-t", str(seconds), "-c:v", "mpeg4", "-q:v", "4",
-               "-c:a", "aac", "-shortest", str(source))
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "4",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(source),
+        )
         key = tenant_key(env, "bench-pipeline")
         info = asyncio.run(probe(source))
         plan_rungs = ladder.plan(info.width, info.height, [1080, 720, 480, 360])
@@ -47,11 +64,24 @@ def run(seconds: int = 20, repeats: int = 3) -> list[Result]:
                 bare_runs.append(timed(transcode.build(variant, out, info, plan_rungs).command))
         pipeline, bare = statistics.median(pipeline_runs), statistics.median(bare_runs)
         assert final["status"] == "ready", final
-        return [save(Result(
-            name="pipeline-vs-bare-ffmpeg", metric="upload accepted -> ready", value=pipeline,
-            baseline_metric="the same ffmpeg command alone", baseline=bare, ratio=pipeline / bare,
-            goal="<= 1.05x", met=pipeline / bare <= 1.05, unit="s",
-            details={"source": f"{seconds} s 1920x1080 mpeg4", "renditions": [r["name"] for r in final["renditions"]],
-                     "pipeline_runs_s": [round(x, 3) for x in pipeline_runs],
-                     "bare_runs_s": [round(x, 3) for x in bare_runs]},
-        ))]
+        return [
+            save(
+                Result(
+                    name="pipeline-vs-bare-ffmpeg",
+                    metric="upload accepted -> ready",
+                    value=pipeline,
+                    baseline_metric="the same ffmpeg command alone",
+                    baseline=bare,
+                    ratio=pipeline / bare,
+                    goal="<= 1.05x",
+                    met=pipeline / bare <= 1.05,
+                    unit="s",
+                    details={
+                        "source": f"{seconds} s 1920x1080 mpeg4",
+                        "renditions": [r["name"] for r in final["renditions"]],
+                        "pipeline_runs_s": [round(x, 3) for x in pipeline_runs],
+                        "bare_runs_s": [round(x, 3) for x in bare_runs],
+                    },
+                )
+            )
+        ]

@@ -39,9 +39,19 @@ def run() -> list[Result]:
     durations = {r.gate: r.duration_s for r in results}
     exclusive = {g.id for g in loaded.policy.gates if g.exclusive}
     critical = max(d for g, d in durations.items() if g not in exclusive) + sum(durations[g] for g in exclusive)
-    return [save(Result(
-        name="runner-vs-critical-path", metric="runner wall time", value=wall,
-        baseline_metric="critical path of the gates' own durations", baseline=critical, ratio=wall / critical,
-        goal="<= 1.1x", met=wall / critical <= 1.1, unit="s",
-        details={"gates": durations, "verdicts": {r.gate: r.verdict for r in results}},
-    ))]
+    return [
+        save(
+            Result(
+                name="runner-vs-critical-path",
+                metric="runner wall time",
+                value=wall,
+                baseline_metric="critical path of the gates' own durations",
+                baseline=critical,
+                ratio=wall / critical,
+                goal="<= 1.1x",
+                met=wall / critical <= 1.1,
+                unit="s",
+                details={"gates": durations, "verdicts": {r.gate: r.verdict for r in results}},
+            )
+        )
+    ]

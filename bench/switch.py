@@ -24,9 +24,27 @@ SCRIPT = Path(__file__).parent / "k6" / "http_get.js"
 def k6_failures(url: str, duration: str, rate: int) -> tuple[int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "s.json"
-        subprocess.run([K6, "run", "--quiet", "--no-usage-report", str(SCRIPT), "-e", f"URL={url}", "-e", "MODE=open",
-                        "-e", f"RATE={rate}", "-e", f"DURATION={duration}", "-e", f"SUMMARY={summary}"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                K6,
+                "run",
+                "--quiet",
+                "--no-usage-report",
+                str(SCRIPT),
+                "-e",
+                f"URL={url}",
+                "-e",
+                "MODE=open",
+                "-e",
+                f"RATE={rate}",
+                "-e",
+                f"DURATION={duration}",
+                "-e",
+                f"SUMMARY={summary}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         metrics = json.loads(summary.read_text())["metrics"]
     total = int(metrics["http_reqs"]["values"]["count"])
     failed = int(metrics["http_req_failed"]["values"].get("passes", 0))
@@ -49,8 +67,11 @@ def switch_under_load(kind: str, seconds: int, rate: int) -> Result:
         def flip() -> None:
             nonlocal switches
             os.environ["REELGATE_PORT_BASE"] = env["REELGATE_PORT_BASE"]  # the routers read it, as the runner does
-            switcher = (haproxy.HAProxyRouter(haproxy.Config(), home) if kind == "haproxy"
-                        else nginx.NginxRouter(nginx.Config(drain=0.5), home))
+            switcher = (
+                haproxy.HAProxyRouter(haproxy.Config(), home)
+                if kind == "haproxy"
+                else nginx.NginxRouter(nginx.Config(drain=0.5), home)
+            )
             color = "green"
             while not done.is_set():
                 time.sleep(2)
@@ -63,12 +84,23 @@ def switch_under_load(kind: str, seconds: int, rate: int) -> Result:
         total, failed = k6_failures(url, f"{seconds}s", rate)
         done.set()
         flipper.join()
-    return save(Result(
-        name="switch-under-load" if kind == "haproxy" else f"switch-under-load-{kind}",
-        metric="failed requests with switches", value=failed,
-        baseline_metric="failed requests without switches", baseline=base_failed,
-        ratio=(failed / base_failed) if base_failed else float(failed), goal="0 failed of >= 10,000",
-        met=failed == 0 and total >= 10_000, unit="requests",
-        details={"requests": total, "baseline_requests": base_total, "switches": switches, "rate": rate,
-                 "router": kind},
-    ))
+    return save(
+        Result(
+            name="switch-under-load" if kind == "haproxy" else f"switch-under-load-{kind}",
+            metric="failed requests with switches",
+            value=failed,
+            baseline_metric="failed requests without switches",
+            baseline=base_failed,
+            ratio=(failed / base_failed) if base_failed else float(failed),
+            goal="0 failed of >= 10,000",
+            met=failed == 0 and total >= 10_000,
+            unit="requests",
+            details={
+                "requests": total,
+                "baseline_requests": base_total,
+                "switches": switches,
+                "rate": rate,
+                "router": kind,
+            },
+        )
+    )

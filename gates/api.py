@@ -1,16 +1,16 @@
 """The public plugin API: what a plugin (built-in or third-party) imports.
 
-    from reelgate.gates.api import GateContext, GateResult, Check, hookimpl
+from reelgate.gates.api import GateContext, GateResult, Check, hookimpl
 
-    class MyGate:
-        name = "my-gate"
-        class Config(msgspec.Struct, forbid_unknown_fields=True):
-            limit: int = 3
-        async def run(self, ctx: GateContext) -> GateResult: ...
+class MyGate:
+    name = "my-gate"
+    class Config(msgspec.Struct, forbid_unknown_fields=True):
+        limit: int = 3
+    async def run(self, ctx: GateContext) -> GateResult: ...
 
-    @hookimpl
-    def register_gates(register):
-        register(MyGate)
+@hookimpl
+def register_gates(register):
+    register(MyGate)
 """
 
 from __future__ import annotations
@@ -26,8 +26,19 @@ from reelgate.gates.model import Check, Decision, Finding, GateResult, Verdict, 
 hookimpl = pluggy.HookimplMarker("reelgate")
 
 __all__ = [
-    "Check", "Decision", "DeployError", "Deployment", "Finding", "GateContext", "GateResult", "GateType",
-    "RouterError", "Verdict", "error_result", "hookimpl", "worst",
+    "Check",
+    "Decision",
+    "DeployError",
+    "Deployment",
+    "Finding",
+    "GateContext",
+    "GateResult",
+    "GateType",
+    "RouterError",
+    "Verdict",
+    "error_result",
+    "hookimpl",
+    "worst",
 ]
 
 

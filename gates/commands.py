@@ -54,8 +54,10 @@ def policy_check(file: Path) -> None:
     """Validate FILE; errors say file:line:column and what was expected."""
     loaded = _load(file)
     gates = loaded.policy.gates
-    click.echo(f"{file}: ok: policy `{loaded.policy.name}` with {len(gates)} gates "
-               f"({sum(g.required for g in gates)} required, {sum(g.phase == 'post' for g in gates)} post-promotion)")
+    click.echo(
+        f"{file}: ok: policy `{loaded.policy.name}` with {len(gates)} gates "
+        f"({sum(g.required for g in gates)} required, {sum(g.phase == 'post' for g in gates)} post-promotion)"
+    )
 
 
 @policy.command("schema")
@@ -98,14 +100,25 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 @gate.command("run")
 @click.argument("name")
 @click.option("--target", required=True, help="Base URL of the service to gate.")
-@click.option("--policy", "policy_file", type=click.Path(path_type=Path),
-              help="Take NAME's config and checks from this policy (NAME is then a gate id).")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path),
+    help="Take NAME's config and checks from this policy (NAME is then a gate id).",
+)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A config value (without --policy).")
 @click.option("--baseline-url", help="The live color's URL, for checks with `baseline: live`.")
 @click.option("--api-key", envvar="REELGATE_API_KEY", help="Key for routes behind Bearer auth.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for artifacts and reports.")
-def gate_run(name: str, target: str, policy_file: Path | None, sets: tuple[str, ...], baseline_url: str | None,
-             api_key: str | None, out: Path | None) -> None:
+def gate_run(
+    name: str,
+    target: str,
+    policy_file: Path | None,
+    sets: tuple[str, ...],
+    baseline_url: str | None,
+    api_key: str | None,
+    out: Path | None,
+) -> None:
     """Run gate NAME (a gate type, or a gate id of --policy) against --target."""
     from reelgate.gates.console import show_result
     from reelgate.gates.manager import hooks
@@ -120,8 +133,9 @@ def gate_run(name: str, target: str, policy_file: Path | None, sets: tuple[str, 
         loaded = _load(policy_file)
         specs = [g for g in loaded.policy.gates if g.id == name]
         if not specs:
-            raise UsageError(f"{policy_file} has no gate with id `{name}` "
-                             f"(it has: {', '.join(g.id for g in loaded.policy.gates)})")
+            raise UsageError(
+                f"{policy_file} has no gate with id `{name}` (it has: {', '.join(g.id for g in loaded.policy.gates)})"
+            )
         loaded.policy.gates = specs
     else:
         document = json.dumps({"name": f"gate run {name}", "gates": [{"uses": name, "with": _parse_sets(sets)}]})
@@ -131,8 +145,7 @@ def gate_run(name: str, target: str, policy_file: Path | None, sets: tuple[str, 
             raise UsageError(exc.message) from None
     out = out or Path("var") / "gate-runs" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    options = RunOptions(target=target, workdir=out, baseline_url=baseline_url, api_key=api_key,
-                         home=Path.cwd())
+    options = RunOptions(target=target, workdir=out, baseline_url=baseline_url, api_key=api_key, home=Path.cwd())
     results = asyncio.run(Runner(loaded, reg.gates, options, hooks()).run(loaded.policy.gates[0].phase))
     for result in results:
         show_result(result)
@@ -180,7 +193,8 @@ def _manager() -> Any:
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise click.ClickException(
-            f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)") from None
+            f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)"
+        ) from None
     started = time.monotonic()
 
     def say(message: str) -> None:
@@ -301,8 +315,13 @@ def release_waive(gate_id: str, check_name: str, reason: str, expires: str, rele
         raise UsageError(f"--expires takes a number and m, h or d (e.g. 24h), not {expires!r}")
     manager = _manager()
     target = release_id or (manager.store.active().id if manager.store.active() else None)
-    waiver = Waiver(gate=gate_id, check=check_name, reason=reason, author=actor(),
-                    expires_at=datetime.now(UTC) + timedelta(seconds=int(expires[:-1]) * units[expires[-1]]))
+    waiver = Waiver(
+        gate=gate_id,
+        check=check_name,
+        reason=reason,
+        author=actor(),
+        expires_at=datetime.now(UTC) + timedelta(seconds=int(expires[:-1]) * units[expires[-1]]),
+    )
     manager.store.add_waiver(target, waiver)
     scope = f"release {target}" if target else "every release"
     click.echo(f"waived {gate_id}.{check_name} for {scope} until {waiver.expires_at:%Y-%m-%d %H:%M} UTC")

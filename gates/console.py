@@ -18,8 +18,10 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True, width=WIDTH)
 
 def show_result(result: GateResult) -> None:
     style = STYLES[result.verdict]
-    console.print(f"[{style}]{result.verdict.upper():>7}[/] {result.gate} ({result.uses}): {result.reason} "
-                  f"[dim]{result.duration_s:.1f} s, {result.attempts} attempt(s)[/]")
+    console.print(
+        f"[{style}]{result.verdict.upper():>7}[/] {result.gate} ({result.uses}): {result.reason} "
+        f"[dim]{result.duration_s:.1f} s, {result.attempts} attempt(s)[/]"
+    )
     if not result.checks:
         return
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
@@ -28,8 +30,14 @@ def show_result(result: GateResult) -> None:
     for c in result.checks:
         value = "—" if c.value is None else f"{c.value:g} {c.unit}".strip()
         limit = f"{c.op} {c.threshold:g}" if c.op and c.threshold is not None else ""
-        table.add_row(c.name, value, limit, "" if c.baseline is None else f"{c.baseline:g}",
-                      f"[{STYLES[c.verdict]}]{c.verdict}[/]", c.waived_by or c.note)
+        table.add_row(
+            c.name,
+            value,
+            limit,
+            "" if c.baseline is None else f"{c.baseline:g}",
+            f"[{STYLES[c.verdict]}]{c.verdict}[/]",
+            c.waived_by or c.note,
+        )
     console.print(table)
 
 

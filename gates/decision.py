@@ -41,8 +41,7 @@ def apply_waivers(results: list[GateResult], waivers: list[Waiver]) -> list[Gate
             result.reason = ""
             summarize(result)
             if result.verdict == "warn":
-                result.reason = "passed with waived checks: " + ", ".join(
-                    c.name for c in result.checks if c.waived_by)
+                result.reason = "passed with waived checks: " + ", ".join(c.name for c in result.checks if c.waived_by)
     return results
 
 
@@ -50,10 +49,17 @@ def decide(results: list[GateResult], approval_required: bool = False) -> Decisi
     blocking = [r for r in results if r.required and r.verdict in ("fail", "error")]
     if blocking:
         first = blocking[0]
-        return Decision(outcome="block", deciding_gate=first.gate,
-                        reason=f"required gate `{first.gate}` is {first.verdict}: {first.reason}")
+        return Decision(
+            outcome="block",
+            deciding_gate=first.gate,
+            reason=f"required gate `{first.gate}` is {first.verdict}: {first.reason}",
+        )
     warned = [r.gate for r in results if r.verdict in ("warn", "fail", "error")]
     note = f" ({len(warned)} with warnings or advisory failures: {', '.join(warned)})" if warned else ""
     required = [r for r in results if r.required]
-    return Decision(outcome="promote", deciding_gate=None, needs_approval=approval_required,
-                    reason=f"all {len(required)} required gates passed{note}")
+    return Decision(
+        outcome="promote",
+        deciding_gate=None,
+        needs_approval=approval_required,
+        reason=f"all {len(required)} required gates passed{note}",
+    )

@@ -157,8 +157,12 @@ def _decode(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> A
         raise PolicyError(file, line, col, f"{message} (at {full})") from None
 
 
-def load_policy(path: Path | str, gate_types: dict[str, type[Any]], routers: dict[str, type[Any]] | None = None,
-                deployers: dict[str, type[Any]] | None = None) -> LoadedPolicy:
+def load_policy(
+    path: Path | str,
+    gate_types: dict[str, type[Any]],
+    routers: dict[str, type[Any]] | None = None,
+    deployers: dict[str, type[Any]] | None = None,
+) -> LoadedPolicy:
     """Read and validate a policy file; raise PolicyError pointing at the first problem."""
     file = str(path)
     try:
@@ -168,8 +172,13 @@ def load_policy(path: Path | str, gate_types: dict[str, type[Any]], routers: dic
     return parse_policy(text, file, gate_types, routers, deployers)
 
 
-def parse_policy(text: str, file: str, gate_types: dict[str, type[Any]], routers: dict[str, type[Any]] | None = None,
-                 deployers: dict[str, type[Any]] | None = None) -> LoadedPolicy:
+def parse_policy(
+    text: str,
+    file: str,
+    gate_types: dict[str, type[Any]],
+    routers: dict[str, type[Any]] | None = None,
+    deployers: dict[str, type[Any]] | None = None,
+) -> LoadedPolicy:
     try:
         tree = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -244,8 +253,12 @@ def json_schema(gate_types: dict[str, type[Any]]) -> dict[str, Any]:
             for other in own:
                 body_text = body_text.replace(f'"#/$defs/{other}"', f'"#/$defs/{name}.{other}"')
             defs[f"{name}.{key}"] = msgspec.json.decode(body_text)
-        variants.append({"if": {"properties": {"uses": {"const": name}}},
-                         "then": {"properties": {"with": msgspec.json.decode(text)}}})
+        variants.append(
+            {
+                "if": {"properties": {"uses": {"const": name}}},
+                "then": {"properties": {"with": msgspec.json.decode(text)}},
+            }
+        )
     if "GateSpec" in defs and variants:
         defs["GateSpec"]["allOf"] = variants
     schema["title"] = "reelgate gate policy"

@@ -91,11 +91,13 @@ class ReleaseManager:
             deployment: Deployment = await deployer.deploy(release_id, candidate, release.candidate_color, self.say)
         except DeployError as exc:
             await self._stop_quietly(deployer, release.candidate_color)
-            decision = Decision(outcome="block", reason=f"the candidate could not be deployed: {exc}",
-                                deciding_gate=None)
+            decision = Decision(
+                outcome="block", reason=f"the candidate could not be deployed: {exc}", deciding_gate=None
+            )
             return self._finish_blocked(release_id, decision)
-        self.store.update(release_id, candidate_url=deployment.url, build_dir=deployment.build_dir,
-                          commit_sha=deployment.commit)
+        self.store.update(
+            release_id, candidate_url=deployment.url, build_dir=deployment.build_dir, commit_sha=deployment.commit
+        )
         self.store.event(release_id, "deployed", f"{candidate} answers at {deployment.url}")
         self.store.transition(release_id, "gating", "running the pre-promotion gates")
         results = await self._gates(release_id, loaded, "pre", deployment.url, deployment)
@@ -107,8 +109,9 @@ class ReleaseManager:
             await self._cleanup(deployer, release_id)
             return self._finish_blocked(release_id, decision)
         if loaded.policy.approval:
-            self.store.transition(release_id, "awaiting_approval",
-                                  "gates passed; waiting for `reelgate release approve`")
+            self.store.transition(
+                release_id, "awaiting_approval", "gates passed; waiting for `reelgate release approve`"
+            )
             self._reports(release_id)
             return self.store.get(release_id)
         return await self._switch_and_watch(release_id, loaded, deployer)
@@ -149,8 +152,9 @@ class ReleaseManager:
             self.say(f"{reason}; switching back to {old}")
             await self._switch_back(router, old, release_id)
             await self._stop_quietly(deployer, new, drain_to=old)
-            self.store.update(release_id, decision=Decision(outcome="block", reason=reason,
-                                                            deciding_gate=failed[0].gate))
+            self.store.update(
+                release_id, decision=Decision(outcome="block", reason=reason, deciding_gate=failed[0].gate)
+            )
             self.store.transition(release_id, "rolled_back", reason)
             await self._cleanup(deployer, release_id)
             self._reports(release_id)
@@ -175,8 +179,10 @@ class ReleaseManager:
         if release is None:
             raise StoreError("no release is running")
         if release.state in ("switching", "watching"):
-            raise StoreError(f"release {release.id} is {release.state}: traffic may be on the candidate; "
-                             "use `reelgate release rollback`")
+            raise StoreError(
+                f"release {release.id} is {release.state}: traffic may be on the candidate; "
+                "use `reelgate release rollback`"
+            )
         await self._stop_quietly(self._deployer(loaded), release.candidate_color)
         await self._cleanup(self._deployer(loaded), release.id)
         self.store.transition(release.id, "aborted", reason, actor())
@@ -194,8 +200,9 @@ class ReleaseManager:
             raise StoreError(f"the last release that moved traffic ({release.id}) is already rolled back")
         live, _ = self.store.live()
         if live != release.candidate_color:
-            raise StoreError(f"release {release.id} put {release.candidate_color} live, but {live} is live now; "
-                             "nothing to roll back")
+            raise StoreError(
+                f"release {release.id} put {release.candidate_color} live, but {live} is live now; nothing to roll back"
+            )
         router, deployer = self._router(loaded), self._deployer(loaded)
         old, new = release.live_before, release.candidate_color
         build_before = self.store.build_before(release.id)
@@ -227,8 +234,11 @@ class ReleaseManager:
                 await router.switch(release.live_before)
             self.store.set_live(release.live_before, None, self.store.build_before(release.id))
             await self._stop_quietly(deployer, release.candidate_color, drain_to=release.live_before)
-            self.store.transition(release.id, "rolled_back",
-                                  f"the runner died while {release.state}; traffic is back on {release.live_before}")
+            self.store.transition(
+                release.id,
+                "rolled_back",
+                f"the runner died while {release.state}; traffic is back on {release.live_before}",
+            )
         else:
             await self._stop_quietly(deployer, release.candidate_color)
             self.store.transition(release.id, "aborted", f"the runner died while {release.state}")
@@ -238,8 +248,9 @@ class ReleaseManager:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _gates(self, release_id: str, loaded: LoadedPolicy, phase: str, target: str,
-                     deployment: Deployment | None) -> list[GateResult]:
+    async def _gates(
+        self, release_id: str, loaded: LoadedPolicy, phase: str, target: str, deployment: Deployment | None
+    ) -> list[GateResult]:
         specs = [g for g in loaded.policy.gates if g.phase == phase]
         if not specs:
             return []
@@ -256,9 +267,13 @@ class ReleaseManager:
                 self.say(f"gate {spec.id}: {result.verdict}: {result.reason}")
 
         options = RunOptions(
-            target=target, workdir=self._folder(release_id) / "gates" / phase,
+            target=target,
+            workdir=self._folder(release_id) / "gates" / phase,
             baseline_url=self.settings.url(release.live_before) if phase == "pre" else None,
-            api_key=key, home=self.settings.home, release_id=release_id, last_promoted=last_promoted,
+            api_key=key,
+            home=self.settings.home,
+            release_id=release_id,
+            last_promoted=last_promoted,
             on_event=on_event,
         )
         if deployment is not None:
@@ -273,9 +288,14 @@ class ReleaseManager:
         return results
 
     def _reelgate(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(Path(sys.executable).parent / "reelgate"), *args], cwd=self.settings.home,
-                              capture_output=True, text=True, check=False,
-                              env={**os.environ, "REELGATE_HOME": str(self.settings.home)})
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "reelgate"), *args],
+            cwd=self.settings.home,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "REELGATE_HOME": str(self.settings.home)},
+        )
 
     def _gate_tenant(self, release_id: str) -> str:
         """A tenant of its own for the gates, without a rate limit (both colors share the database)."""
@@ -322,9 +342,16 @@ class ReleaseManager:
 
     def _reports(self, release_id: str) -> list[Path]:
         release = self.store.get(release_id)
-        return write_reports(release_id, release.candidate, release.policy_name, release.state, release.decision,
-                             self.store.results(release_id), self.store.timeline(release_id),
-                             self._folder(release_id) / "reports")
+        return write_reports(
+            release_id,
+            release.candidate,
+            release.policy_name,
+            release.state,
+            release.decision,
+            self.store.results(release_id),
+            self.store.timeline(release_id),
+            self._folder(release_id) / "reports",
+        )
 
     def report_path(self, release_id: str) -> Path:
         return self._folder(release_id) / "reports" / "report.html"

@@ -12,10 +12,26 @@ from reelgate.gates.model import Decision, Event, GateResult, Report
 log = logging.getLogger("reelgate.gates.reports")
 
 
-def write_reports(release_id: str, candidate: str, policy: str, state: str, decision: Decision | None,
-                  results: list[GateResult], timeline: list[Event], folder: Path) -> list[Path]:
-    report = Report(release_id=release_id, candidate=candidate, policy=policy, state=state, decision=decision,
-                    results=results, timeline=timeline, finished_at=datetime.now(UTC))
+def write_reports(
+    release_id: str,
+    candidate: str,
+    policy: str,
+    state: str,
+    decision: Decision | None,
+    results: list[GateResult],
+    timeline: list[Event],
+    folder: Path,
+) -> list[Path]:
+    report = Report(
+        release_id=release_id,
+        candidate=candidate,
+        policy=policy,
+        state=state,
+        decision=decision,
+        results=results,
+        timeline=timeline,
+        finished_at=datetime.now(UTC),
+    )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, reporter in sorted(registry().reporters.items()):

@@ -51,8 +51,12 @@ class RunOptions:
 
 def _compare(value: float, op: str, limit: float) -> bool:
     return {
-        "<": value < limit, "<=": value <= limit, ">": value > limit,
-        ">=": value >= limit, "==": value == limit, "!=": value != limit,
+        "<": value < limit,
+        "<=": value <= limit,
+        ">": value > limit,
+        ">=": value >= limit,
+        "==": value == limit,
+        "!=": value != limit,
     }[op]
 
 
@@ -67,8 +71,14 @@ def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | No
     found = measured.get(rule.name)
     label = f"{rule.name} {rule.op}"
     if found is None or found.value is None:
-        return Check(name=rule.name, value=None, op=rule.op, threshold=rule.threshold, verdict="error",
-                     note="the gate did not measure this value")
+        return Check(
+            name=rule.name,
+            value=None,
+            op=rule.op,
+            threshold=rule.threshold,
+            verdict="error",
+            note="the gate did not measure this value",
+        )
     value = found.value
     breach: Verdict = "fail" if rule.severity == "fail" else "warn"
     check = Check(name=rule.name, value=value, unit=found.unit, op=rule.op, threshold=rule.threshold)
@@ -92,8 +102,10 @@ def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | No
                 check.threshold = round(limit, 6)
             if not _compare(value, rule.op, limit):
                 verdict = worst([verdict, breach])
-                notes.append(f"{value:g} is more than {rule.max_regression:g}% worse than the "
-                             f"{rule.baseline} baseline {baseline:g}")
+                notes.append(
+                    f"{value:g} is more than {rule.max_regression:g}% worse than the "
+                    f"{rule.baseline} baseline {baseline:g}"
+                )
     check.verdict = verdict
     check.note = "; ".join(notes)
     return check
@@ -125,8 +137,9 @@ def summarize(result: GateResult) -> GateResult:
 
 
 class Runner:
-    def __init__(self, loaded: LoadedPolicy, gate_types: dict[str, type[Any]], options: RunOptions,
-                 hooks: Any = None) -> None:
+    def __init__(
+        self, loaded: LoadedPolicy, gate_types: dict[str, type[Any]], options: RunOptions, hooks: Any = None
+    ) -> None:
         self.loaded = loaded
         self.gate_types = gate_types
         self.options = options
@@ -171,8 +184,15 @@ class Runner:
         waiter.cancel()
 
     def _skipped(self, spec: GateSpec, reason: str) -> GateResult:
-        return GateResult(gate=spec.id, uses=spec.uses, verdict="skipped", reason=reason,
-                          required=spec.required, phase=spec.phase, target=self.options.target)
+        return GateResult(
+            gate=spec.id,
+            uses=spec.uses,
+            verdict="skipped",
+            reason=reason,
+            required=spec.required,
+            phase=spec.phase,
+            target=self.options.target,
+        )
 
     async def run_gate(self, spec: GateSpec) -> GateResult:
         """One gate with its retries: only `error` is tried again."""
@@ -188,10 +208,16 @@ class Runner:
             workdir = self.options.workdir / spec.id / f"attempt-{attempt}"
             workdir.mkdir(parents=True, exist_ok=True)
             ctx = GateContext(
-                gate_id=spec.id, target=self.options.target, config=self.loaded.configs[spec.id],
-                workdir=workdir, baseline=self.options.baseline_url, api_key=self.options.api_key,
-                home=self.options.home, release_id=self.options.release_id,
-                source_dir=self.options.source_dir, python=self.options.python,
+                gate_id=spec.id,
+                target=self.options.target,
+                config=self.loaded.configs[spec.id],
+                workdir=workdir,
+                baseline=self.options.baseline_url,
+                api_key=self.options.api_key,
+                home=self.options.home,
+                release_id=self.options.release_id,
+                source_dir=self.options.source_dir,
+                python=self.options.python,
             )
             result = await self._attempt(spec, ctx)
             if result.verdict != "error":
@@ -216,15 +242,24 @@ class Runner:
         try:
             result = await asyncio.wait_for(gate.run(ctx), spec.timeout)
         except TimeoutError:
-            return GateResult(gate=spec.id, uses=spec.uses, verdict="error",
-                              reason=f"the gate did not finish within its timeout of {spec.timeout:g} s")
+            return GateResult(
+                gate=spec.id,
+                uses=spec.uses,
+                verdict="error",
+                reason=f"the gate did not finish within its timeout of {spec.timeout:g} s",
+            )
         except Exception as exc:  # a broken plugin is an error verdict, never a crash of the release
             log.exception("gate %s raised", spec.id)
-            return GateResult(gate=spec.id, uses=spec.uses, verdict="error",
-                              reason=f"the gate crashed: {type(exc).__name__}: {exc}")
+            return GateResult(
+                gate=spec.id, uses=spec.uses, verdict="error", reason=f"the gate crashed: {type(exc).__name__}: {exc}"
+            )
         if not isinstance(result, GateResult):
-            return GateResult(gate=spec.id, uses=spec.uses, verdict="error",
-                              reason=f"the gate returned {type(result).__name__}, not a GateResult")
+            return GateResult(
+                gate=spec.id,
+                uses=spec.uses,
+                verdict="error",
+                reason=f"the gate returned {type(result).__name__}, not a GateResult",
+            )
         result.gate, result.uses = spec.id, spec.uses
         return result
 

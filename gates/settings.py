@@ -49,7 +49,10 @@ def engine_settings(env: dict[str, str] | None = None) -> EngineSettings:
         if f"REELGATE_{name.upper()}" in env:
             values[name] = env[f"REELGATE_{name.upper()}"]
     try:
-        return EngineSettings(home=home, port_base=int(values.get("port_base", 8400)),  # type: ignore[call-overload]
-                              database_url=str(values.get("database_url", "")))
+        return EngineSettings(
+            home=home,
+            port_base=int(values.get("port_base", 8400)),  # type: ignore[call-overload]
+            database_url=str(values.get("database_url", "")),
+        )
     except ValueError:
         raise ValueError(f"REELGATE_PORT_BASE must be a number, not {values.get('port_base')!r}") from None

@@ -79,8 +79,15 @@ class Store:
 
     # -- releases -------------------------------------------------------------------
 
-    def create(self, release_id: str, candidate: str, policy_name: str, policy_file: str, live_before: str,
-               candidate_color: str) -> Release:
+    def create(
+        self,
+        release_id: str,
+        candidate: str,
+        policy_name: str,
+        policy_file: str,
+        live_before: str,
+        candidate_color: str,
+    ) -> Release:
         try:
             self.conn.execute(
                 "INSERT INTO reelgate_gates.releases (id, candidate, policy_name, policy_file, state, live_before,"
@@ -89,8 +96,10 @@ class Store:
             )
         except psycopg.errors.UniqueViolation:
             active = self.active()
-            raise StoreError(f"release {active.id if active else '?'} ({active.state if active else '?'}) is "
-                             "still running: one release at a time") from None
+            raise StoreError(
+                f"release {active.id if active else '?'} ({active.state if active else '?'}) is "
+                "still running: one release at a time"
+            ) from None
         self.event(release_id, "planned", f"release of {candidate} planned with policy {policy_name}")
         return self.get(release_id)
 
@@ -102,49 +111,59 @@ class Store:
         return msgspec.convert(row, Release)
 
     def get(self, release_id: str) -> Release:
-        found = self._row(self.conn.execute("SELECT * FROM reelgate_gates.releases WHERE id = %s",
-                                            (release_id,)).fetchone())
+        found = self._row(
+            self.conn.execute("SELECT * FROM reelgate_gates.releases WHERE id = %s", (release_id,)).fetchone()
+        )
         if found is None:
             raise StoreError(f"there is no release {release_id}")
         return found
 
     def active(self) -> Release | None:
-        return self._row(self.conn.execute(
-            "SELECT * FROM reelgate_gates.releases WHERE state <> ALL(%s)", (list(FINAL),)).fetchone())
+        return self._row(
+            self.conn.execute("SELECT * FROM reelgate_gates.releases WHERE state <> ALL(%s)", (list(FINAL),)).fetchone()
+        )
 
     def build_before(self, release_id: str) -> str | None:
         """The build the live color ran before this release (what a rollback restarts)."""
-        row = self.conn.execute("SELECT build_before FROM reelgate_gates.releases WHERE id = %s",
-                                (release_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT build_before FROM reelgate_gates.releases WHERE id = %s", (release_id,)
+        ).fetchone()
         return row["build_before"] if row else None
 
     def last_switched(self) -> Release | None:
         """The newest release that moved traffic (promoted, or already rolled back after a switch)."""
-        return self._row(self.conn.execute(
-            "SELECT * FROM reelgate_gates.releases r WHERE state = 'promoted' OR (state = 'rolled_back' AND"
-            " EXISTS (SELECT 1 FROM reelgate_gates.events e WHERE e.release_id = r.id AND e.kind = 'watching'))"
-            " ORDER BY updated_at DESC LIMIT 1").fetchone())
+        return self._row(
+            self.conn.execute(
+                "SELECT * FROM reelgate_gates.releases r WHERE state = 'promoted' OR (state = 'rolled_back' AND"
+                " EXISTS (SELECT 1 FROM reelgate_gates.events e WHERE e.release_id = r.id AND e.kind = 'watching'))"
+                " ORDER BY updated_at DESC LIMIT 1"
+            ).fetchone()
+        )
 
     def latest(self) -> Release | None:
-        return self._row(self.conn.execute(
-            "SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT 1").fetchone())
+        return self._row(
+            self.conn.execute("SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT 1").fetchone()
+        )
 
     def history(self, limit: int = 20) -> list[Release]:
-        rows = self.conn.execute("SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT %s",
-                                 (limit,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT %s", (limit,)
+        ).fetchall()
         return [r for r in (self._row(row) for row in rows) if r]
 
     def update(self, release_id: str, **fields: Any) -> None:
         sets = ", ".join(f"{name} = %s" for name in fields)
         values = [Jsonb(msgspec.to_builtins(v)) if isinstance(v, msgspec.Struct) else v for v in fields.values()]
-        self.conn.execute(f"UPDATE reelgate_gates.releases SET {sets}, updated_at = now() WHERE id = %s",
-                          (*values, release_id))
+        self.conn.execute(
+            f"UPDATE reelgate_gates.releases SET {sets}, updated_at = now() WHERE id = %s", (*values, release_id)
+        )
 
     def transition(self, release_id: str, to: str, message: str, who: str = "reelgate") -> None:
         """Move the state machine one step; a move it does not allow is a StoreError."""
         with self.conn.transaction():
-            row = self.conn.execute("SELECT state FROM reelgate_gates.releases WHERE id = %s FOR UPDATE",
-                                    (release_id,)).fetchone()
+            row = self.conn.execute(
+                "SELECT state FROM reelgate_gates.releases WHERE id = %s FOR UPDATE", (release_id,)
+            ).fetchone()
             if row is None:
                 raise StoreError(f"there is no release {release_id}")
             if to not in TRANSITIONS[row["state"]]:
@@ -159,12 +178,16 @@ class Store:
     # -- timeline, results, waivers -----------------------------------------------------
 
     def event(self, release_id: str, kind: str, message: str, who: str = "reelgate") -> None:
-        self.conn.execute("INSERT INTO reelgate_gates.events (release_id, kind, message, actor)"
-                          " VALUES (%s, %s, %s, %s)", (release_id, kind, message, who))
+        self.conn.execute(
+            "INSERT INTO reelgate_gates.events (release_id, kind, message, actor) VALUES (%s, %s, %s, %s)",
+            (release_id, kind, message, who),
+        )
 
     def timeline(self, release_id: str) -> list[Event]:
-        rows = self.conn.execute("SELECT at, kind, message, actor FROM reelgate_gates.events WHERE release_id = %s"
-                                 " ORDER BY id", (release_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT at, kind, message, actor FROM reelgate_gates.events WHERE release_id = %s ORDER BY id",
+            (release_id,),
+        ).fetchall()
         return [Event(**row) for row in rows]
 
     def save_results(self, release_id: str, results: list[GateResult]) -> None:
@@ -177,15 +200,19 @@ class Store:
             )
 
     def results(self, release_id: str) -> list[GateResult]:
-        rows = self.conn.execute("SELECT result FROM reelgate_gates.results WHERE release_id = %s"
-                                 " ORDER BY phase DESC, recorded_at", (release_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT result FROM reelgate_gates.results WHERE release_id = %s ORDER BY phase DESC, recorded_at",
+            (release_id,),
+        ).fetchall()
         return [msgspec.convert(row["result"], GateResult) for row in rows]
 
     def last_promoted_value(self, gate: str, check: str) -> float | None:
         row = self.conn.execute(
             "SELECT r.result FROM reelgate_gates.results r JOIN reelgate_gates.releases rel ON rel.id = r.release_id"
             " WHERE rel.state = 'promoted' AND r.gate = %s AND r.phase = 'pre'"
-            " ORDER BY rel.finished_at DESC LIMIT 1", (gate,)).fetchone()
+            " ORDER BY rel.finished_at DESC LIMIT 1",
+            (gate,),
+        ).fetchone()
         if row is None:
             return None
         for item in row["result"].get("checks", []):
@@ -200,13 +227,20 @@ class Store:
             (release_id, waiver.gate, waiver.check, waiver.reason, waiver.author, waiver.expires_at),
         )
         if release_id:
-            self.event(release_id, "waiver", f"check {waiver.gate}.{waiver.check} waived until "
-                       f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC: {waiver.reason}", waiver.author)
+            self.event(
+                release_id,
+                "waiver",
+                f"check {waiver.gate}.{waiver.check} waived until "
+                f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC: {waiver.reason}",
+                waiver.author,
+            )
 
     def waivers(self, release_id: str) -> list[Waiver]:
         rows = self.conn.execute(
             "SELECT gate, check_name AS check, reason, author, expires_at FROM reelgate_gates.waivers"
-            " WHERE (release_id = %s OR release_id IS NULL) AND expires_at > now()", (release_id,)).fetchall()
+            " WHERE (release_id = %s OR release_id IS NULL) AND expires_at > now()",
+            (release_id,),
+        ).fetchall()
         return [msgspec.convert(row, Waiver) for row in rows]
 
     # -- the live color and the runner's lock ------------------------------------------
@@ -219,7 +253,9 @@ class Store:
         self.conn.execute(
             "INSERT INTO reelgate_gates.live (color, release_id, build_dir) VALUES (%s, %s, %s)"
             " ON CONFLICT (only_row) DO UPDATE SET color = EXCLUDED.color, release_id = EXCLUDED.release_id,"
-            " build_dir = EXCLUDED.build_dir, updated_at = now()", (color, release_id, build_dir))
+            " build_dir = EXCLUDED.build_dir, updated_at = now()",
+            (color, release_id, build_dir),
+        )
 
     @staticmethod
     def _lock_key(release_id: str) -> int:

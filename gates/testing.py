@@ -22,10 +22,17 @@ from reelgate.gates.policy import parse_policy
 from reelgate.gates.runner import Runner, RunOptions
 
 
-def run_gate_sync(gate_type: type[Any], config: dict[str, Any], target: str, workdir: Path,
-                  checks: list[dict[str, Any]] | None = None, api_key: str | None = None) -> GateResult:
+def run_gate_sync(
+    gate_type: type[Any],
+    config: dict[str, Any],
+    target: str,
+    workdir: Path,
+    checks: list[dict[str, Any]] | None = None,
+    api_key: str | None = None,
+) -> GateResult:
     document = msgspec.json.encode(
-        {"gates": [{"uses": gate_type.name, "with": config, "checks": checks or []}]}).decode()
+        {"gates": [{"uses": gate_type.name, "with": config, "checks": checks or []}]}
+    ).decode()
     loaded = parse_policy(document, f"<{gate_type.name} test>", {gate_type.name: gate_type})
     options = RunOptions(target=target, workdir=workdir, api_key=api_key)
     [result] = asyncio.run(Runner(loaded, {gate_type.name: gate_type}, options).run("pre"))
@@ -34,8 +41,13 @@ def run_gate_sync(gate_type: type[Any], config: dict[str, Any], target: str, wor
 
 @pytest.fixture()
 def run_gate(tmp_path: Path) -> Callable[..., GateResult]:
-    def runner(gate_type: type[Any], config: dict[str, Any], target: str = "http://127.0.0.1",
-               checks: list[dict[str, Any]] | None = None, api_key: str | None = None) -> GateResult:
+    def runner(
+        gate_type: type[Any],
+        config: dict[str, Any],
+        target: str = "http://127.0.0.1",
+        checks: list[dict[str, Any]] | None = None,
+        api_key: str | None = None,
+    ) -> GateResult:
         return run_gate_sync(gate_type, config, target, tmp_path, checks, api_key)
 
     return runner

@@ -46,8 +46,9 @@ def _secure_headers(response: Response[object]) -> Response[object]:
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["static"] = static_url
-    engine.engine.filters.update(size=formats.size, duration=formats.duration, money=formats.money,
-                                 when=formats.when, rate=formats.rate)
+    engine.engine.filters.update(
+        size=formats.size, duration=formats.duration, money=formats.money, when=formats.when, rate=formats.rate
+    )
 
 
 def _web(secret: str) -> list[Router]:
@@ -56,10 +57,17 @@ def _web(secret: str) -> list[Router]:
     CSRF is middleware on the pages' router only: /v1, /health and /metrics never pass through it.
     """
     csrf = CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_samesite="lax")
-    pages = Router(path="/", route_handlers=[PublicPages, Pages], after_request=_secure_headers,
-                   middleware=[DefineMiddleware(StrictCSRFMiddleware, config=csrf)], include_in_schema=False)
+    pages = Router(
+        path="/",
+        route_handlers=[PublicPages, Pages],
+        after_request=_secure_headers,
+        middleware=[DefineMiddleware(StrictCSRFMiddleware, config=csrf)],
+        include_in_schema=False,
+    )
     static = create_static_files_router(
-        path=f"/static/{static_version()}", directories=[STATIC], after_request=_secure_headers,
+        path=f"/static/{static_version()}",
+        directories=[STATIC],
+        after_request=_secure_headers,
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True, immutable=True),
     )
     return [pages, static]
@@ -73,13 +81,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # The pool opens without waiting: the API starts even while PostgreSQL is down,
         # and /health/ready says so until it is back.
-        pool = AsyncConnectionPool(settings.db_url, min_size=2, max_size=20, open=False,
-                                   kwargs={"autocommit": True}, timeout=10)
+        pool = AsyncConnectionPool(
+            settings.db_url, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}, timeout=10
+        )
         await pool.open(wait=False)
         kv = KV(settings.kv_url, settings.valkey_timeout_s)
         cache = VideoCache(kv)
-        app.state.update(settings=settings, pool=pool, kv=kv, cache=cache, media=MediaStore(settings.media),
-                         key_cache=KeyCache())
+        app.state.update(
+            settings=settings, pool=pool, kv=kv, cache=cache, media=MediaStore(settings.media), key_cache=KeyCache()
+        )
         listener = asyncio.create_task(cache.listen())
         try:
             async with jobs_app.open_async(pool):
@@ -92,8 +102,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[HealthController, VideoController, CaptionController, MetricsController, *_web(secret)],
         state=State({"session_secret": secret}),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
-                                       engine_callback=_template_globals),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_globals
+        ),
         lifespan=[lifespan],
         middleware=[request_id_middleware],  # also counts and times requests for /metrics
         exception_handlers={HTTPException: page_exception_handler, Exception: page_internal_error_handler},

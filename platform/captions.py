@@ -45,8 +45,9 @@ def _language(lang: str) -> str:
         raise InvalidCaptions(str(exc)) from None
 
 
-async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, label: str | None,
-               data: bytes) -> Caption:
+async def save(
+    state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, label: str | None, data: bytes
+) -> Caption:
     """Check, convert and store one track; replaces the video's track in that language."""
     lang = _language(lang)
     try:
@@ -79,8 +80,9 @@ async def save(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, 
             raise not_found(video_id)
         await asyncio.to_thread(write)
     await state.cache.invalidate(str(tenant.id), str(video_id))
-    return Caption(lang=lang, label=label, cues=len(cues), bytes=len(text),
-                   url=f"/v1/videos/{video_id}/captions/{lang}")
+    return Caption(
+        lang=lang, label=label, cues=len(cues), bytes=len(text), url=f"/v1/videos/{video_id}/captions/{lang}"
+    )
 
 
 async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, statement: str) -> str:
@@ -94,17 +96,27 @@ async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: 
 
 
 async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
-    lang = await _on_track(state, tenant, video_id, lang,
-                           "DELETE FROM video_captions c USING videos v WHERE c.video_id = v.id AND v.id = %s"
-                           " AND v.tenant_id = %s AND c.lang = %s RETURNING c.lang")
+    lang = await _on_track(
+        state,
+        tenant,
+        video_id,
+        lang,
+        "DELETE FROM video_captions c USING videos v WHERE c.video_id = v.id AND v.id = %s"
+        " AND v.tenant_id = %s AND c.lang = %s RETURNING c.lang",
+    )
     await asyncio.to_thread((state.media.captions_dir(video_id) / f"{lang}.vtt").unlink, True)
     await state.cache.invalidate(str(tenant.id), str(video_id))
 
 
 async def track_file(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Response[bytes]:
-    lang = await _on_track(state, tenant, video_id, lang,
-                           "SELECT 1 FROM video_captions c JOIN videos v ON v.id = c.video_id"
-                           " WHERE v.id = %s AND v.tenant_id = %s AND c.lang = %s")
+    lang = await _on_track(
+        state,
+        tenant,
+        video_id,
+        lang,
+        "SELECT 1 FROM video_captions c JOIN videos v ON v.id = c.video_id"
+        " WHERE v.id = %s AND v.tenant_id = %s AND c.lang = %s",
+    )
     path: Path = state.media.captions_dir(video_id) / f"{lang}.vtt"
     try:
         body = await asyncio.to_thread(path.read_bytes)
@@ -119,24 +131,43 @@ class CaptionController(Controller):
     tags = ["captions"]
     dependencies = {"tenant": Provide(current_tenant)}
 
-    @put("/{lang:str}", operation_id="putCaptions", request_max_body_size=webvtt.MAX_BYTES,
-         summary="Add or replace the captions in one language (the body: a WebVTT or SubRip file)",
-         responses=problem_responses(400, 401, 404, 413, 422, 429))
+    @put(
+        "/{lang:str}",
+        operation_id="putCaptions",
+        request_max_body_size=webvtt.MAX_BYTES,
+        summary="Add or replace the captions in one language (the body: a WebVTT or SubRip file)",
+        responses=problem_responses(400, 401, 404, 413, 422, 429),
+    )
     async def put_captions(
-        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, lang: str,
-        label: Annotated[str | None, Parameter(max_length=100, description="Shown in the player's menu; "
-                                               "default: the language tag")] = None,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        tenant: repo.TenantRow,
+        video_id: UUID,
+        lang: str,
+        label: Annotated[
+            str | None, Parameter(max_length=100, description="Shown in the player's menu; default: the language tag")
+        ] = None,
     ) -> Caption:
         # The raw body, whatever its content type: the file itself says whether it is WebVTT or SubRip.
         return await save(state, tenant, video_id, lang, label, await request.body())
 
-    @get("/{lang:str}", operation_id="getCaptions", summary="The captions in one language, as WebVTT",
-         media_type="text/vtt", responses=problem_responses(400, 401, 404, 422, 429))
-    async def get_captions(self, state: State, tenant: repo.TenantRow, video_id: UUID,
-                           lang: str) -> Response[bytes]:
+    @get(
+        "/{lang:str}",
+        operation_id="getCaptions",
+        summary="The captions in one language, as WebVTT",
+        media_type="text/vtt",
+        responses=problem_responses(400, 401, 404, 422, 429),
+    )
+    async def get_captions(self, state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Response[bytes]:
         return await track_file(state, tenant, video_id, lang)
 
-    @delete("/{lang:str}", operation_id="deleteCaptions", status_code=HTTP_204_NO_CONTENT,
-            summary="Remove the captions in one language", responses=problem_responses(400, 401, 404, 422, 429))
+    @delete(
+        "/{lang:str}",
+        operation_id="deleteCaptions",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Remove the captions in one language",
+        responses=problem_responses(400, 401, 404, 422, 429),
+    )
     async def delete_captions(self, state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
         await remove(state, tenant, video_id, lang)

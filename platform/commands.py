@@ -95,10 +95,15 @@ def stack_status() -> None:
 @stack.command("color")
 @click.argument("action", type=click.Choice(["start", "stop"]))
 @click.argument("color", type=click.Choice(["blue", "green"]))
-@click.option("--build", "venv", type=click.Path(path_type=Path, file_okay=False),
-              help="start: run this build (a venv with bin/reelgate) as COLOR.")
-@click.option("--drain-to", type=click.Choice(["blue", "green"]),
-              help="stop: move COLOR's waiting jobs to this color's queue.")
+@click.option(
+    "--build",
+    "venv",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="start: run this build (a venv with bin/reelgate) as COLOR.",
+)
+@click.option(
+    "--drain-to", type=click.Choice(["blue", "green"]), help="stop: move COLOR's waiting jobs to this color's queue."
+)
 def stack_color(action: str, color: str, venv: Path | None, drain_to: str | None) -> None:
     """Start or stop one color's API and worker (the release runner's deployer uses this)."""
     from reelgate.platform import stack as stack_mod
@@ -135,8 +140,12 @@ def tenant() -> None:
 
 @tenant.command("create")
 @click.argument("name")
-@click.option("--rate-limit", type=click.IntRange(min=0), default=None,
-              help="Requests per minute (0: not limited). Default: the platform's setting.")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Requests per minute (0: not limited). Default: the platform's setting.",
+)
 def tenant_create(name: str, rate_limit: int | None) -> None:
     """Create tenant NAME. The API key is printed alone on the last line, once: keep it."""
     import psycopg
@@ -167,7 +176,8 @@ def tenant_list() -> None:
             " (SELECT COALESCE(sum(v.source_bytes), 0) FROM videos v WHERE v.tenant_id = t.id)"
             "  + (SELECT COALESCE(sum(r.bytes), 0) FROM outputs o JOIN renditions r ON r.output_id = o.id"
             "     WHERE o.tenant_id = t.id),"
-            " t.rate_limit_per_minute, t.created_at FROM tenants t ORDER BY t.created_at").fetchall()
+            " t.rate_limit_per_minute, t.created_at FROM tenants t ORDER BY t.created_at"
+        ).fetchall()
     click.echo(f"{'tenant':<32} {'videos':>6} {'storage':>10}  {'rate limit':<12} created")
     for name, videos, stored, limit, created in rows:
         rate = "default" if limit is None else "none" if limit == 0 else f"{limit}/min"
@@ -247,8 +257,14 @@ def serve(color: str, port: int | None, host: str) -> None:
     settings = _settings()
     configure_logging()
     uvicorn.run(
-        "reelgate.platform.app:create_app", factory=True, host=host, port=port or settings.port(color),
-        access_log=False, log_config=None, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        "reelgate.platform.app:create_app",
+        factory=True,
+        host=host,
+        port=port or settings.port(color),
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
         # Longer than a router keeps an idle connection to us (nginx 60 s; HAProxy purges sooner), so the router,
         # not the API, closes it: a request never meets a connection the API is closing.

@@ -29,8 +29,12 @@ class HealthController(Controller):
     async def live(self) -> Health:
         return Health(status="ok", checks={})
 
-    @get("/ready", operation_id="ready", summary="PostgreSQL, Valkey, ffmpeg and disk space",
-         responses={503: ResponseSpec(Health, description="A part the API needs is not usable")})
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="PostgreSQL, Valkey, ffmpeg and disk space",
+        responses={503: ResponseSpec(Health, description="A part the API needs is not usable")},
+    )
     async def ready(self, state: State) -> Response[Health]:
         checks: dict[str, str] = {}
         checks["postgres"] = await _check_db(state)
@@ -48,8 +52,11 @@ class HealthController(Controller):
     @get("/version", operation_id="version", summary="Version, color and git revision")
     async def version(self, state: State) -> Version:
         settings = state.settings
-        return Version(version=_version(), color=settings.color,
-                       git_revision=settings.git_revision or _git_revision(str(settings.root)))
+        return Version(
+            version=_version(),
+            color=settings.color,
+            git_revision=settings.git_revision or _git_revision(str(settings.root)),
+        )
 
 
 async def _check_db(state: State) -> str:
@@ -76,8 +83,9 @@ def _git_revision(root: str) -> str:
     if stamped.exists():
         return stamped.read_text().strip()
     try:
-        out: Any = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True,
-                                  timeout=5, check=False)
+        out: Any = subprocess.run(
+            ["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

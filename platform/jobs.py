@@ -58,8 +58,7 @@ async def transcode_video(video_id: str) -> None:
 
 
 @app.periodic(cron="* * * * * */2", periodic_id="retry-stalled")
-@app.task(name="retry_stalled_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="retry_stalled_jobs",
-          pass_context=False)
+@app.task(name="retry_stalled_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="retry_stalled_jobs", pass_context=False)
 async def retry_stalled_jobs(timestamp: int) -> None:
     """Put back running jobs whose worker has not heartbeated for `stalled_after_s`."""
     settings = get_settings()
@@ -74,8 +73,7 @@ RECONCILE_AFTER_S = 60
 
 
 @app.periodic(cron="* * * * * */30", periodic_id="reconcile")
-@app.task(name="reconcile_videos", queue=MAINTENANCE_QUEUE, queueing_lock="reconcile_videos",
-          pass_context=False)
+@app.task(name="reconcile_videos", queue=MAINTENANCE_QUEUE, queueing_lock="reconcile_videos", pass_context=False)
 async def reconcile_videos(timestamp: int) -> None:
     """The safety net: a video still queued or processing with no live job gets a new job,
     or, after MAX_ATTEMPTS, ends `failed`. Nothing stays stuck."""
@@ -99,14 +97,16 @@ async def reconcile_videos(timestamp: int) -> None:
                 )
                 if Transcoder._current:
                     reason = "Processing failed repeatedly on our side; the error was logged."
-                    await Transcoder._current._announce(tenant_id, video_id,
-                                                        Event(status="failed", progress=0.0, failure_reason=reason))
+                    await Transcoder._current._announce(
+                        tenant_id, video_id, Event(status="failed", progress=0.0, failure_reason=reason)
+                    )
             else:
                 log.warning("video %s has no live job; deferring a new one", video_id)
                 async with conn.transaction():
                     await conn.execute("UPDATE videos SET updated_at = now() WHERE id = %s", (video_id,))
                     await transcode_video.configure(queue=queue_for(color), connection=conn).defer_async(
-                        video_id=str(video_id))
+                        video_id=str(video_id)
+                    )
 
 
 def _file_sizes(folder: Path, names: list[str]) -> dict[str, int]:
@@ -199,8 +199,7 @@ class Transcoder:
                 return
             last = now
             share = fraction(update, info.duration_s)
-            await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s",
-                               (share, video_id))
+            await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s", (share, video_id))
             await self._announce(tenant_id, video_id, Event(status="processing", progress=share))
 
         timeout = TIMEOUT_FLOOR_S + TIMEOUT_FACTOR * info.duration_s
@@ -220,8 +219,14 @@ class Transcoder:
         return True
 
     async def _finish(
-        self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, row: dict[str, Any],
-        plan: transcode.Plan, work: os.PathLike[str], cpu: float,
+        self,
+        conn: AsyncConnection[Any],
+        tenant_id: UUID,
+        video_id: UUID,
+        row: dict[str, Any],
+        plan: transcode.Plan,
+        work: os.PathLike[str],
+        cpu: float,
     ) -> None:
         output_id = uuid4()
         final = self.media.output_dir(output_id)
@@ -241,8 +246,16 @@ class Transcoder:
         await self._announce(tenant_id, video_id, Event(status="ready", progress=1.0))
 
     async def _record_output(
-        self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, row: dict[str, Any],
-        plan: transcode.Plan, final: Path, sizes: dict[str, int], output_id: UUID, cpu: float,
+        self,
+        conn: AsyncConnection[Any],
+        tenant_id: UUID,
+        video_id: UUID,
+        row: dict[str, Any],
+        plan: transcode.Plan,
+        final: Path,
+        sizes: dict[str, int],
+        output_id: UUID,
+        cpu: float,
     ) -> UUID:
         """Store the output (or take a reference on an equal one) and mark the video ready, atomically."""
         async with conn.transaction():
@@ -251,8 +264,15 @@ class Transcoder:
                 " thumbnail_bytes, cpu_seconds) VALUES (%s, %s, %s, %s, %s, 1, %s, %s)"
                 " ON CONFLICT (tenant_id, content_sha256, ladder_key)"
                 " DO UPDATE SET refcount = outputs.refcount + 1 RETURNING id",
-                (output_id, tenant_id, row["content_sha256"], row["ladder_key"],
-                 str(final.relative_to(self.media.root)), sizes.get(plan.thumbnail, 0), cpu),
+                (
+                    output_id,
+                    tenant_id,
+                    row["content_sha256"],
+                    row["ladder_key"],
+                    str(final.relative_to(self.media.root)),
+                    sizes.get(plan.thumbnail, 0),
+                    cpu,
+                ),
             )
             used = (await cur.fetchone())[0]  # type: ignore[index]
             if used == output_id:
@@ -260,8 +280,7 @@ class Transcoder:
                     await conn.execute(
                         "INSERT INTO renditions (output_id, name, width, height, bytes, file, remuxed)"
                         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (output_id, out.name, out.width, out.height, sizes[out.file],
-                         out.file, out.remuxed),
+                        (output_id, out.name, out.width, out.height, sizes[out.file], out.file, out.remuxed),
                     )
             await _mark_ready(conn, video_id, used, cpu)  # deleted meanwhile: rolls back the output and reference
         return used  # type: ignore[no-any-return]

@@ -1,10 +1,10 @@
 """The media store's layout. Nothing here uses a name the user chose.
 
-    tmp/<uuid>.part                  an upload being received
-    sources/<video id>               an accepted upload
-    work/<video id>/attempt-<n>/     one processing attempt's outputs
-    outputs/<output id>/             finished renditions and the thumbnail, shared by reference
-    captions/<video id>/<lang>.vtt   caption tracks (the language tag is checked before it names a file)
+tmp/<uuid>.part                  an upload being received
+sources/<video id>               an accepted upload
+work/<video id>/attempt-<n>/     one processing attempt's outputs
+outputs/<output id>/             finished renditions and the thumbnail, shared by reference
+captions/<video id>/<lang>.vtt   caption tracks (the language tag is checked before it names a file)
 """
 
 from __future__ import annotations

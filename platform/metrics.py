@@ -22,7 +22,9 @@ JOB_SECONDS = Histogram(
 )
 VIDEOS = Counter("reelgate_videos_finished", "Videos that reached a final state", ["status"])
 QUEUE_DEPTH = Gauge(
-    "reelgate_queue_jobs", "Jobs waiting or running, by queue and status", ["queue", "status"],
+    "reelgate_queue_jobs",
+    "Jobs waiting or running, by queue and status",
+    ["queue", "status"],
     multiprocess_mode="livemax",
 )
 QUEUE_EVERY_S = 5.0

@@ -44,11 +44,15 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
-REQUESTS = Counter("reelgate_requests", "HTTP requests answered, by method, route and status",
-                   ["method", "path", "status_code"])
-DURATION = Histogram("reelgate_request_duration_seconds", "Time to answer an HTTP request, by method, route "
-                     "and status", ["method", "path", "status_code"],
-                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+REQUESTS = Counter(
+    "reelgate_requests", "HTTP requests answered, by method, route and status", ["method", "path", "status_code"]
+)
+DURATION = Histogram(
+    "reelgate_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route and status",
+    ["method", "path", "status_code"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 # Probes and scrapes would drown the API's own figures.
 UNMEASURED = ("/health", "/metrics", "/static/")
 
@@ -63,8 +67,10 @@ class _Series:
         key = (method, path, status)
         children = self._children.get(key)
         if children is None:
-            children = self._children[key] = (REQUESTS.labels(method, path, str(status)),
-                                              DURATION.labels(method, path, str(status)))
+            children = self._children[key] = (
+                REQUESTS.labels(method, path, str(status)),
+                DURATION.labels(method, path, str(status)),
+            )
         children[0].inc()
         children[1].observe(seconds)
 
@@ -118,9 +124,20 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             level = logging.DEBUG if status < 400 and elapsed < SLOW_S else logging.INFO
             if access_log.isEnabledFor(level):
                 access_log.log(
-                    level, "%s %s %s", scope["method"], path, status,
-                    extra={"fields": {"method": scope["method"], "path": path, "status": status,
-                                      "ms": round(elapsed * 1000, 2), "tenant": scope.get("state", {}).get("tenant")}},
+                    level,
+                    "%s %s %s",
+                    scope["method"],
+                    path,
+                    status,
+                    extra={
+                        "fields": {
+                            "method": scope["method"],
+                            "path": path,
+                            "status": status,
+                            "ms": round(elapsed * 1000, 2),
+                            "tenant": scope.get("state", {}).get("tenant"),
+                        }
+                    },
                 )
             request_id_var.reset(token)
 

@@ -92,8 +92,16 @@ def _float(raw: str) -> float:
 async def probe(path: Path) -> MediaInfo:
     """Describe `path`, or raise InvalidMedia saying in one sentence why it is not a usable video."""
     proc = await asyncio.create_subprocess_exec(
-        ffprobe_path(), "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        ffprobe_path(),
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), PROBE_TIMEOUT_S)

@@ -36,6 +36,7 @@ def hash_key(key: str) -> bytes:
 
 # -- tenants ------------------------------------------------------------------
 
+
 def create_tenant_sync(conn: Any, name: str, rate_limit: int | None) -> tuple[UUID, str]:
     """Create a tenant and its first key (sync, for the CLI); return (id, key)."""
     key = new_api_key()
@@ -114,21 +115,38 @@ def to_video(row: dict[str, Any]) -> Video:
     base = f"/v1/videos/{row['id']}"
     ready = row["status"] == "ready"
     renditions = [
-        Rendition(name=r["name"], width=r["width"], height=r["height"], bytes=r["bytes"],
-                  url=f"{base}/renditions/{r['name']}")
+        Rendition(
+            name=r["name"], width=r["width"], height=r["height"], bytes=r["bytes"], url=f"{base}/renditions/{r['name']}"
+        )
         for r in (row["renditions"] if ready else [])
     ]
     return Video(
-        id=row["id"], url=base, title=row["title"], filename=row["filename"], status=row["status"],
-        progress=round(float(row["progress"]), 3), failure_reason=row["failure_reason"],
-        source_bytes=row["source_bytes"], content_sha256=row["content_sha256"], duration_s=row["duration_s"],
-        width=row["width"], height=row["height"], video_codec=row["video_codec"],
-        audio_codec=row["audio_codec"], renditions=renditions,
+        id=row["id"],
+        url=base,
+        title=row["title"],
+        filename=row["filename"],
+        status=row["status"],
+        progress=round(float(row["progress"]), 3),
+        failure_reason=row["failure_reason"],
+        source_bytes=row["source_bytes"],
+        content_sha256=row["content_sha256"],
+        duration_s=row["duration_s"],
+        width=row["width"],
+        height=row["height"],
+        video_codec=row["video_codec"],
+        audio_codec=row["audio_codec"],
+        renditions=renditions,
         thumbnail_url=f"{base}/thumbnail" if ready and row["thumbnail_bytes"] else None,
-        events_url=f"{base}/events", created_at=row["created_at"], updated_at=row["updated_at"],
+        events_url=f"{base}/events",
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
         finished_at=row["finished_at"],
-        captions=[Caption(lang=c["lang"], label=c["label"], cues=c["cues"], bytes=c["bytes"],
-                          url=f"{base}/captions/{c['lang']}") for c in row["captions"]],
+        captions=[
+            Caption(
+                lang=c["lang"], label=c["label"], cues=c["cues"], bytes=c["bytes"], url=f"{base}/captions/{c['lang']}"
+            )
+            for c in row["captions"]
+        ],
     )
 
 

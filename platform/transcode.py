@@ -80,32 +80,84 @@ def build(source: Path, out_dir: Path, info: MediaInfo, rungs: list[Rung], threa
     # the big frame is scaled once; the smallest branch also feeds the thumbnail.
     graph, previous = [], "[0:v:0]"
     for i, rung in enumerate(encoded):
-        graph.append(f"{previous}scale={rung.width}:{rung.height}:flags=bicubic,setsar=1,format=yuv420p,"
-                     f"split=2[o{i}][c{i}]")
+        graph.append(
+            f"{previous}scale={rung.width}:{rung.height}:flags=bicubic,setsar=1,format=yuv420p,split=2[o{i}][c{i}]"
+        )
         previous = f"[c{i}]"
     thumb_height = min(THUMB_HEIGHT, encoded[-1].height if encoded else info.height)
     graph.append(f"{previous}thumbnail=30,scale=-2:{thumb_height},setsar=1[thumb]")
 
     cmd = [
-        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-xerror", "-benchmark",
-        "-loglevel", "level+info", "-progress", "pipe:1", "-nostats", "-threads", str(threads),
+        ffmpeg_path(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-xerror",
+        "-benchmark",
+        "-loglevel",
+        "level+info",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-threads",
+        str(threads),
         # Two filter threads: the scalers would otherwise share one core with the decoder.
-        "-i", str(source), "-filter_complex_threads", "2", "-filter_complex", ";".join(graph),
+        "-i",
+        str(source),
+        "-filter_complex_threads",
+        "2",
+        "-filter_complex",
+        ";".join(graph),
     ]
     outputs: list[Output] = []
     for rung in remux:
         file = f"{rung.name}.mp4"
-        cmd += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-movflags", "+faststart",
-                "-dn", "-sn", str(out_dir / file)]
+        cmd += [
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0?",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            "-dn",
+            "-sn",
+            str(out_dir / file),
+        ]
         outputs.append(Output(name=rung.name, width=rung.width, height=rung.height, file=file, remuxed=True))
     for i, rung in enumerate(encoded):
         file = f"{rung.name}.mp4"
         cmd += [
-            "-map", f"[o{i}]", "-map", "0:a:0?",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high",
-            "-maxrate", f"{rung.max_kbps}k", "-bufsize", f"{rung.max_kbps * 2}k", "-g", "48",
-            "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k", "-ac", "2",
-            "-movflags", "+faststart", "-dn", "-sn", str(out_dir / file),
+            "-map",
+            f"[o{i}]",
+            "-map",
+            "0:a:0?",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-profile:v",
+            "high",
+            "-maxrate",
+            f"{rung.max_kbps}k",
+            "-bufsize",
+            f"{rung.max_kbps * 2}k",
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{AUDIO_KBPS}k",
+            "-ac",
+            "2",
+            "-movflags",
+            "+faststart",
+            "-dn",
+            "-sn",
+            str(out_dir / file),
         ]
         outputs.append(Output(name=rung.name, width=rung.width, height=rung.height, file=file, remuxed=False))
     cmd += ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(out_dir / THUMBNAIL)]

@@ -71,8 +71,9 @@ async def load(state: State, tenant: repo.TenantRow, video_id: UUID) -> Video:
     return msgspec.json.decode(await _load_json(state, tenant, video_id), type=Video)
 
 
-async def page_of_videos(state: State, tenant: repo.TenantRow, limit: int, cursor: str | None,
-                         bad_cursor: str) -> tuple[list[Video], str | None]:
+async def page_of_videos(
+    state: State, tenant: repo.TenantRow, limit: int, cursor: str | None, bad_cursor: str
+) -> tuple[list[Video], str | None]:
     """One page of the tenant's videos, newest first; `bad_cursor` is what a forged cursor is told."""
     after = None
     if cursor:
@@ -85,7 +86,9 @@ async def page_of_videos(state: State, tenant: repo.TenantRow, limit: int, curso
 
 
 async def accept_upload(
-    request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: repo.TenantRow,
     check: Callable[[Received], None] | None = None,
 ) -> Video:
     """Stream a multipart upload to disk, probe it, and commit the row with its job.
@@ -99,8 +102,9 @@ async def accept_upload(
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
         raise UploadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
     part = media.part_file(uuid4())
-    received = await receive(request.stream(), request.headers.get("content-type", ""), part, limit,
-                             csrf_field=check is not None)
+    received = await receive(
+        request.stream(), request.headers.get("content-type", ""), part, limit, csrf_field=check is not None
+    )
     if check is not None:
         try:
             check(received)
@@ -121,25 +125,41 @@ async def accept_upload(
                 " ladder_key, output_id, color, finished_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
                 " CASE WHEN %s THEN now() END)",
-                (video_id, tenant.id, display_text(received.title), safe_filename(received.filename),
-                 (received.content_type or "application/octet-stream")[:200], received.bytes,
-                 received.sha256, "ready" if output_id else "queued", 1.0 if output_id else 0.0,
-                 info.duration_s, info.width, info.height, info.video_codec, info.audio_codec,
-                 ladder_key, output_id, settings.color, output_id is not None),
+                (
+                    video_id,
+                    tenant.id,
+                    display_text(received.title),
+                    safe_filename(received.filename),
+                    (received.content_type or "application/octet-stream")[:200],
+                    received.bytes,
+                    received.sha256,
+                    "ready" if output_id else "queued",
+                    1.0 if output_id else 0.0,
+                    info.duration_s,
+                    info.width,
+                    info.height,
+                    info.video_codec,
+                    info.audio_codec,
+                    ladder_key,
+                    output_id,
+                    settings.color,
+                    output_id is not None,
+                ),
             )
             if output_id is None:
                 # Same transaction as the row: an accepted upload always has its job.
-                await transcode_video.configure(
-                    queue=queue_for(settings.color), connection=conn
-                ).defer_async(video_id=str(video_id))
+                await transcode_video.configure(queue=queue_for(settings.color), connection=conn).defer_async(
+                    video_id=str(video_id)
+                )
     except InvalidMedia as exc:
         source.unlink(missing_ok=True)
         raise InvalidUpload(str(exc)) from None
     except psycopg.errors.ForeignKeyViolation:
         # The tenant was deleted while its key was still in this process's key cache.
         source.unlink(missing_ok=True)
-        raise Unauthorized("The API key is not valid.",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+        raise Unauthorized(
+            "The API key is not valid.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None
     except BaseException:
         part.unlink(missing_ok=True)
         source.unlink(missing_ok=True)
@@ -165,8 +185,12 @@ class VideoController(Controller):
         video = await accept_upload(request, state, tenant)
         return Response(video, status_code=HTTP_202_ACCEPTED, headers={"Location": video.url})
 
-    @get("/videos", operation_id="listVideos", summary="The tenant's videos, newest first",
-         responses=problem_responses(400, 401, 429))
+    @get(
+        "/videos",
+        operation_id="listVideos",
+        summary="The tenant's videos, newest first",
+        responses=problem_responses(400, 401, 429),
+    )
     async def list_videos(
         self,
         state: State,
@@ -174,20 +198,31 @@ class VideoController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=100, description="Videos per page")] = 20,
         cursor: Annotated[str | None, Parameter(description="`next_cursor` of the previous page")] = None,
     ) -> VideoPage:
-        items, next_cursor = await page_of_videos(state, tenant, limit, cursor,
-                                                  "The cursor is not one this API gave out.")
+        items, next_cursor = await page_of_videos(
+            state, tenant, limit, cursor, "The cursor is not one this API gave out."
+        )
         return VideoPage(items=items, next_cursor=next_cursor)
 
-    @get("/videos/{video_id:uuid}", operation_id="getVideo", summary="One video and its renditions",
-         responses=problem_responses(400, 401, 404, 429))
+    @get(
+        "/videos/{video_id:uuid}",
+        operation_id="getVideo",
+        summary="One video and its renditions",
+        responses=problem_responses(400, 401, 404, 429),
+    )
     async def get_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Video | Response[bytes]:
         # The cached JSON is already what the API would encode: send it as it is.
         return Response(await _load_json(state, tenant, video_id), media_type=MediaType.JSON)
 
-    @patch("/videos/{video_id:uuid}", operation_id="updateVideo", summary="Change a video's title",
-           request_max_body_size=64 * 1024, responses=problem_responses(400, 401, 404, 413, 429))
-    async def update_video(self, state: State, tenant: repo.TenantRow, video_id: UUID,
-                           data: JSONBody[VideoUpdate]) -> Video:
+    @patch(
+        "/videos/{video_id:uuid}",
+        operation_id="updateVideo",
+        summary="Change a video's title",
+        request_max_body_size=64 * 1024,
+        responses=problem_responses(400, 401, 404, 413, 429),
+    )
+    async def update_video(
+        self, state: State, tenant: repo.TenantRow, video_id: UUID, data: JSONBody[VideoUpdate]
+    ) -> Video:
         async with state.pool.connection() as conn:
             cur = await conn.execute(
                 "UPDATE videos SET title = %s, updated_at = now() WHERE id = %s AND tenant_id = %s RETURNING id",
@@ -198,37 +233,56 @@ class VideoController(Controller):
         await state.cache.invalidate(str(tenant.id), str(video_id))
         return await load(state, tenant, video_id)
 
-    @delete("/videos/{video_id:uuid}", operation_id="deleteVideo", status_code=HTTP_204_NO_CONTENT,
-            summary="Delete a video; renditions shared with another video stay",
-            responses=problem_responses(400, 401, 404, 429))
+    @delete(
+        "/videos/{video_id:uuid}",
+        operation_id="deleteVideo",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a video; renditions shared with another video stay",
+        responses=problem_responses(400, 401, 404, 429),
+    )
     async def delete_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
         await remove(state, tenant, video_id)
 
-    @get("/videos/{video_id:uuid}/renditions/{name:str}", operation_id="downloadRendition",
-         summary="Download a rendition (HTTP Range supported)", media_type="video/mp4",
-         responses=problem_responses(400, 401, 404, 416, 429))
+    @get(
+        "/videos/{video_id:uuid}/renditions/{name:str}",
+        operation_id="downloadRendition",
+        summary="Download a rendition (HTTP Range supported)",
+        media_type="video/mp4",
+        responses=problem_responses(400, 401, 404, 416, 429),
+    )
     async def rendition(
         self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str
     ) -> Response[Any]:
         return await serve_file(request, state, tenant, video_id, name, "video/mp4")
 
-    @get("/videos/{video_id:uuid}/thumbnail", operation_id="downloadThumbnail",
-         summary="The video's JPEG thumbnail", media_type="image/jpeg",
-         responses=problem_responses(400, 401, 404, 416, 429))
+    @get(
+        "/videos/{video_id:uuid}/thumbnail",
+        operation_id="downloadThumbnail",
+        summary="The video's JPEG thumbnail",
+        media_type="image/jpeg",
+        responses=problem_responses(400, 401, 404, 416, 429),
+    )
     async def thumbnail(
         self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
     ) -> Response[Any]:
         return await serve_file(request, state, tenant, video_id, None, "image/jpeg")
 
-    @get("/videos/{video_id:uuid}/events", operation_id="videoEvents",
-         summary="Server-sent events: status and progress until ready or failed",
-         responses=problem_responses(400, 401, 404, 429))
+    @get(
+        "/videos/{video_id:uuid}/events",
+        operation_id="videoEvents",
+        summary="Server-sent events: status and progress until ready or failed",
+        responses=problem_responses(400, 401, 404, 429),
+    )
     async def events(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> ServerSentEvent:
         video = await load(state, tenant, video_id)
         return ServerSentEvent(event_stream(state, tenant, video))
 
-    @get("/usage", operation_id="getUsage", summary="Processing and storage used by this tenant, with costs",
-         responses=problem_responses(401, 429))
+    @get(
+        "/usage",
+        operation_id="getUsage",
+        summary="Processing and storage used by this tenant, with costs",
+        responses=problem_responses(401, 429),
+    )
     async def usage(self, state: State, tenant: repo.TenantRow) -> Usage:
         return await usage_for(state, tenant)
 
@@ -246,16 +300,27 @@ async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:
         )
         rows = await cur.fetchall()
     per_video = [
-        VideoUsage(id=r[0], title=r[1], status=r[2], source_seconds=round(r[3], 3), output_bytes=int(r[5]),
-                   cpu_seconds=round(r[4], 3), cost_estimate=_cost(settings, r[4], int(r[5])))
+        VideoUsage(
+            id=r[0],
+            title=r[1],
+            status=r[2],
+            source_seconds=round(r[3], 3),
+            output_bytes=int(r[5]),
+            cpu_seconds=round(r[4], 3),
+            cost_estimate=_cost(settings, r[4], int(r[5])),
+        )
         for r in rows
     ]
     cpu = sum(v.cpu_seconds for v in per_video)
     out = sum(v.output_bytes for v in per_video)
     return Usage(
-        tenant=tenant.name, videos=len(per_video),
-        source_seconds=round(sum(v.source_seconds for v in per_video), 3), output_bytes=out,
-        cpu_seconds=round(cpu, 3), cost_estimate=_cost(settings, cpu, out), currency="USD",
+        tenant=tenant.name,
+        videos=len(per_video),
+        source_seconds=round(sum(v.source_seconds for v in per_video), 3),
+        output_bytes=out,
+        cpu_seconds=round(cpu, 3),
+        cost_estimate=_cost(settings, cpu, out),
+        currency="USD",
         rates={"per_cpu_second": settings.cost_per_cpu_second, "per_gb_month": settings.cost_per_gb_month},
         per_video=per_video,
     )
@@ -280,7 +345,11 @@ def _cost(settings: Any, cpu_seconds: float, output_bytes: int) -> float:
 
 
 async def serve_file(
-    request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str | None,
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: repo.TenantRow,
+    video_id: UUID,
+    name: str | None,
     media_type: str,
 ) -> Response[Any]:
     async with state.pool.connection() as conn:

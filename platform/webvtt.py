@@ -73,17 +73,21 @@ def _cue(number: int, block: list[str], subrip: bool) -> Cue | None:
     if not match:
         # A first line that looks like a time was meant as the timing line, not as an identifier.
         blamed = 0 if timing_at == 1 and _LOOKS_TIMED.search(block[0]) else timing_at
-        raise CaptionError(f"line {number + blamed}: expected a timing line such as "
-                           f"'00:00:01.000 --> 00:00:02.500', found {block[blamed][:60]!r}")
+        raise CaptionError(
+            f"line {number + blamed}: expected a timing line such as "
+            f"'00:00:01.000 --> 00:00:02.500', found {block[blamed][:60]!r}"
+        )
     start, end = _ms(*match.group(1, 2, 3, 4)), _ms(*match.group(5, 6, 7, 8))
     if end <= start:
-        raise CaptionError(f"line {number + timing_at}: the cue ends ({_stamp(end)}) before it starts "
-                           f"({_stamp(start)})")
-    text_lines = block[timing_at + 1:]
+        raise CaptionError(
+            f"line {number + timing_at}: the cue ends ({_stamp(end)}) before it starts ({_stamp(start)})"
+        )
+    text_lines = block[timing_at + 1 :]
     for offset, text_line in enumerate(text_lines, start=number + timing_at + 1):
         if "-->" in text_line:
-            raise CaptionError(f"line {offset}: expected cue text, found a second timing line "
-                               "(is a blank line missing?)")
+            raise CaptionError(
+                f"line {offset}: expected cue text, found a second timing line (is a blank line missing?)"
+            )
     text = "\n".join(text_lines)
     return Cue(start, end, text, "" if subrip else (match.group(9) or ""))
 
@@ -95,10 +99,10 @@ def parse(data: bytes) -> list[Cue]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise CaptionError(f"line {line}: expected UTF-8 text") from None
     if "\x00" in text:
-        raise CaptionError(f"line {text[:text.index(chr(0))].count(chr(10)) + 1}: expected text, found a NUL byte")
+        raise CaptionError(f"line {text[: text.index(chr(0))].count(chr(10)) + 1}: expected text, found a NUL byte")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
@@ -111,8 +115,10 @@ def parse(data: bytes) -> list[Cue]:
     elif lines[first].strip().isdigit() or _TIMING.match(lines[first].strip()):
         subrip, body = True, first
     else:
-        raise CaptionError(f"line {first + 1}: expected 'WEBVTT' (a WebVTT file) or a cue number "
-                           f"(a SubRip file), found {lines[first][:60]!r}")
+        raise CaptionError(
+            f"line {first + 1}: expected 'WEBVTT' (a WebVTT file) or a cue number "
+            f"(a SubRip file), found {lines[first][:60]!r}"
+        )
     cues = [cue for number, block in _blocks(lines, body) if (cue := _cue(number, block, subrip))]
     if not cues:
         raise CaptionError("The caption file has no cues.")

@@ -28,9 +28,17 @@ from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_re
 Impact = Literal["minor", "moderate", "serious", "critical"]
 IMPACTS: tuple[str, ...] = ("minor", "moderate", "serious", "critical")
 SEVERITY = {"minor": "low", "moderate": "medium", "serious": "high", "critical": "critical"}
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--window-size=1280,900")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,900",
+)
 
 
 class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -73,8 +81,13 @@ def axe_version() -> str:
     return (resources.files("reelgate.plugins.axe_core") / "VERSION").read_text().strip()
 
 
-def start_chromium(profile: str, chromium: str = "/usr/bin/chromium", chromedriver: str = "/usr/bin/chromedriver",
-                   timeout: float = 30.0, extra: tuple[str, ...] = ()) -> Any:
+def start_chromium(
+    profile: str,
+    chromium: str = "/usr/bin/chromium",
+    chromedriver: str = "/usr/bin/chromedriver",
+    timeout: float = 30.0,
+    extra: tuple[str, ...] = (),
+) -> Any:
     """Headless Chromium through chromedriver with a fresh profile and no calls home (also used by the
     browser tests and the page-load benchmark)."""
     from selenium import webdriver
@@ -94,16 +107,43 @@ def start_chromium(profile: str, chromium: str = "/usr/bin/chromium", chromedriv
 def sample_video(folder: Path) -> Path:
     clip = folder / "sample.mp4"
     if not clip.exists():
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-                        "-f", "lavfi", "-i", "sine", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                        "-c:a", "aac", "-shortest", str(clip)], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine",
+                "-t",
+                "2",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-shortest",
+                str(clip),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
     return clip
 
 
 def sample_captions(folder: Path) -> Path:
     captions = folder / "sample.vtt"
-    captions.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nA test pattern.\n\n"
-                        "00:01.000 --> 00:02.000\n[A steady tone]\n")
+    captions.write_text(
+        "WEBVTT\n\n00:00.000 --> 00:01.000\nA test pattern.\n\n00:01.000 --> 00:02.000\n[A steady tone]\n"
+    )
     return captions
 
 
@@ -126,8 +166,9 @@ def _sign_in(driver: Any, base: str, steps: list[Step], key: str, workdir: Path,
         try:
             _step(driver, base, step, key, workdir, timeout)
         except Exception as exc:  # say which step, in the gate's reason
-            raise StepFailed(f"step {number} ({step.action} {step.target}) failed: "
-                             f"{_said(exc, 200, 'timed out or not found')}") from exc
+            raise StepFailed(
+                f"step {number} ({step.action} {step.target}) failed: {_said(exc, 200, 'timed out or not found')}"
+            ) from exc
 
 
 def _step(driver: Any, base: str, step: Step, key: str, workdir: Path, timeout: float) -> None:
@@ -139,7 +180,8 @@ def _step(driver: Any, base: str, step: Step, key: str, workdir: Path, timeout: 
         driver.get(urljoin(base, step.target))
     elif step.action == "wait":
         WebDriverWait(driver, timeout).until(
-            expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, step.target)))
+            expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, step.target))
+        )
     else:
         element = driver.find_element(By.CSS_SELECTOR, step.target)
         if step.action == "fill":
@@ -169,8 +211,10 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
     """Blocking: drive Chromium over the pages; returns findings, checks and artifacts."""
     from axe_selenium_python import Axe
 
-    options = {"runOnly": {"type": "tag", "values": config.tags},
-               "rules": {rule: {"enabled": False} for rule in config.disable}}
+    options = {
+        "runOnly": {"type": "tag", "values": config.tags},
+        "rules": {rule: {"enabled": False} for rule in config.disable},
+    }
     threshold = IMPACTS.index(config.min_impact)
     findings: list[Finding] = []
     artifacts: list[str] = []
@@ -201,16 +245,28 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
                 failing += fails
                 warned += not fails
                 for node in violation.get("nodes", [])[:20]:
-                    findings.append(Finding(
-                        rule_id=violation["id"], severity=SEVERITY[impact],  # type: ignore[arg-type]
-                        message=f"{violation['help']} ({impact}): {node.get('html', '')[:300]}",
-                        location=f"{url} {' '.join(map(str, node.get('target', [])))}",
-                        help_url=violation.get("helpUrl", ""), verdict="fail" if fails else "warn"))
+                    findings.append(
+                        Finding(
+                            rule_id=violation["id"],
+                            severity=SEVERITY[impact],  # type: ignore[arg-type]
+                            message=f"{violation['help']} ({impact}): {node.get('html', '')[:300]}",
+                            location=f"{url} {' '.join(map(str, node.get('target', [])))}",
+                            help_url=violation.get("helpUrl", ""),
+                            verdict="fail" if fails else "warn",
+                        )
+                    )
             for review in results.get("incomplete", []):
                 incomplete += 1
-                findings.append(Finding(
-                    rule_id=review["id"], severity="medium", help_url=review.get("helpUrl", ""),
-                    message=f"needs review: {review['help']}", location=url, verdict="warn"))
+                findings.append(
+                    Finding(
+                        rule_id=review["id"],
+                        severity="medium",
+                        help_url=review.get("helpUrl", ""),
+                        message=f"needs review: {review['help']}",
+                        location=url,
+                        verdict="warn",
+                    )
+                )
             if results.get("violations"):
                 shot = workdir / f"{name}.png"
                 driver.save_screenshot(str(shot))
@@ -221,8 +277,14 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
     checks = [
-        Check(name="violations", value=float(failing), op="==", threshold=0,
-              verdict="fail" if failing else "pass", note=f"at or above {config.min_impact}"),
+        Check(
+            name="violations",
+            value=float(failing),
+            op="==",
+            threshold=0,
+            verdict="fail" if failing else "pass",
+            note=f"at or above {config.min_impact}",
+        ),
         Check(name="minor_violations", value=float(warned), verdict="warn" if warned else "pass"),
         Check(name="needs_review", value=float(incomplete), verdict="pass"),
         Check(name="pages", value=float(audited), verdict="pass" if audited else "error"),
@@ -238,20 +300,30 @@ class AxeGate:
         config: Config = ctx.config
         for tool in (config.chromium, config.chromedriver):
             if not Path(tool).exists():
-                return error_result(ctx.gate_id, self.name, f"{tool} is not installed "
-                                    "(apt-get install chromium chromium-driver)")
+                return error_result(
+                    ctx.gate_id, self.name, f"{tool} is not installed (apt-get install chromium chromium-driver)"
+                )
         try:
             findings, checks, artifacts = await asyncio.to_thread(
-                audit, config, ctx.target.rstrip("/") + "/", ctx.workdir, ctx.api_key or "")
+                audit, config, ctx.target.rstrip("/") + "/", ctx.workdir, ctx.api_key or ""
+            )
         except StepFailed as exc:
             return error_result(ctx.gate_id, self.name, f"the audit could not start: {exc}")
         except Exception as exc:  # a browser that cannot start or a page that times out measured nothing
             return error_result(ctx.gate_id, self.name, f"the audit could not run: {_said(exc, 300)}")
         note = f"axe-core {axe_version()}; disabled: " + (
-            ", ".join(f"{rule} ({why})" for rule, why in config.disable.items()) or "none")
+            ", ".join(f"{rule} ({why})" for rule, why in config.disable.items()) or "none"
+        )
         checks[0].note += f"; {note}"
-        return GateResult(gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks,
-                          findings=findings, artifacts=artifacts)
+        return GateResult(
+            gate=ctx.gate_id,
+            uses=self.name,
+            verdict="pass",
+            reason="",
+            checks=checks,
+            findings=findings,
+            artifacts=artifacts,
+        )
 
 
 @hookimpl

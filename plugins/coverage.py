@@ -76,23 +76,51 @@ class CoverageGate:
             code = await _run([*run, *config.command], cwd, ctx.workdir / "tests.log")
             artifacts.append(str(ctx.workdir / "tests.log"))
             if not data_file.exists() and not list(ctx.workdir.glob(".coverage.*")):
-                return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
-                                  reason=f"the test command wrote no coverage data (exit {code})")
-            await _run([python, "-m", "coverage", "combine", f"--data-file={data_file}", str(ctx.workdir)],
-                       cwd, ctx.workdir / "combine.log")
-            await _run([python, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(report)],
-                       cwd, ctx.workdir / "json.log")
+                return GateResult(
+                    gate=ctx.gate_id,
+                    uses=self.name,
+                    verdict="error",
+                    artifacts=artifacts,
+                    reason=f"the test command wrote no coverage data (exit {code})",
+                )
+            await _run(
+                [python, "-m", "coverage", "combine", f"--data-file={data_file}", str(ctx.workdir)],
+                cwd,
+                ctx.workdir / "combine.log",
+            )
+            await _run(
+                [python, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(report)],
+                cwd,
+                ctx.workdir / "json.log",
+            )
             if code != 0:
-                failed_tests = Check(name="tests_exit_code", value=float(code), op="==", threshold=0,
-                                     verdict="fail", note=f"the tests failed (exit {code}); see tests.log")
+                failed_tests = Check(
+                    name="tests_exit_code",
+                    value=float(code),
+                    op="==",
+                    threshold=0,
+                    verdict="fail",
+                    note=f"the tests failed (exit {code}); see tests.log",
+                )
         else:
             return error_result(ctx.gate_id, self.name, "set `command` or `coverage_json`")
         if not report.exists():
             if failed_tests is not None:  # the answer is already known: the tests fail
-                return GateResult(gate=ctx.gate_id, uses=self.name, verdict="fail", artifacts=artifacts,
-                                  checks=[failed_tests], reason=failed_tests.note)
-            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
-                              reason="coverage produced no JSON report")
+                return GateResult(
+                    gate=ctx.gate_id,
+                    uses=self.name,
+                    verdict="fail",
+                    artifacts=artifacts,
+                    checks=[failed_tests],
+                    reason=failed_tests.note,
+                )
+            return GateResult(
+                gate=ctx.gate_id,
+                uses=self.name,
+                verdict="error",
+                artifacts=artifacts,
+                reason="coverage produced no JSON report",
+            )
         data = json.loads(report.read_text())
         checks, findings = _judge_report(data, config)
         if failed_tests is not None:
@@ -100,12 +128,25 @@ class CoverageGate:
         if config.diff_against:
             changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", config.diff_against)
             if changed is None:
-                return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
-                                  checks=checks, reason="diff-cover could not measure the changed lines")
+                return GateResult(
+                    gate=ctx.gate_id,
+                    uses=self.name,
+                    verdict="error",
+                    artifacts=artifacts,
+                    checks=checks,
+                    reason="diff-cover could not measure the changed lines",
+                )
             checks.append(changed)
             artifacts.append(str(ctx.workdir / "diff-cover.json"))
-        return GateResult(gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks,
-                          findings=findings, artifacts=artifacts)
+        return GateResult(
+            gate=ctx.gate_id,
+            uses=self.name,
+            verdict="pass",
+            reason="",
+            checks=checks,
+            findings=findings,
+            artifacts=artifacts,
+        )
 
 
 def _judge_report(data: dict[str, Any], config: Config) -> tuple[list[Check], list[Finding]]:
@@ -118,16 +159,23 @@ def _judge_report(data: dict[str, Any], config: Config) -> tuple[list[Check], li
     if branches:
         checks.append(Check(name="branch_percent", value=round(100.0 * covered_branches / branches, 2), unit="%"))
     files = sorted(
-        ((name, f["summary"]["percent_covered"]) for name, f in data.get("files", {}).items()
-         if f["summary"].get("num_statements")),
+        (
+            (name, f["summary"]["percent_covered"])
+            for name, f in data.get("files", {}).items()
+            if f["summary"].get("num_statements")
+        ),
         key=lambda item: item[1],
     )
     if files:
         checks.append(Check(name="min_file_percent", value=round(files[0][1], 2), unit="%", note=files[0][0]))
     findings = [
-        Finding(rule_id="coverage/least-covered", severity="medium" if percent < config.file_floor else "info",
-                message=f"{percent:.1f}% covered", location=name,
-                verdict="warn" if percent < config.file_floor else "pass")
+        Finding(
+            rule_id="coverage/least-covered",
+            severity="medium" if percent < config.file_floor else "info",
+            message=f"{percent:.1f}% covered",
+            location=name,
+            verdict="warn" if percent < config.file_floor else "pass",
+        )
         for name, percent in files[: config.least_covered]
     ]
     return checks, findings
@@ -135,21 +183,24 @@ def _judge_report(data: dict[str, Any], config: Config) -> tuple[list[Check], li
 
 async def _changed_lines(ctx: GateContext, cwd: Path, python: str, data_file: Path, ref: str) -> Check | None:
     xml = ctx.workdir / "coverage.xml"
-    await _run([python, "-m", "coverage", "xml", f"--data-file={data_file}", "-o", str(xml)], cwd,
-               ctx.workdir / "xml.log")
+    await _run(
+        [python, "-m", "coverage", "xml", f"--data-file={data_file}", "-o", str(xml)], cwd, ctx.workdir / "xml.log"
+    )
     out = ctx.workdir / "diff-cover.json"
     diff_cover = Path(python).parent / "diff-cover"
     if not xml.exists() or not diff_cover.exists():
         return None
-    await _run([str(diff_cover), str(xml), f"--compare-branch={ref}", f"--format=json:{out}"], cwd,
-               ctx.workdir / "diff-cover.log")
+    await _run(
+        [str(diff_cover), str(xml), f"--compare-branch={ref}", f"--format=json:{out}"],
+        cwd,
+        ctx.workdir / "diff-cover.log",
+    )
     if not out.exists():
         return None
     report = json.loads(out.read_text())
     if not report.get("total_num_lines"):
         return Check(name="changed_lines_percent", value=100.0, unit="%", note="no changed lines to cover")
-    return Check(name="changed_lines_percent", value=round(float(report.get("total_percent_covered", 0)), 2),
-                 unit="%")
+    return Check(name="changed_lines_percent", value=round(float(report.get("total_percent_covered", 0)), 2), unit="%")
 
 
 @hookimpl

@@ -47,7 +47,7 @@ class ServerState(msgspec.Struct):
 async def command(config: Config, home: Path, line: str) -> str:
     """Send one runtime API command and return the whole answer."""
     if config.socket.startswith("tcp://"):
-        host, _, port = config.socket[len("tcp://"):].rpartition(":")
+        host, _, port = config.socket[len("tcp://") :].rpartition(":")
         opener = asyncio.open_connection(host, int(port))
     else:
         path = Path(config.socket)
@@ -70,8 +70,9 @@ async def servers(config: Config, home: Path) -> dict[str, ServerState]:
     for row in answer.splitlines():
         fields = row.split()
         if len(fields) > 8 and fields[1] == config.backend:
-            found[fields[3]] = ServerState(name=fields[3], operational=int(fields[5]), admin=int(fields[6]),
-                                           weight=int(fields[7]))
+            found[fields[3]] = ServerState(
+                name=fields[3], operational=int(fields[5]), admin=int(fields[6]), weight=int(fields[7])
+            )
     if not found:
         raise RouterError(f"HAProxy has no servers in backend {config.backend}: {answer.strip()[:200]}")
     return found
@@ -106,8 +107,7 @@ class HAProxyRouter:
         deadline = asyncio.get_running_loop().time() + self.config.wait_up
         while not await self.healthy(color):
             if asyncio.get_running_loop().time() > deadline:
-                raise RouterError(f"HAProxy does not see {color} as up after {self.config.wait_up:g} s; "
-                                  "not switching")
+                raise RouterError(f"HAProxy does not see {color} as up after {self.config.wait_up:g} s; not switching")
             await asyncio.sleep(0.25)
         backend = self.config.backend
         await self._set(f"set weight {backend}/{color} {LIVE_WEIGHT}")
@@ -116,16 +116,19 @@ class HAProxyRouter:
             await asyncio.sleep(self.config.drain)
         state = await servers(self.config, self.home)
         if state[color].weight != LIVE_WEIGHT or state[old].weight != 0:
-            raise RouterError(f"the switch to {color} was not confirmed by `show servers state`: "
-                              f"{color} weight {state[color].weight}, {old} weight {state[old].weight}")
+            raise RouterError(
+                f"the switch to {color} was not confirmed by `show servers state`: "
+                f"{color} weight {state[color].weight}, {old} weight {state[old].weight}"
+            )
         if self.config.write_config:
             await asyncio.to_thread(_write_config, self.home, color)
 
 
 def _write_config(home: Path, color: str) -> None:
     reelgate = Path(sys.executable).parent / "reelgate"
-    result = subprocess.run([str(reelgate), "stack", "router-config", color], cwd=home, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [str(reelgate), "stack", "router-config", color], cwd=home, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RouterError(f"switched, but the router config was not rewritten: {result.stderr.strip()}")
 

@@ -30,17 +30,23 @@ def latency_chart(result: GateResult) -> str:
         return ""
     top = max(max(v or 0, b or 0) for _, v, b in bars) or 1.0
     width, row = 480, 34
-    parts = [f'<svg role="img" aria-labelledby="t-{escape(result.gate)}" width="{width + 160}" '
-             f'height="{row * len(bars) + 10}" xmlns="http://www.w3.org/2000/svg">',
-             f'<title id="t-{escape(result.gate)}">Latency of {escape(result.gate)} in milliseconds</title>']
+    parts = [
+        f'<svg role="img" aria-labelledby="t-{escape(result.gate)}" width="{width + 160}" '
+        f'height="{row * len(bars) + 10}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="t-{escape(result.gate)}">Latency of {escape(result.gate)} in milliseconds</title>',
+    ]
     for i, (name, value, baseline) in enumerate(bars):
         y = 5 + i * row
         parts.append(f'<text x="0" y="{y + 18}" font-size="14">{name[:-3]}</text>')
         if baseline is not None:
-            parts.append(f'<rect x="50" y="{y + 14}" width="{width * baseline / top:.1f}" height="10" fill="#9bb7d4">'
-                         f'<title>baseline {baseline:g} ms</title></rect>')
-        parts.append(f'<rect x="50" y="{y + 2}" width="{width * (value or 0) / top:.1f}" height="12" '
-                     f'fill="#1f4e79"><title>{value:g} ms</title></rect>')
+            parts.append(
+                f'<rect x="50" y="{y + 14}" width="{width * baseline / top:.1f}" height="10" fill="#9bb7d4">'
+                f"<title>baseline {baseline:g} ms</title></rect>"
+            )
+        parts.append(
+            f'<rect x="50" y="{y + 2}" width="{width * (value or 0) / top:.1f}" height="12" '
+            f'fill="#1f4e79"><title>{value:g} ms</title></rect>'
+        )
         parts.append(f'<text x="{width + 60}" y="{y + 14}" font-size="13">{value:g} ms</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -58,24 +64,39 @@ def _gate_section(result: GateResult) -> str:
         f"<td class='{c.verdict}'>{c.verdict}</td><td>{escape(c.note or c.waived_by or '')}</td></tr>"
         for c in result.checks
     )
-    checks = (f"<table><caption>Checks</caption><tr><th scope='col'>check</th><th scope='col'>value</th>"
-              f"<th scope='col'>limit</th><th scope='col'>baseline</th><th scope='col'>verdict</th>"
-              f"<th scope='col'>note</th></tr>{rows}</table>") if rows else ""
+    checks = (
+        (
+            f"<table><caption>Checks</caption><tr><th scope='col'>check</th><th scope='col'>value</th>"
+            f"<th scope='col'>limit</th><th scope='col'>baseline</th><th scope='col'>verdict</th>"
+            f"<th scope='col'>note</th></tr>{rows}</table>"
+        )
+        if rows
+        else ""
+    )
     found = "".join(
         f"<tr><td>{escape(f.rule_id)}</td><td>{escape(f.severity)}</td><td>{escape(f.message)}</td>"
-        f"<td>{escape(f.location)}</td><td>{_help_link(f.help_url)}</td></tr>" for f in result.findings
+        f"<td>{escape(f.location)}</td><td>{_help_link(f.help_url)}</td></tr>"
+        for f in result.findings
     )
-    findings = (f"<table><caption>Findings</caption><tr><th scope='col'>rule</th><th scope='col'>severity</th>"
-                f"<th scope='col'>message</th><th scope='col'>location</th><th scope='col'>help</th></tr>"
-                f"{found}</table>") if found else ""
+    findings = (
+        (
+            f"<table><caption>Findings</caption><tr><th scope='col'>rule</th><th scope='col'>severity</th>"
+            f"<th scope='col'>message</th><th scope='col'>location</th><th scope='col'>help</th></tr>"
+            f"{found}</table>"
+        )
+        if found
+        else ""
+    )
     artifacts = "".join(f"<li><code>{escape(a)}</code></li>" for a in result.artifacts)
-    return (f"<section aria-labelledby='g-{escape(result.gate)}'><h2 id='g-{escape(result.gate)}'>"
-            f"{escape(result.gate)} <small>({escape(result.uses)}, {result.phase}, "
-            f"{'required' if result.required else 'advisory'})</small></h2>"
-            f"<p class='{result.verdict}'><strong>{result.verdict}</strong>: {escape(result.reason)} "
-            f"({result.duration_s:.1f} s, {result.attempts} attempt{'s' if result.attempts != 1 else ''})</p>"
-            f"{latency_chart(result)}{checks}{findings}"
-            f"{f'<details><summary>Artifacts</summary><ul>{artifacts}</ul></details>' if artifacts else ''}</section>")
+    return (
+        f"<section aria-labelledby='g-{escape(result.gate)}'><h2 id='g-{escape(result.gate)}'>"
+        f"{escape(result.gate)} <small>({escape(result.uses)}, {result.phase}, "
+        f"{'required' if result.required else 'advisory'})</small></h2>"
+        f"<p class='{result.verdict}'><strong>{result.verdict}</strong>: {escape(result.reason)} "
+        f"({result.duration_s:.1f} s, {result.attempts} attempt{'s' if result.attempts != 1 else ''})</p>"
+        f"{latency_chart(result)}{checks}{findings}"
+        f"{f'<details><summary>Artifacts</summary><ul>{artifacts}</ul></details>' if artifacts else ''}</section>"
+    )
 
 
 class HtmlReporter:
@@ -84,20 +105,29 @@ class HtmlReporter:
 
     def write(self, report: Report, path: Path) -> None:
         decision = report.decision
-        banner = (f"<p class='banner {decision.outcome}'><strong>{decision.outcome.upper()}</strong>: "
-                  f"{escape(decision.reason)}</p>") if decision else f"<p>State: {escape(report.state)}</p>"
+        banner = (
+            (
+                f"<p class='banner {decision.outcome}'><strong>{decision.outcome.upper()}</strong>: "
+                f"{escape(decision.reason)}</p>"
+            )
+            if decision
+            else f"<p>State: {escape(report.state)}</p>"
+        )
         timeline = "".join(
             f"<li><time datetime='{e.at.isoformat()}'>{e.at:%H:%M:%S}</time> <strong>{escape(e.kind)}</strong> "
-            f"{escape(e.message)} <small>({escape(e.actor)})</small></li>" for e in report.timeline
+            f"{escape(e.message)} <small>({escape(e.actor)})</small></li>"
+            for e in report.timeline
         )
         body = "".join(_gate_section(r) for r in report.results)
-        page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-                f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-                f"<title>reelgate release {escape(report.release_id)}</title><style>{STYLE}</style></head>"
-                f"<body><main><h1>Release {escape(report.release_id)}: {escape(report.candidate)}</h1>{banner}"
-                f"<p>Policy <code>{escape(report.policy)}</code>; state <code>{escape(report.state)}</code>.</p>"
-                f"<h2>Timeline</h2><ol class='timeline'>{timeline or '<li>no events</li>'}</ol>"
-                f"{body}</main></body></html>\n")
+        page = (
+            f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>reelgate release {escape(report.release_id)}</title><style>{STYLE}</style></head>"
+            f"<body><main><h1>Release {escape(report.release_id)}: {escape(report.candidate)}</h1>{banner}"
+            f"<p>Policy <code>{escape(report.policy)}</code>; state <code>{escape(report.state)}</code>.</p>"
+            f"<h2>Timeline</h2><ol class='timeline'>{timeline or '<li>no events</li>'}</ol>"
+            f"{body}</main></body></html>\n"
+        )
         path.write_text(page)
 
 

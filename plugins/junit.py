@@ -38,8 +38,9 @@ class JUnitReporter:
                 value = "no value" if check.value is None else f"{check.value:g} {check.unit}".strip()
                 limit = f" {check.op} {check.threshold:g}" if check.op and check.threshold is not None else ""
                 item.result = _outcome(check.verdict, f"{value}{limit} {check.note}".strip())
-                item.system_out = f"{check.verdict}: {value}{limit}" + (f" (waived: {check.waived_by})"
-                                                                       if check.waived_by else "")
+                item.system_out = f"{check.verdict}: {value}{limit}" + (
+                    f" (waived: {check.waived_by})" if check.waived_by else ""
+                )
                 suite.add_testcase(item)
             xml.add_testsuite(suite)
         xml.write(str(path), pretty=True)

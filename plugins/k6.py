@@ -58,9 +58,23 @@ def _script(config: Config) -> Path:
 async def _clip(workdir: Path) -> Path:
     clip = workdir / "clip.mp4"
     proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "1",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-t",
+        "1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(clip),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     if proc.returncode != 0:
@@ -74,17 +88,29 @@ class Run(msgspec.Struct):
     stderr: str
 
 
-async def run_k6(binary: str, script: Path, base_url: str, config: Config, ctx: GateContext, label: str,
-                 clip: Path | None) -> Run:
+async def run_k6(
+    binary: str, script: Path, base_url: str, config: Config, ctx: GateContext, label: str, clip: Path | None
+) -> Run:
     summary = ctx.workdir / f"k6-summary-{label}.json"
-    env = {"BASE_URL": base_url.rstrip("/"), "API_KEY": ctx.api_key or "", "SUMMARY": str(summary),
-           "VUS": str(config.vus), "DURATION": config.duration, "RATE": str(config.rate),
-           "THRESHOLDS": json.dumps(config.thresholds), **({"CLIP": str(clip)} if clip else {}), **config.env}
+    env = {
+        "BASE_URL": base_url.rstrip("/"),
+        "API_KEY": ctx.api_key or "",
+        "SUMMARY": str(summary),
+        "VUS": str(config.vus),
+        "DURATION": config.duration,
+        "RATE": str(config.rate),
+        "THRESHOLDS": json.dumps(config.thresholds),
+        **({"CLIP": str(clip)} if clip else {}),
+        **config.env,
+    }
     args = [binary, "run", "--no-usage-report", "--no-color", "--quiet"]
     for name, value in env.items():
         args += ["-e", f"{name}={value}"]
     proc = await asyncio.create_subprocess_exec(
-        *args, str(script), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        *args,
+        str(script),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         _, err = await proc.communicate()
@@ -120,9 +146,14 @@ def _threshold_checks(summary: dict[str, Any]) -> list[Check]:
     checks = []
     for metric, body in summary.get("metrics", {}).items():
         for expression, outcome in (body.get("thresholds") or {}).items():
-            checks.append(Check(name=f"k6:{metric}:{expression}", value=None,
-                                verdict="pass" if outcome.get("ok") else "fail",
-                                note="k6 threshold " + ("held" if outcome.get("ok") else "crossed")))
+            checks.append(
+                Check(
+                    name=f"k6:{metric}:{expression}",
+                    value=None,
+                    verdict="pass" if outcome.get("ok") else "fail",
+                    note="k6 threshold " + ("held" if outcome.get("ok") else "crossed"),
+                )
+            )
     return checks
 
 
@@ -148,35 +179,57 @@ class K6Gate:
                 return error_result(ctx.gate_id, self.name, "compare_live is set but there is no live color URL")
             live = await run_k6(binary, script, ctx.baseline, config, ctx, "live", clip)
             if live.summary is None:
-                return error_result(ctx.gate_id, self.name, f"k6 against the live color produced no summary "
-                                    f"(exit {live.exit_code}): {live.stderr.strip()[-300:]}")
+                return error_result(
+                    ctx.gate_id,
+                    self.name,
+                    f"k6 against the live color produced no summary "
+                    f"(exit {live.exit_code}): {live.stderr.strip()[-300:]}",
+                )
             checks += _measurements(live.summary, "baseline:")
             artifacts.append(str(ctx.workdir / "k6-summary-live.json"))
         run = await run_k6(binary, script, ctx.target, config, ctx, "target", clip)
         artifacts += [str(ctx.workdir / "k6-summary-target.json"), str(ctx.workdir / "k6-target.log")]
         if run.summary is None or (run.exit_code not in (0, THRESHOLDS_CROSSED)):
-            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
-                              reason=f"k6 exited {run.exit_code} without a usable summary: "
-                                     f"{run.stderr.strip()[-300:] or 'no output'}")
+            return GateResult(
+                gate=ctx.gate_id,
+                uses=self.name,
+                verdict="error",
+                artifacts=artifacts,
+                reason=f"k6 exited {run.exit_code} without a usable summary: "
+                f"{run.stderr.strip()[-300:] or 'no output'}",
+            )
         measured = _measurements(run.summary)
         if not measured:
-            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
-                              reason="k6 made no requests (missing data never passes)")
+            return GateResult(
+                gate=ctx.gate_id,
+                uses=self.name,
+                verdict="error",
+                artifacts=artifacts,
+                reason="k6 made no requests (missing data never passes)",
+            )
         errors = next(c for c in measured if c.name == "error_rate")
         if errors.value == 1.0:
-            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts,
-                              checks=measured, reason=f"every request to {ctx.target} failed: the target is "
-                              "unreachable or refusing, so nothing was measured")
+            return GateResult(
+                gate=ctx.gate_id,
+                uses=self.name,
+                verdict="error",
+                artifacts=artifacts,
+                checks=measured,
+                reason=f"every request to {ctx.target} failed: the target is "
+                "unreachable or refusing, so nothing was measured",
+            )
         errors.op, errors.threshold = "<=", config.max_error_rate
         if (errors.value or 0) > config.max_error_rate:
             errors.verdict = "fail"
             errors.note = f"{errors.value:.2%} of requests failed"
         checks = measured + _threshold_checks(run.summary) + checks
-        result = GateResult(gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks,
-                            artifacts=artifacts)
+        result = GateResult(
+            gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks, artifacts=artifacts
+        )
         if run.exit_code == THRESHOLDS_CROSSED and not any(c.verdict == "fail" for c in checks):
-            result.checks.append(Check(name="k6:thresholds", value=None, verdict="fail",
-                                       note="k6 exited 99: a threshold was crossed"))
+            result.checks.append(
+                Check(name="k6:thresholds", value=None, verdict="fail", note="k6 exited 99: a threshold was crossed")
+            )
         return result
 
 

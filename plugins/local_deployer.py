@@ -41,7 +41,11 @@ async def run(args: list[str], cwd: Path, log: Path, step: str, env: dict[str, s
         out.write(f"\n$ {' '.join(args)}\n".encode())
         out.flush()
         proc = await asyncio.create_subprocess_exec(
-            *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=out, env=env,
+            *args,
+            cwd=cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=out,
+            env=env,
         )
         try:
             stdout, _ = await proc.communicate()
@@ -73,8 +77,9 @@ class LocalDeployer:
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
         src = folder / "src"
-        commit = await run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.repo, log,
-                           f"resolving {ref!r} to a commit")
+        commit = await run(
+            ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.repo, log, f"resolving {ref!r} to a commit"
+        )
         if not src.exists():
             await run(["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add")
         # One build per commit and extras: a second release of the same commit reuses it.
@@ -87,26 +92,38 @@ class LocalDeployer:
             say(f"building {ref} ({commit[:12]})")
             shutil.rmtree(build, ignore_errors=True)
             dist = build / "dist"
-            await run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"], folder,
-                      log, "building the wheel")
+            await run(
+                [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"],
+                folder,
+                log,
+                "building the wheel",
+            )
             wheels = sorted(dist.glob("reelgate-*.whl"))
             if not wheels:
                 raise DeployError(f"building the wheel produced nothing in {dist}")
             await run([self.config.python, "-m", "venv", str(venv)], folder, log, "creating the venv")
             say("installing the candidate build")
-            await run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"], folder,
-                      log, "installing the wheel")
+            await run(
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"],
+                folder,
+                log,
+                "installing the wheel",
+            )
             # The build reports its own commit on /health/version (it has no git checkout of its own).
             (venv / "REVISION").write_text(commit + "\n")
             (build / "complete").write_text(commit + "\n")
         say("applying the candidate's migrations")
-        await run([str(venv / "bin" / "reelgate"), "db", "upgrade"], self.home, log, "reelgate db upgrade",
-                  self._env())
+        await run([str(venv / "bin" / "reelgate"), "db", "upgrade"], self.home, log, "reelgate db upgrade", self._env())
         say(f"starting the candidate as {color}")
         await self.start(color, str(venv))
         settings = engine_settings({**os.environ, "REELGATE_HOME": str(self.home)})
-        return Deployment(url=settings.url(color), build_dir=str(venv), source_dir=str(src), commit=commit,
-                          python=str(venv / "bin" / "python"))
+        return Deployment(
+            url=settings.url(color),
+            build_dir=str(venv),
+            source_dir=str(src),
+            commit=commit,
+            python=str(venv / "bin" / "python"),
+        )
 
     async def start(self, color: str, build_dir: str | None) -> None:
         args = [self.reelgate, "stack", "color", "start", color]
@@ -123,9 +140,16 @@ class LocalDeployer:
         """Remove the release's source worktree (its build stays, for a rollback) and old builds."""
         src = self.home / "var" / "releases" / release_id / "src"
         if src.exists():
-            proc = await asyncio.create_subprocess_exec("git", "worktree", "remove", "--force", str(src),
-                                                        cwd=self.repo, stdout=asyncio.subprocess.DEVNULL,
-                                                        stderr=asyncio.subprocess.DEVNULL)
+            proc = await asyncio.create_subprocess_exec(
+                "git",
+                "worktree",
+                "remove",
+                "--force",
+                str(src),
+                cwd=self.repo,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
             await proc.wait()
             shutil.rmtree(src, ignore_errors=True)
         await asyncio.to_thread(prune_builds, self.home, self.config.keep_builds)
@@ -136,8 +160,11 @@ def prune_builds(home: Path, keep: int) -> list[Path]:
     builds = home / "var" / "builds"
     colors = home / "var" / "colors"
     in_use = {link.resolve().parent for link in colors.iterdir()} if colors.is_dir() else set()
-    finished = sorted((b for b in builds.iterdir() if (b / "complete").exists()) if builds.is_dir() else [],
-                      key=lambda b: (b / "complete").stat().st_mtime, reverse=True)
+    finished = sorted(
+        (b for b in builds.iterdir() if (b / "complete").exists()) if builds.is_dir() else [],
+        key=lambda b: (b / "complete").stat().st_mtime,
+        reverse=True,
+    )
     removed = [b for b in finished[keep:] if b.resolve() not in in_use]
     for build in removed:
         shutil.rmtree(build, ignore_errors=True)

@@ -26,12 +26,21 @@ class MarkdownReporter:
     def write(self, report: Report, path: Path) -> None:
         decision = report.decision
         head = f"**{decision.outcome.upper()}** — {decision.reason}" if decision else f"state: {report.state}"
-        lines = [f"# Release {report.release_id}: {report.candidate}", "", head, "",
-                 f"Policy `{report.policy}`, state `{report.state}`.", "",
-                 "| gate | phase | required | verdict | reason | time |", "|---|---|---|---|---|---|"]
+        lines = [
+            f"# Release {report.release_id}: {report.candidate}",
+            "",
+            head,
+            "",
+            f"Policy `{report.policy}`, state `{report.state}`.",
+            "",
+            "| gate | phase | required | verdict | reason | time |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in report.results:
-            lines.append(f"| {r.gate} ({r.uses}) | {r.phase} | {'yes' if r.required else 'advisory'} | "
-                         f"{ICONS[r.verdict]} {r.verdict} | {r.reason} | {r.duration_s:.1f} s |")
+            lines.append(
+                f"| {r.gate} ({r.uses}) | {r.phase} | {'yes' if r.required else 'advisory'} | "
+                f"{ICONS[r.verdict]} {r.verdict} | {r.reason} | {r.duration_s:.1f} s |"
+            )
         for r in report.results:
             if not r.checks:
                 continue

@@ -69,8 +69,14 @@ class NginxRouter:
 
     async def _nginx(self, *args: str) -> None:
         binary = shutil.which(self.config.nginx) or self.config.nginx
-        proc = await asyncio.create_subprocess_exec(binary, "-c", str(self._path(self.config.conf)), *args,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            binary,
+            "-c",
+            str(self._path(self.config.conf)),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await proc.communicate()
         if proc.returncode != 0:
             raise RouterError(f"nginx {' '.join(args)} failed: {err.decode().strip()[-400:]}")
@@ -84,8 +90,10 @@ class NginxRouter:
         previous = upstream.read_text() if upstream.exists() else None
         tmp = upstream.with_suffix(".tmp")
         port = self.settings.port(color)
-        tmp.write_text(f"# written by the nginx router plugin; live: {color}\n"
-                       f"upstream be_app {{\n    server 127.0.0.1:{port};\n    keepalive 32;\n}}\n")
+        tmp.write_text(
+            f"# written by the nginx router plugin; live: {color}\n"
+            f"upstream be_app {{\n    server 127.0.0.1:{port};\n    keepalive 32;\n}}\n"
+        )
         os.replace(tmp, upstream)
         try:
             await self._nginx("-t", "-q")

@@ -24,11 +24,14 @@ class SarifReporter:
             rules: dict[str, dict[str, Any]] = {}
             results = []
             for finding in result.findings:
-                rules.setdefault(finding.rule_id, {
-                    "id": finding.rule_id,
-                    "shortDescription": {"text": finding.rule_id},
-                    **({"helpUri": finding.help_url} if finding.help_url else {}),
-                })
+                rules.setdefault(
+                    finding.rule_id,
+                    {
+                        "id": finding.rule_id,
+                        "shortDescription": {"text": finding.rule_id},
+                        **({"helpUri": finding.help_url} if finding.help_url else {}),
+                    },
+                )
                 entry: dict[str, Any] = {
                     "ruleId": finding.rule_id,
                     "level": LEVELS.get(finding.severity, "warning"),
@@ -38,11 +41,13 @@ class SarifReporter:
                 if finding.location:
                     entry["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": finding.location}}}]
                 results.append(entry)
-            runs.append({
-                "tool": {"driver": {"name": f"reelgate/{result.uses}", "rules": list(rules.values())}},
-                "automationDetails": {"id": f"{report.release_id}/{result.gate}"},
-                "results": results,
-            })
+            runs.append(
+                {
+                    "tool": {"driver": {"name": f"reelgate/{result.uses}", "rules": list(rules.values())}},
+                    "automationDetails": {"id": f"{report.release_id}/{result.gate}"},
+                    "results": results,
+                }
+            )
         document = {"$schema": SCHEMA, "version": "2.1.0", "runs": runs}
         path.write_bytes(msgspec.json.format(msgspec.json.encode(document)))
 

@@ -38,8 +38,13 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def release(candidate: str) -> tuple[int, str, str, dict[str, str]]:
     """Run a release, streaming its progress; return (exit code, report path, decision line, verdicts)."""
     print(f"\n=== reelgate release start --candidate {candidate}", flush=True)
-    proc = subprocess.Popen([REELGATE, "release", "start", "--candidate", candidate], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [REELGATE, "release", "start", "--candidate", candidate],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     report = decision = ""
     verdicts: dict[str, str] = {}
     assert proc.stdout is not None
@@ -81,9 +86,29 @@ def seed_video(router: str) -> Path:
     key_file.chmod(0o600)
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "demo.mp4"
-        run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
-            "sine=frequency=440", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-            str(clip))
+        run(
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(clip),
+        )
         with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
             try:
                 answer = http.post("/v1/videos", files={"file": ("demo.mp4", clip.read_bytes(), "video/mp4")})
@@ -108,8 +133,20 @@ def slow_branch() -> str:
         try:
             subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
             subprocess.run(["git", "add", "-A"], cwd=tree, check=True)  # the patch adds a module
-            subprocess.run(["git", "-c", "user.name=reelgate demo", "-c", "user.email=demo@localhost", "commit",
-                            "-qm", "demo: a slow API the gates must block"], cwd=tree, check=True)
+            subprocess.run(
+                [
+                    "git",
+                    "-c",
+                    "user.name=reelgate demo",
+                    "-c",
+                    "user.email=demo@localhost",
+                    "commit",
+                    "-qm",
+                    "demo: a slow API the gates must block",
+                ],
+                cwd=tree,
+                check=True,
+            )
         finally:
             run("git", "worktree", "remove", "--force", str(tree), check=False)
     return branch

@@ -34,8 +34,14 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
-def make_clip(path: Path, size: str = "320x240", seconds: float = 2, vcodec: str = "libx264",
-              audio: bool = True, extra: tuple[str, ...] = ()) -> Path:
+def make_clip(
+    path: Path,
+    size: str = "320x240",
+    seconds: float = 2,
+    vcodec: str = "libx264",
+    audio: bool = True,
+    extra: tuple[str, ...] = (),
+) -> Path:
     """A test pattern (`testsrc2`) with a tone (`sine`); `-movflags +faststart` style via `extra`."""
     args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25"]
     if audio:
@@ -50,7 +56,8 @@ def make_clip(path: Path, size: str = "320x240", seconds: float = 2, vcodec: str
 def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, check=True,
+        capture_output=True,
+        check=True,
     ).stdout
     return json.loads(out)
 

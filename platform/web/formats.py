@@ -64,7 +64,11 @@ def usage_chart(usage: Usage) -> list[Bar]:
     top = sorted(usage.per_video, key=lambda v: v.cost_estimate, reverse=True)[:CHART_BARS]
     largest = max((v.cost_estimate for v in top), default=0.0) or 1.0
     return [
-        Bar(label=(v.title or str(v.id))[:40], value=v.cost_estimate, text=money(v.cost_estimate, usage.currency),
-            width=max(1.0, round(v.cost_estimate / largest * CHART_WIDTH, 1)))
+        Bar(
+            label=(v.title or str(v.id))[:40],
+            value=v.cost_estimate,
+            text=money(v.cost_estimate, usage.currency),
+            width=max(1.0, round(v.cost_estimate / largest * CHART_WIDTH, 1)),
+        )
         for v in top
     ]

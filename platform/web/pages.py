@@ -58,8 +58,9 @@ class StrictCSRFMiddleware(CSRFMiddleware):
 
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
         super().__init__(app, config)
-        self._over_tls = (None if config.cookie_secure
-                          else StrictCSRFMiddleware(app, replace(config, cookie_secure=True)))
+        self._over_tls = (
+            None if config.cookie_secure else StrictCSRFMiddleware(app, replace(config, cookie_secure=True))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._over_tls is not None and session.scope_over_tls(scope):
@@ -92,21 +93,42 @@ def _valid_csrf(request: Request[Any, Any, Any], token: str) -> bool:
 
 def _sign_in_context(state: State, next_page: str | None, error: str | None = None) -> dict[str, Any]:
     hours = state.settings.session_max_age_s / 3600
-    return {"next": _safe_next(next_page), "error": error, "nav": "sign-in",
-            "session_length": f"{hours:g} hours" if hours != 1 else "1 hour"}
+    return {
+        "next": _safe_next(next_page),
+        "error": error,
+        "nav": "sign-in",
+        "session_length": f"{hours:g} hours" if hours != 1 else "1 hour",
+    }
 
 
-NOTICES = {"captions-added": "The captions were saved. Choose them in the player's captions menu.",
-           "captions-removed": "The captions were removed."}
+NOTICES = {
+    "captions-added": "The captions were saved. Choose them in the player's captions menu.",
+    "captions-removed": "The captions were removed.",
+}
 
 
-async def _video_page(state: State, tenant: repo.TenantRow, video_id: UUID, notice: str | None = None,
-                      caption_error: str | None = None, form: dict[str, str] | None = None,
-                      status: int = 200) -> Template:
+async def _video_page(
+    state: State,
+    tenant: repo.TenantRow,
+    video_id: UUID,
+    notice: str | None = None,
+    caption_error: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
     video = await videos.load(state, tenant, video_id)
-    return Template("video.html", status_code=status, context={
-        "tenant": tenant, "nav": "library", "video": video, "notice": notice, "caption_error": caption_error,
-        "form": form or {"lang": "en", "label": "English"}})
+    return Template(
+        "video.html",
+        status_code=status,
+        context={
+            "tenant": tenant,
+            "nav": "library",
+            "video": video,
+            "notice": notice,
+            "caption_error": caption_error,
+            "form": form or {"lang": "en", "label": "English"},
+        },
+    )
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -120,8 +142,7 @@ class PublicPages(Controller):
 
     @get("/")
     async def home(self, request: Request[Any, Any, Any]) -> Redirect:
-        return Redirect("/library" if session.signed_in_key(request) else "/sign-in",
-                        status_code=HTTP_303_SEE_OTHER)
+        return Redirect("/library" if session.signed_in_key(request) else "/sign-in", status_code=HTTP_303_SEE_OTHER)
 
     @get("/sign-in")
     async def sign_in_form(self, state: State, next: str | None = None) -> Template:  # noqa: A002 - the query's name
@@ -157,29 +178,42 @@ class Pages(Controller):
     dependencies = {"tenant": Provide(session.page_tenant)}
 
     @get("/library")
-    async def library(self, state: State, tenant: repo.TenantRow, cursor: str | None = None,
-                      deleted: str | None = None) -> Template:
+    async def library(
+        self, state: State, tenant: repo.TenantRow, cursor: str | None = None, deleted: str | None = None
+    ) -> Template:
         items, next_cursor = await videos.page_of_videos(
-            state, tenant, PAGE_SIZE, cursor, "That page of the library does not exist; start from the first page.")
-        return Template("library.html", context={
-            "tenant": tenant, "nav": "library", "videos": items, "deleted": deleted,
-            "next_url": f"/library?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
-            "first_url": "/library" if cursor else None,
-        })
+            state, tenant, PAGE_SIZE, cursor, "That page of the library does not exist; start from the first page."
+        )
+        return Template(
+            "library.html",
+            context={
+                "tenant": tenant,
+                "nav": "library",
+                "videos": items,
+                "deleted": deleted,
+                "next_url": f"/library?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+                "first_url": "/library" if cursor else None,
+            },
+        )
 
     @get("/library/status")
-    async def library_status(self, state: State, tenant: repo.TenantRow,
-                             id: list[UUID] | None = None) -> dict[str, Any]:  # noqa: A002 - the query's name
+    async def library_status(
+        self, state: State, tenant: repo.TenantRow, id: list[UUID] | None = None
+    ) -> dict[str, Any]:  # noqa: A002 - the query's name
         """Where the library's unfinished videos are, so the page can update them in place."""
         async with state.pool.connection() as conn:
-            found = await repo.video_states(conn, tenant.id, (id or [])[:PAGE_SIZE * 4])
-        return {"videos": [{"id": str(v), "status": status, "progress": round(progress, 3)}
-                           for v, status, progress in found]}
+            found = await repo.video_states(conn, tenant.id, (id or [])[: PAGE_SIZE * 4])
+        return {
+            "videos": [
+                {"id": str(v), "status": status, "progress": round(progress, 3)} for v, status, progress in found
+            ]
+        }
 
     @get("/upload")
     async def upload_form(self, state: State, tenant: repo.TenantRow) -> Template:
-        return Template("upload.html", context={"tenant": tenant, "nav": "upload",
-                                                "max_bytes": state.settings.max_upload_bytes})
+        return Template(
+            "upload.html", context={"tenant": tenant, "nav": "upload", "max_bytes": state.settings.max_upload_bytes}
+        )
 
     @post("/upload", request_max_body_size=None, opt={"exclude_from_csrf": True})
     async def upload(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow) -> Response[Any]:
@@ -194,8 +228,11 @@ class Pages(Controller):
         video = await videos.accept_upload(request, state, tenant, check=check)
         page = f"/videos/{video.id}"
         if _wants_json(request):
-            return Response({"id": str(video.id), "page": page, "events": f"{page}/events", "status": video.status},
-                            status_code=HTTP_202_ACCEPTED, headers={"Location": page})
+            return Response(
+                {"id": str(video.id), "page": page, "events": f"{page}/events", "status": video.status},
+                status_code=HTTP_202_ACCEPTED,
+                headers={"Location": page},
+            )
         return Redirect(page, status_code=HTTP_303_SEE_OTHER)
 
     @get("/videos/{video_id:uuid}")
@@ -203,8 +240,9 @@ class Pages(Controller):
         return await _video_page(state, tenant, video_id, notice=NOTICES.get(done or ""))
 
     @post("/videos/{video_id:uuid}/captions", request_max_body_size=webvtt.MAX_BYTES + 64 * 1024)
-    async def add_captions(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
-                           video_id: UUID) -> Response[Any]:
+    async def add_captions(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
+    ) -> Response[Any]:
         form = await request.form()
         upload = form.get("file")
         data = await upload.read() if isinstance(upload, UploadFile) else b""
@@ -213,13 +251,18 @@ class Pages(Controller):
             await captions.save(state, tenant, video_id, lang, label, data)
         except captions.InvalidCaptions as exc:
             # The page again, with what was wrong beside the form and the user's language and label kept.
-            return await _video_page(state, tenant, video_id, caption_error=str(exc.detail),
-                                     form={"lang": lang, "label": label}, status=exc.status_code)
+            return await _video_page(
+                state,
+                tenant,
+                video_id,
+                caption_error=str(exc.detail),
+                form={"lang": lang, "label": label},
+                status=exc.status_code,
+            )
         return Redirect(f"/videos/{video_id}?done=captions-added#captions", status_code=HTTP_303_SEE_OTHER)
 
     @get("/videos/{video_id:uuid}/captions/{lang:str}")
-    async def caption_track(self, state: State, tenant: repo.TenantRow, video_id: UUID,
-                            lang: str) -> Response[bytes]:
+    async def caption_track(self, state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Response[bytes]:
         return await captions.track_file(state, tenant, video_id, lang)
 
     @post("/videos/{video_id:uuid}/captions/{lang:str}/delete", request_max_body_size=16 * 1024)
@@ -241,21 +284,25 @@ class Pages(Controller):
     async def delete(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Redirect:
         video = await videos.load(state, tenant, video_id)
         await videos.remove(state, tenant, video_id)
-        return Redirect(f"/library?{urlencode({'deleted': video.title or video.filename})}",
-                        status_code=HTTP_303_SEE_OTHER)
+        return Redirect(
+            f"/library?{urlencode({'deleted': video.title or video.filename})}", status_code=HTTP_303_SEE_OTHER
+        )
 
     @get("/videos/{video_id:uuid}/renditions/{name:str}")
-    async def rendition(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
-                        video_id: UUID, name: str) -> Response[Any]:
+    async def rendition(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID, name: str
+    ) -> Response[Any]:
         return await videos.serve_file(request, state, tenant, video_id, name, "video/mp4")
 
     @get("/videos/{video_id:uuid}/thumbnail")
-    async def thumbnail(self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow,
-                        video_id: UUID) -> Response[Any]:
+    async def thumbnail(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
+    ) -> Response[Any]:
         return await videos.serve_file(request, state, tenant, video_id, None, "image/jpeg")
 
     @get("/usage")
     async def usage(self, state: State, tenant: repo.TenantRow) -> Template:
         usage = await videos.usage_for(state, tenant)
-        return Template("usage.html", context={"tenant": tenant, "nav": "usage", "usage": usage,
-                                               "chart": usage_chart(usage)})
+        return Template(
+            "usage.html", context={"tenant": tenant, "nav": "usage", "usage": usage, "chart": usage_chart(usage)}
+        )

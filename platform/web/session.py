@@ -63,10 +63,17 @@ def scope_over_tls(scope: Scope) -> bool:
 
 def start(request: Request[Any, Any, Any], response: Response[Any], key_id: UUID) -> None:
     value = _signer(request.app.state).dumps(str(key_id))
-    response.set_cookie(Cookie(
-        key=COOKIE, value=value, path="/", httponly=True, samesite="lax", secure=scope_over_tls(request.scope),
-        max_age=request.app.state.settings.session_max_age_s,
-    ))
+    response.set_cookie(
+        Cookie(
+            key=COOKIE,
+            value=value,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=scope_over_tls(request.scope),
+            max_age=request.app.state.settings.session_max_age_s,
+        )
+    )
 
 
 def end(response: Response[Any]) -> None:

@@ -50,11 +50,15 @@ class Stack:
         self.router = f"http://127.0.0.1:{self.settings.port('router')}"
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([REELGATE, *args], env=self.env, cwd=self.home, capture_output=True, text=True,
-                                timeout=180, check=False)
+        result = subprocess.run(
+            [REELGATE, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=180, check=False
+        )
         if check and result.returncode != 0:
-            logs = "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}"
-                           for p in sorted((self.home / "var/log").glob("*.log")) if args[:2] == ("stack", "up"))
+            logs = "".join(
+                f"\n--- {p.name}\n{p.read_text()[-1500:]}"
+                for p in sorted((self.home / "var/log").glob("*.log"))
+                if args[:2] == ("stack", "up")
+            )
             raise AssertionError(f"reelgate {' '.join(args)} failed ({result.returncode}): {result.stderr}{logs}")
         return result
 
@@ -76,8 +80,9 @@ def stack() -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="reelgate-stack-"))
     home.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")}
-    env.update(REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(free_port_base()),
-               REELGATE_MAX_UPLOAD_BYTES=str(MAX_UPLOAD))
+    env.update(
+        REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(free_port_base()), REELGATE_MAX_UPLOAD_BYTES=str(MAX_UPLOAD)
+    )
     running = Stack(home, env)
     try:
         running.cli("stack", "up")  # a failure shows the parts' logs
@@ -132,17 +137,20 @@ def _jobs(stack: Stack) -> str:
 
     try:
         with psycopg.connect(stack.settings.db_url, connect_timeout=3) as conn:
-            waiting = conn.execute("SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'todo'"
-                                   " GROUP BY 1 ORDER BY 1").fetchall()
+            waiting = conn.execute(
+                "SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'todo' GROUP BY 1 ORDER BY 1"
+            ).fetchall()
             doing = conn.execute(
                 "SELECT j.queue_name, j.task_name, j.args::text, j.worker_id,"
                 " now() - (SELECT max(at) FROM procrastinate_events WHERE job_id = j.id)"
-                " FROM procrastinate_jobs j WHERE j.status = 'doing' ORDER BY j.id").fetchall()
+                " FROM procrastinate_jobs j WHERE j.status = 'doing' ORDER BY j.id"
+            ).fetchall()
             workers = conn.execute("SELECT id, now() - last_heartbeat FROM procrastinate_workers").fetchall()
     except psycopg.Error as exc:
         return f"(could not read the queue: {exc})"
     lines = [f"{queue}: {n} waiting" for queue, n in waiting]
-    lines += [f"{queue}: {task} {args} running on worker {worker} for {age}"
-              for queue, task, args, worker, age in doing]
+    lines += [
+        f"{queue}: {task} {args} running on worker {worker} for {age}" for queue, task, args, worker, age in doing
+    ]
     lines += [f"worker {worker}: last heartbeat {age} ago" for worker, age in workers]
     return "\n".join(lines) or "no job waiting or running"

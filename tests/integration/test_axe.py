@@ -56,9 +56,22 @@ def test_clean_page_passes_and_disabled_rules_are_reported(site: str, tmp_path: 
     clean = run_gate_sync(AxeGate, {"pages": ["/clean.html"]}, site, tmp_path / "clean")
     assert clean.verdict == "pass", [f.rule_id for f in clean.findings]
     assert next(c for c in clean.checks if c.name == "violations").value == 0
-    waived = run_gate_sync(AxeGate, {"pages": ["/broken.html"], "disable": {
-        "image-alt": "decorative", "label": "x", "color-contrast": "x", "html-has-lang": "x",
-        "button-name": "x", "link-name": "x"}}, site, tmp_path / "waived")
+    waived = run_gate_sync(
+        AxeGate,
+        {
+            "pages": ["/broken.html"],
+            "disable": {
+                "image-alt": "decorative",
+                "label": "x",
+                "color-contrast": "x",
+                "html-has-lang": "x",
+                "button-name": "x",
+                "link-name": "x",
+            },
+        },
+        site,
+        tmp_path / "waived",
+    )
     assert not {f.rule_id for f in waived.findings} & {"image-alt", "label"}
     assert "image-alt (decorative)" in waived.checks[0].note
 
@@ -86,8 +99,10 @@ def test_shipped_policy_audits_every_platform_page_without_violations(stack: Any
 
 
 def test_a_failing_setup_step_is_an_error_that_names_it(stack: Any, tmp_path: Path) -> None:
-    config = {"pages": ["/library"], "script_timeout": 3,
-              "sign_in": [{"action": "open", "target": "/sign-in"},
-                          {"action": "click", "target": "#no-such-button"}]}
+    config = {
+        "pages": ["/library"],
+        "script_timeout": 3,
+        "sign_in": [{"action": "open", "target": "/sign-in"}, {"action": "click", "target": "#no-such-button"}],
+    }
     result = run_gate_sync(AxeGate, config, stack.router, tmp_path)
     assert result.verdict == "error" and "step 2 (click #no-such-button) failed" in result.reason

@@ -52,8 +52,9 @@ def truncated(media_dir: Path) -> dict[str, Path]:
         ("notes.mp4", b"this is plain text, not a video\n" * 20, 422, "not a readable video"),
     ],
 )
-def test_not_a_video_is_refused(stack: Stack, api: httpx.Client, name: str, content: bytes, status: int,
-                                words: str) -> None:
+def test_not_a_video_is_refused(
+    stack: Stack, api: httpx.Client, name: str, content: bytes, status: int, words: str
+) -> None:
     before = sources(stack)
     answer = api.post("/v1/videos", files={"file": (name, content, "video/mp4")})
     assert_problem(answer, status, words)
@@ -112,8 +113,9 @@ def test_over_the_size_limit_is_413(stack: Stack, api: httpx.Client, media_dir: 
     assert_problem(upload(api, big), 413, "limit")
     # Streamed without Content-Length (chunked), the limit still holds while receiving.
     with big.open("rb") as fh:
+
         def chunks():  # type: ignore[no-untyped-def]
-            yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.mp4\"\r\n\r\n"
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.mp4"\r\n\r\n'
             while chunk := fh.read(1 << 20):
                 yield chunk
             yield b"\r\n--b--\r\n"
@@ -126,9 +128,12 @@ def test_over_the_size_limit_is_413(stack: Stack, api: httpx.Client, media_dir: 
 def test_missing_file_field_is_400(stack: Stack, api: httpx.Client) -> None:
     answer = api.post("/v1/videos", data={"title": "no file"}, files={"title2": ("", b"")})
     assert answer.status_code == 400
-    answer = api.post("/v1/videos", data={"title": "only a title"},
-                      headers={"Content-Type": "multipart/form-data; boundary=x"},
-                      content=b'--x\r\nContent-Disposition: form-data; name="title"\r\n\r\nhi\r\n--x--\r\n')
+    answer = api.post(
+        "/v1/videos",
+        data={"title": "only a title"},
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        content=b'--x\r\nContent-Disposition: form-data; name="title"\r\n\r\nhi\r\n--x--\r\n',
+    )
     assert_problem(answer, 400, "no 'file' field")
     assert tmp_is_empty(stack)
 
@@ -142,8 +147,9 @@ def test_unknown_form_field_is_400(stack: Stack, api: httpx.Client, clip: Path) 
 
 def test_wrong_content_type_is_415(api: httpx.Client) -> None:
     assert_problem(api.post("/v1/videos", json={"file": "x"}), 415, "multipart/form-data")
-    assert_problem(api.post("/v1/videos", content=b"\x00" * 100, headers={"Content-Type": "video/mp4"}), 415,
-                   "multipart/form-data")
+    assert_problem(
+        api.post("/v1/videos", content=b"\x00" * 100, headers={"Content-Type": "video/mp4"}), 415, "multipart/form-data"
+    )
 
 
 def test_hostile_filename_is_sanitised(stack: Stack, api: httpx.Client, clip: Path) -> None:
@@ -158,8 +164,7 @@ def test_unknown_json_fields_are_400(api: httpx.Client, clip: Path) -> None:
     video = upload(api, clip).json()
     body = assert_problem(api.patch(video["url"], json={"title": "ok", "owner": "mallory"}), 400, "owner")
     assert body["errors"]
-    assert_problem(api.patch(video["url"], content=b"{not json", headers={"Content-Type": "application/json"}),
-                   400, "")
+    assert_problem(api.patch(video["url"], content=b"{not json", headers={"Content-Type": "application/json"}), 400, "")
     renamed = api.patch(video["url"], json={"title": "renamed"})
     assert renamed.status_code == 200 and renamed.json()["title"] == "renamed"
 

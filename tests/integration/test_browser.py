@@ -59,10 +59,14 @@ def _wait_ready(driver: Any) -> None:
 def _plays(driver: Any) -> None:
     started = driver.execute_async_script(
         "const done = arguments[arguments.length - 1]; const v = document.querySelector('video');"
-        "v.muted = true; v.play().then(() => done(true), (e) => done(String(e)));")
+        "v.muted = true; v.play().then(() => done(true), (e) => done(String(e)));"
+    )
     assert started is True, started
-    wait_for(lambda: driver.execute_script("return document.querySelector('video').currentTime") > 0.3 or None,
-             15, "the video to play")
+    wait_for(
+        lambda: driver.execute_script("return document.querySelector('video').currentTime") > 0.3 or None,
+        15,
+        "the video to play",
+    )
 
 
 def _at(driver: Any, ending: str) -> None:
@@ -78,8 +82,9 @@ def _downloaded(folder: Path, name: str) -> Path:
     return wait_for(done, 30, f"the download of {name}")
 
 
-def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, clip: Path,
-                                                   downloads: Path, tmp_path: Path) -> None:
+def test_upload_watch_play_download_delete_sign_out(
+    browser: Any, stack: Stack, clip: Path, downloads: Path, tmp_path: Path
+) -> None:
     key = stack.tenant("browser-mouse")
     browser.get(f"{stack.router}/library")
     assert browser.current_url.endswith("/sign-in?next=%2Flibrary")
@@ -115,14 +120,21 @@ def test_upload_watch_play_download_delete_sign_out(browser: Any, stack: Stack, 
     _id(browser, "captions-file").send_keys(str(captions))
     _id(browser, "captions-add").click()
     # find_elements, not find_element: until the form's navigation lands there is no notice yet.
-    wait_for(lambda: any("The captions were saved" in e.text for e in browser.find_elements(By.ID, "notice"))
-             or None, 15, "the captions notice")
+    wait_for(
+        lambda: any("The captions were saved" in e.text for e in browser.find_elements(By.ID, "notice")) or None,
+        15,
+        "the captions notice",
+    )
     # The browser loads the track (the CSP lets it) and shows its cue while the video plays.
     _plays(browser)
-    cue = wait_for(lambda: browser.execute_script(
-        "const t = document.querySelector('video').textTracks[0];"
-        "return t && t.mode === 'showing' && t.activeCues && t.activeCues.length ? t.activeCues[0].text : null;"),
-        15, "the caption cue to show")
+    cue = wait_for(
+        lambda: browser.execute_script(
+            "const t = document.querySelector('video').textTracks[0];"
+            "return t && t.mode === 'showing' && t.activeCues && t.activeCues.length ? t.activeCues[0].text : null;"
+        ),
+        15,
+        "the caption cue to show",
+    )
     assert cue == "A test pattern"
 
     browser.find_element(By.LINK_TEXT, "Delete this video…").click()
@@ -155,7 +167,8 @@ def _tab_to(driver: Any, text: str, limit: int = 40) -> Any:
         if label == text:
             outline = driver.execute_script(
                 "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth, s.boxShadow];",
-                element)
+                element,
+            )
             assert outline[0] != "none" and outline[1] != "0px", f"no visible focus on {text!r}: {outline}"
             return element
     raise AssertionError(f"Tab never reached {text!r}")

@@ -24,7 +24,9 @@ def video(api: httpx.Client, clip: Path) -> dict:  # type: ignore[type-arg]
 
 
 def test_captions_in_subrip_or_webvtt_are_served_as_webvtt(
-    stack: Stack, api: httpx.Client, video: dict  # type: ignore[type-arg]
+    stack: Stack,
+    api: httpx.Client,
+    video: dict,  # type: ignore[type-arg]
 ) -> None:
     url = f"{video['url']}/captions/en"
     put = api.put(url, content=SRT, params={"label": "English"}, headers={"content-type": "application/x-subrip"})
@@ -50,18 +52,27 @@ def test_captions_in_subrip_or_webvtt_are_served_as_webvtt(
     assert not folder.exists()
 
 
-@pytest.mark.parametrize(("body", "lang", "status", "detail"), [
-    (b"WEBVTT\n\n00:01.000 -> 00:02.000\nx\n", "en", 422, "line 3: expected a timing line"),
-    (b"just some words\n", "en", 422, "line 1: expected 'WEBVTT'"),
-    (b"WEBVTT\n\n00:02.000 --> 00:01.000\nx\n", "en", 422, "ends (00:00:01.000) before it starts"),
-    (b"", "en", 422, "empty"),
-    (VTT, "english", 422, "not a language tag"),
-    (VTT, "..%2F..%2Fetc", 404, "nothing at this address"),  # decoded to a path that names no route
-    (VTT, "EN_us", 422, "not a language tag"),
-    (b"WEBVTT\n" + b"x" * (600 * 1024), "en", 413, ""),
-])
+@pytest.mark.parametrize(
+    ("body", "lang", "status", "detail"),
+    [
+        (b"WEBVTT\n\n00:01.000 -> 00:02.000\nx\n", "en", 422, "line 3: expected a timing line"),
+        (b"just some words\n", "en", 422, "line 1: expected 'WEBVTT'"),
+        (b"WEBVTT\n\n00:02.000 --> 00:01.000\nx\n", "en", 422, "ends (00:00:01.000) before it starts"),
+        (b"", "en", 422, "empty"),
+        (VTT, "english", 422, "not a language tag"),
+        (VTT, "..%2F..%2Fetc", 404, "nothing at this address"),  # decoded to a path that names no route
+        (VTT, "EN_us", 422, "not a language tag"),
+        (b"WEBVTT\n" + b"x" * (600 * 1024), "en", 413, ""),
+    ],
+)
 def test_bad_captions_are_refused_with_the_line_and_nothing_is_kept(
-    stack: Stack, api: httpx.Client, video: dict, body: bytes, lang: str, status: int, detail: str  # type: ignore[type-arg]
+    stack: Stack,
+    api: httpx.Client,
+    video: dict,
+    body: bytes,
+    lang: str,
+    status: int,
+    detail: str,  # type: ignore[type-arg]
 ) -> None:
     answer = api.put(f"{video['url']}/captions/{lang}", content=body)
     assert answer.status_code == status, answer.text
@@ -77,21 +88,33 @@ def test_captions_for_a_missing_video_are_404(api: httpx.Client) -> None:
 
 
 def test_the_video_page_adds_plays_and_removes_captions(
-    stack: Stack, key: str, api: httpx.Client, video: dict  # type: ignore[type-arg]
+    stack: Stack,
+    key: str,
+    api: httpx.Client,
+    video: dict,  # type: ignore[type-arg]
 ) -> None:
     with sign_in(stack, key) as page:
         url = f"/videos/{video['id']}"
         assert "has no captions yet" in page.get(url).text
-        bad = page.post(f"{url}/captions", files={"file": ("bad.vtt", b"WEBVTT\n\n1 --> 2\nx\n", "text/vtt")},
-                        data={"lang": "de", "label": "Deutsch", "_csrf_token": page.cookies["reelgate_csrf"]})
+        bad = page.post(
+            f"{url}/captions",
+            files={"file": ("bad.vtt", b"WEBVTT\n\n1 --> 2\nx\n", "text/vtt")},
+            data={"lang": "de", "label": "Deutsch", "_csrf_token": page.cookies["reelgate_csrf"]},
+        )
         assert bad.status_code == 422
         assert 'role="alert"' in bad.text and "line 3: expected a timing line" in bad.text
         assert 'value="de"' in bad.text and 'value="Deutsch"' in bad.text and 'aria-invalid="true"' in bad.text
-        no_token = page.post(f"{url}/captions", files={"file": ("c.srt", SRT, "application/x-subrip")},
-                             data={"lang": "en", "label": "English"})
+        no_token = page.post(
+            f"{url}/captions",
+            files={"file": ("c.srt", SRT, "application/x-subrip")},
+            data={"lang": "en", "label": "English"},
+        )
         assert no_token.status_code == 403
-        added = page.post(f"{url}/captions", files={"file": ("c.srt", SRT, "application/x-subrip")},
-                          data={"lang": "en", "label": "English", "_csrf_token": page.cookies["reelgate_csrf"]})
+        added = page.post(
+            f"{url}/captions",
+            files={"file": ("c.srt", SRT, "application/x-subrip")},
+            data={"lang": "en", "label": "English", "_csrf_token": page.cookies["reelgate_csrf"]},
+        )
         assert added.status_code == 303 and added.headers["location"] == f"{url}?done=captions-added#captions"
         html = page.get(added.headers["location"]).text
         assert "The captions were saved" in html

@@ -26,7 +26,9 @@ def policy(tmp_path: Path, body: str) -> Path:
 
 
 def test_k6_gate_passes_and_fails_on_policy_thresholds(stack: Stack, gate_key: str, tmp_path: Path) -> None:
-    file = policy(tmp_path, """
+    file = policy(
+        tmp_path,
+        """
         gates:
           - id: read
             uses: k6
@@ -39,24 +41,63 @@ def test_k6_gate_passes_and_fails_on_policy_thresholds(stack: Stack, gate_key: s
             with: {script: read, vus: 2, duration: 2s}
             checks:
               - {name: p95_ms, op: "<=", threshold: 0.001}
-        """)
-    ok = stack.cli("gate", "run", "read", "--policy", str(file), "--target", stack.router, "--api-key", gate_key,
-                   "--out", str(tmp_path / "ok"))
+        """,
+    )
+    ok = stack.cli(
+        "gate",
+        "run",
+        "read",
+        "--policy",
+        str(file),
+        "--target",
+        stack.router,
+        "--api-key",
+        gate_key,
+        "--out",
+        str(tmp_path / "ok"),
+    )
     assert "PASS" in ok.stdout and "p95_ms" in ok.stdout
     report = json.loads((tmp_path / "ok" / "report.json").read_text())
     [result] = report["results"]
     assert result["verdict"] == "pass"
     assert next(c for c in result["checks"] if c["name"] == "requests")["value"] > 10
     assert (tmp_path / "ok" / "read" / "attempt-1" / "k6-summary-target.json").exists()  # the tool's own output
-    bad = stack.cli("gate", "run", "impossible", "--policy", str(file), "--target", stack.router,
-                    "--api-key", gate_key, "--out", str(tmp_path / "bad"), check=False)
+    bad = stack.cli(
+        "gate",
+        "run",
+        "impossible",
+        "--policy",
+        str(file),
+        "--target",
+        stack.router,
+        "--api-key",
+        gate_key,
+        "--out",
+        str(tmp_path / "bad"),
+        check=False,
+    )
     assert bad.returncode == 1
     assert "check `p95_ms` is fail" in bad.stdout
 
 
 def test_k6_upload_script_uploads(stack: Stack, gate_key: str, tmp_path: Path) -> None:
-    stack.cli("gate", "run", "k6", "--set", "script=upload", "--set", "vus=1", "--set", "duration=2s",
-              "--target", stack.router, "--api-key", gate_key, "--out", str(tmp_path / "up"))
+    stack.cli(
+        "gate",
+        "run",
+        "k6",
+        "--set",
+        "script=upload",
+        "--set",
+        "vus=1",
+        "--set",
+        "duration=2s",
+        "--target",
+        stack.router,
+        "--api-key",
+        gate_key,
+        "--out",
+        str(tmp_path / "up"),
+    )
     result = json.loads((tmp_path / "up" / "report.json").read_text())["results"][0]
     checks = {c["name"]: c["value"] for c in result["checks"]}
     assert result["verdict"] == "pass" and checks["error_rate"] == 0 and checks["requests"] >= 2
@@ -67,14 +108,29 @@ def test_k6_upload_script_uploads(stack: Stack, gate_key: str, tmp_path: Path) -
 
 def test_k6_own_threshold_crossed_is_a_fail_not_a_pass(stack: Stack, gate_key: str, tmp_path: Path) -> None:
     """k6 exits 99; handleSummary's `ok: false` marks the crossed threshold (not --summary-export's inverted flag)."""
-    file = policy(tmp_path, """
+    file = policy(
+        tmp_path,
+        """
         gates:
           - id: k6-thresholds
             uses: k6
             with: {script: read, vus: 1, duration: 1s, thresholds: {http_req_duration: ["p(95)<0.001"]}}
-        """)
-    run = stack.cli("gate", "run", "k6-thresholds", "--policy", str(file), "--target", stack.router,
-                    "--api-key", gate_key, "--out", str(tmp_path / "t"), check=False)
+        """,
+    )
+    run = stack.cli(
+        "gate",
+        "run",
+        "k6-thresholds",
+        "--policy",
+        str(file),
+        "--target",
+        stack.router,
+        "--api-key",
+        gate_key,
+        "--out",
+        str(tmp_path / "t"),
+        check=False,
+    )
     assert run.returncode == 1
     result = json.loads((tmp_path / "t" / "report.json").read_text())["results"][0]
     crossed = [c for c in result["checks"] if c["name"] == "k6:http_req_duration:p(95)<0.001"]
@@ -82,8 +138,22 @@ def test_k6_own_threshold_crossed_is_a_fail_not_a_pass(stack: Stack, gate_key: s
 
 
 def test_unreachable_target_is_an_error(stack: Stack, gate_key: str, tmp_path: Path) -> None:
-    run = stack.cli("gate", "run", "k6", "--set", "vus=1", "--set", "duration=1s", "--target",
-                    "http://127.0.0.1:9", "--api-key", gate_key, "--out", str(tmp_path / "u"), check=False)
+    run = stack.cli(
+        "gate",
+        "run",
+        "k6",
+        "--set",
+        "vus=1",
+        "--set",
+        "duration=1s",
+        "--target",
+        "http://127.0.0.1:9",
+        "--api-key",
+        gate_key,
+        "--out",
+        str(tmp_path / "u"),
+        check=False,
+    )
     assert run.returncode == 1
     result = json.loads((tmp_path / "u" / "report.json").read_text())["results"][0]
     assert result["verdict"] == "error"
@@ -101,7 +171,9 @@ def test_coverage_gate_on_a_small_project(stack: Stack, tmp_path: Path) -> None:
     subprocess.run([*git, "commit", "-qm", "one"], check=True)
     (project / "calc.py").write_text((project / "calc.py").read_text() + "\n\ndef more(y):\n    return y - 1\n")
     subprocess.run([*git, "commit", "-qam", "two"], check=True)
-    file = policy(tmp_path, f"""
+    file = policy(
+        tmp_path,
+        f"""
         gates:
           - id: cov
             uses: coverage
@@ -110,9 +182,11 @@ def test_coverage_gate_on_a_small_project(stack: Stack, tmp_path: Path) -> None:
             checks:
               - {{name: total_percent, op: ">=", threshold: 50}}
               - {{name: changed_lines_percent, op: ">=", threshold: 100}}
-        """)
-    run = stack.cli("gate", "run", "cov", "--policy", str(file), "--target", stack.router,
-                    "--out", str(tmp_path / "c"), check=False)
+        """,
+    )
+    run = stack.cli(
+        "gate", "run", "cov", "--policy", str(file), "--target", stack.router, "--out", str(tmp_path / "c"), check=False
+    )
     result = json.loads((tmp_path / "c" / "report.json").read_text())["results"][0]
     checks = {c["name"]: c for c in result["checks"]}
     assert checks["total_percent"]["value"] == pytest.approx(66.67, abs=0.01)  # 4 of 6 statements
@@ -122,18 +196,22 @@ def test_coverage_gate_on_a_small_project(stack: Stack, tmp_path: Path) -> None:
     assert run.returncode == 1
     assert any(f["location"].endswith("calc.py") for f in result["findings"])
     (project / "test_calc.py").write_text("def test_broken():\n    assert False\n")
-    broken = stack.cli("gate", "run", "cov", "--policy", str(file), "--target", stack.router,
-                       "--out", str(tmp_path / "b"), check=False)
+    broken = stack.cli(
+        "gate", "run", "cov", "--policy", str(file), "--target", stack.router, "--out", str(tmp_path / "b"), check=False
+    )
     assert broken.returncode == 1 and "the tests failed" in broken.stdout
 
 
 def test_policy_check_errors_say_where(stack: Stack, tmp_path: Path) -> None:
-    file = policy(tmp_path, """
+    file = policy(
+        tmp_path,
+        """
         gates:
           - uses: k6
             with:
               vus: many
-        """)
+        """,
+    )
     run = stack.cli("policy", "check", str(file), check=False)
     assert run.returncode == 2
     assert f"{file}:5:7: expected `int`, got `str`" in run.stderr

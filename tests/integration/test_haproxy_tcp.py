@@ -66,9 +66,9 @@ backend be_app
     server blue 127.0.0.1:{blue.server_address[1]} check inter 200ms weight 100
     server green 127.0.0.1:{green.server_address[1]} check inter 200ms weight 0
 """)
-    proc = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
+
         def answers() -> bool:
             try:
                 return httpx.get(f"http://127.0.0.1:{front}/", timeout=1).status_code == 200

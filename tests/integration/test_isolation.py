@@ -30,8 +30,13 @@ def test_another_tenants_video_is_404_everywhere(stack: Stack, clip: Path) -> No
             ("DELETE", video["url"]),
         ]
         for method, url in routes:
-            kwargs = ({"json": {"title": "mine now"}} if method == "PATCH" else
-                      {"content": b"WEBVTT\n\n00:00.000 --> 00:01.000\ntheirs\n"} if method == "PUT" else {})
+            kwargs = (
+                {"json": {"title": "mine now"}}
+                if method == "PATCH"
+                else {"content": b"WEBVTT\n\n00:00.000 --> 00:01.000\ntheirs\n"}
+                if method == "PUT"
+                else {}
+            )
             answer = intruder.request(method, url, **kwargs)
             assert answer.status_code == 404, (method, url, answer.status_code)
             assert answer.headers["content-type"].startswith("application/problem+json")
@@ -45,8 +50,10 @@ def test_another_tenants_video_is_404_everywhere(stack: Stack, clip: Path) -> No
 
 
 def test_rate_limit_is_per_tenant(stack: Stack) -> None:
-    with stack.client(stack.tenant("limited", "--rate-limit", "5")) as limited, \
-            stack.client(stack.tenant("free", "--rate-limit", "0")) as free:
+    with (
+        stack.client(stack.tenant("limited", "--rate-limit", "5")) as limited,
+        stack.client(stack.tenant("free", "--rate-limit", "0")) as free,
+    ):
         codes = [limited.get("/v1/videos").status_code for _ in range(8)]
         assert codes[:5] == [200] * 5
         assert codes[5:] == [429] * 3

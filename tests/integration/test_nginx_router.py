@@ -25,8 +25,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def nginx_stack(stack: Stack) -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="reelgate-nginx-"))
     home.chmod(0o755)
-    env = {**stack.env, "REELGATE_HOME": str(home), "REELGATE_PORT_BASE": str(free_port_base()),
-           "REELGATE_ROUTER": "nginx"}
+    env = {
+        **stack.env,
+        "REELGATE_HOME": str(home),
+        "REELGATE_PORT_BASE": str(free_port_base()),
+        "REELGATE_ROUTER": "nginx",
+    }
     own = Stack(home, env)
     try:
         up = own.cli("stack", "up")

@@ -38,6 +38,5 @@ def test_api_conforms_to_its_schema(case, stack: Stack, unlimited_key: str) -> N
     case.call_and_validate(
         base_url=stack.router,
         headers={"Authorization": f"Bearer {unlimited_key}"},
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance,
-                response_schema_conformance],
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
     )

@@ -37,8 +37,9 @@ def test_pages_need_a_session_and_sign_in_returns_to_the_page(stack: Stack, key:
         assert first.status_code == 303 and first.headers["location"] == "/sign-in?next=%2Fusage"
         form = browser.get(first.headers["location"])
         assert 'name="next" value="/usage"' in form.text
-        wrong = browser.post("/sign-in", data={"api_key": "rg_not-a-key", "next": "/usage",
-                                               "_csrf_token": _csrf(browser)})
+        wrong = browser.post(
+            "/sign-in", data={"api_key": "rg_not-a-key", "next": "/usage", "_csrf_token": _csrf(browser)}
+        )
         assert wrong.status_code == 401 and 'role="alert"' in wrong.text and "not valid" in wrong.text
         ok = browser.post("/sign-in", data={"api_key": key, "next": "/usage", "_csrf_token": _csrf(browser)})
         assert ok.status_code == 303 and ok.headers["location"] == "/usage"
@@ -60,8 +61,11 @@ def test_cookies_are_secure_behind_tls_and_open_redirects_are_refused(stack: Sta
         assert csrf.startswith("reelgate_csrf=") and ("Secure" in csrf) is secure
     with httpx.Client(base_url=stack.router, headers={"Accept": "text/html"}) as browser:
         browser.get("/sign-in")
-        response = browser.post("/sign-in", headers={"X-Forwarded-Proto": "https"},
-                                data={"api_key": key, "next": "//evil.example/x", "_csrf_token": _csrf(browser)})
+        response = browser.post(
+            "/sign-in",
+            headers={"X-Forwarded-Proto": "https"},
+            data={"api_key": key, "next": "//evil.example/x", "_csrf_token": _csrf(browser)},
+        )
         assert response.headers["location"] == "/library"
         cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("reelgate_session="))
         assert "Secure" in cookie
@@ -89,13 +93,20 @@ def test_every_form_needs_its_csrf_token(page: httpx.Client) -> None:
 def test_upload_without_javascript_and_with_xhr(page: httpx.Client, clip: Path, media_dir: Path) -> None:
     # No JavaScript: the form field carries the token, and the answer is a redirect to the video page.
     with clip.open("rb") as fh:
-        plain = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "Plain form"},
-                          files={"file": ("clip.mp4", fh, "video/mp4")})
+        plain = page.post(
+            "/upload",
+            data={"_csrf_token": _csrf(page), "title": "Plain form"},
+            files={"file": ("clip.mp4", fh, "video/mp4")},
+        )
     assert plain.status_code == 303 and plain.headers["location"].startswith("/videos/")
     # XHR: the token in the header, JSON back with the page and its event stream.
     with clip.open("rb") as fh:
-        xhr = page.post("/upload", headers={"x-csrftoken": _csrf(page), "Accept": "application/json"},
-                        data={"title": "Through XHR"}, files={"file": ("clip.mp4", fh, "video/mp4")})
+        xhr = page.post(
+            "/upload",
+            headers={"x-csrftoken": _csrf(page), "Accept": "application/json"},
+            data={"title": "Through XHR"},
+            files={"file": ("clip.mp4", fh, "video/mp4")},
+        )
     assert xhr.status_code == 202, xhr.text
     body = xhr.json()
     events = page.get(body["events"], headers={"Accept": "text/event-stream"}, timeout=60)
@@ -113,15 +124,17 @@ def test_upload_without_javascript_and_with_xhr(page: httpx.Client, clip: Path, 
     assert "Plain form" in library and "Through XHR" in library
 
 
-def test_upload_without_a_token_is_refused_and_nothing_is_kept(page: httpx.Client, clip: Path,
-                                                               stack: Stack) -> None:
+def test_upload_without_a_token_is_refused_and_nothing_is_kept(page: httpx.Client, clip: Path, stack: Stack) -> None:
     before = set((stack.media / "tmp").iterdir())
     with clip.open("rb") as fh:
         forged = page.post("/upload", data={"title": "forged"}, files={"file": ("clip.mp4", fh, "video/mp4")})
     assert forged.status_code == 403 and "expired" in forged.text
     with clip.open("rb") as fh:
-        odd = page.post("/upload", headers={"x-csrftoken": _csrf(page).encode() + b"\xe9"},  # type: ignore[dict-item]
-                        files={"file": ("clip.mp4", fh, "video/mp4")})
+        odd = page.post(
+            "/upload",
+            headers={"x-csrftoken": _csrf(page).encode() + b"\xe9"},  # type: ignore[dict-item]
+            files={"file": ("clip.mp4", fh, "video/mp4")},
+        )
     assert odd.status_code == 403
     assert set((stack.media / "tmp").iterdir()) == before
     assert "forged" not in page.get("/library").text
@@ -180,8 +193,11 @@ def test_security_headers_and_cacheable_assets(page: httpx.Client) -> None:
 
 def test_delete_asks_first_then_removes(page: httpx.Client, clip: Path) -> None:
     with clip.open("rb") as fh:
-        made = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "To delete"},
-                         files={"file": ("clip.mp4", fh, "video/mp4")})
+        made = page.post(
+            "/upload",
+            data={"_csrf_token": _csrf(page), "title": "To delete"},
+            files={"file": ("clip.mp4", fh, "video/mp4")},
+        )
     video_page = made.headers["location"]
     wait_for(lambda: "status-ready" in page.get(video_page).text or None, 60, "the video to be ready")
     confirm = page.get(f"{video_page}/delete")
@@ -202,8 +218,9 @@ def test_usage_page_shows_minutes_storage_and_cost(page: httpx.Client) -> None:
 
 def test_another_tenants_video_page_is_not_found(stack: Stack, page: httpx.Client, clip: Path) -> None:
     with clip.open("rb") as fh:
-        made = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "Mine"},
-                         files={"file": ("clip.mp4", fh, "video/mp4")})
+        made = page.post(
+            "/upload", data={"_csrf_token": _csrf(page), "title": "Mine"}, files={"file": ("clip.mp4", fh, "video/mp4")}
+        )
     video_page = made.headers["location"]
     with sign_in(stack, stack.tenant("pages-other")) as other:
         for path in (video_page, f"{video_page}/delete", f"{video_page}/thumbnail", f"{video_page}/events"):
@@ -216,8 +233,12 @@ def test_library_pages_through_every_video(stack: Stack, clip: Path) -> None:
     with stack.client(key) as api:
         for i in range(13):  # the same content: finished outputs are reused, so these are quick
             with clip.open("rb") as fh:
-                assert api.post("/v1/videos", files={"file": ("c.mp4", fh, "video/mp4")},
-                                data={"title": f"Clip {i:02d}"}).status_code == 202
+                assert (
+                    api.post(
+                        "/v1/videos", files={"file": ("c.mp4", fh, "video/mp4")}, data={"title": f"Clip {i:02d}"}
+                    ).status_code
+                    == 202
+                )
     with sign_in(stack, key) as browser:
         first = browser.get("/library").text
         assert first.count('class="card"') == 12 and "Clip 12" in first and "Clip 00" not in first
@@ -235,8 +256,11 @@ def test_a_failed_video_says_why_in_plain_words(page: httpx.Client, media_dir: P
     cut = media_dir / "cut-for-page.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # the index promises missing frames
     with cut.open("rb") as fh:
-        made = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "Broken upload"},
-                         files={"file": ("cut.mp4", fh, "video/mp4")})
+        made = page.post(
+            "/upload",
+            data={"_csrf_token": _csrf(page), "title": "Broken upload"},
+            files={"file": ("cut.mp4", fh, "video/mp4")},
+        )
     video_page = made.headers["location"]
 
     def failed() -> str | None:
@@ -253,12 +277,18 @@ def test_a_failed_video_says_why_in_plain_words(page: httpx.Client, media_dir: P
 
 def test_library_status_answers_for_this_tenants_videos_only(stack: Stack, page: httpx.Client, clip: Path) -> None:
     with clip.open("rb") as fh:
-        mine = page.post("/upload", data={"_csrf_token": _csrf(page), "title": "Status"},
-                         files={"file": ("clip.mp4", fh, "video/mp4")}).headers["location"].rsplit("/", 1)[1]
+        mine = (
+            page.post(
+                "/upload",
+                data={"_csrf_token": _csrf(page), "title": "Status"},
+                files={"file": ("clip.mp4", fh, "video/mp4")},
+            )
+            .headers["location"]
+            .rsplit("/", 1)[1]
+        )
     with stack.client(stack.tenant("pages-status-other")) as other_api, clip.open("rb") as fh:
         theirs = other_api.post("/v1/videos", files={"file": ("c.mp4", fh, "video/mp4")}).json()["id"]
-    answer = page.get("/library/status", params=[("id", mine), ("id", theirs)],
-                      headers={"Accept": "application/json"})
+    answer = page.get("/library/status", params=[("id", mine), ("id", theirs)], headers={"Accept": "application/json"})
     assert answer.status_code == 200
     videos = answer.json()["videos"]
     assert [v["id"] for v in videos] == [mine]

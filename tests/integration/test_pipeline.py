@@ -20,6 +20,7 @@ def upload(api: httpx.Client, path: Path, name: str | None = None, **data: str) 
 
 def wait_final(api: httpx.Client, video: dict, timeout: float = 120) -> dict:  # type: ignore[type-arg]
     """The deadline allows for a queue: one worker, and earlier tests may have left it jobs."""
+
     def final() -> dict | None:  # type: ignore[type-arg]
         current = api.get(video["url"]).json()
         return current if current["status"] in ("ready", "failed") else None
@@ -172,8 +173,11 @@ def test_metrics_group_paths_and_include_the_worker(api: httpx.Client, clip: Pat
     wait_final(api, upload(api, clip).json())
     text = httpx.get(f"{api.base_url}/metrics").text
     assert 'path="/v1/videos/{video_id}"' in text
-    assert not any(line for line in text.splitlines() if "/v1/videos/" in line and "-" in line.split("path=")[-1][:60]
-                   and "{video_id}" not in line), "ids must not become labels"
+    assert not any(
+        line
+        for line in text.splitlines()
+        if "/v1/videos/" in line and "-" in line.split("path=")[-1][:60] and "{video_id}" not in line
+    ), "ids must not become labels"
     assert 'reelgate_transcode_seconds_count{outcome="ready"}' in text
     assert 'reelgate_videos_finished_total{status="ready"}' in text
 

@@ -39,7 +39,10 @@ def write_policy(stack: Stack, name: str, body: str) -> Path:
 @pytest.fixture(scope="module")
 def policies(stack: Stack) -> dict[str, Path]:
     return {
-        "normal": write_policy(stack, "normal", """
+        "normal": write_policy(
+            stack,
+            "normal",
+            """
             router: {uses: haproxy}
             gates:
               - id: read
@@ -54,20 +57,32 @@ def policies(stack: Stack) -> dict[str, Path]:
                 uses: k6
                 phase: post
                 with: {script: read, vus: 2, duration: 2s}
-        """),
-        "approval": write_policy(stack, "approval", """
+        """,
+        ),
+        "approval": write_policy(
+            stack,
+            "approval",
+            """
             approval: true
             gates:
               - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}
-        """),
-        "strict": write_policy(stack, "strict", """
+        """,
+        ),
+        "strict": write_policy(
+            stack,
+            "strict",
+            """
             gates:
               - id: strict
                 uses: k6
                 with: {script: read, vus: 1, duration: 1s}
                 checks: [{name: p95_ms, op: "<=", threshold: 0.001}]
-        """),
-        "bad-after-switch": write_policy(stack, "bad-after-switch", """
+        """,
+        ),
+        "bad-after-switch": write_policy(
+            stack,
+            "bad-after-switch",
+            """
             gates:
               - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}
               - id: after
@@ -75,12 +90,17 @@ def policies(stack: Stack) -> dict[str, Path]:
                 phase: post
                 with: {script: read, vus: 1, duration: 1s}
                 checks: [{name: p95_ms, op: "<=", threshold: 0.001}]
-        """),
-        "slow-switch": write_policy(stack, "slow-switch", """
+        """,
+        ),
+        "slow-switch": write_policy(
+            stack,
+            "slow-switch",
+            """
             router: {uses: haproxy, with: {drain: 8}}
             gates:
               - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}
-        """),
+        """,
+        ),
     }
 
 
@@ -139,8 +159,9 @@ def running(stack: Stack, part: str) -> bool:
     return process_info(stack.settings).get(part, {}).get("statename") == "RUNNING"
 
 
-def test_promote_then_roll_back_under_load_drops_nothing(stack: Stack, policies: dict[str, Path], load: Load,
-                                                         reader: tuple[str, str]) -> None:
+def test_promote_then_roll_back_under_load_drops_nothing(
+    stack: Stack, policies: dict[str, Path], load: Load, reader: tuple[str, str]
+) -> None:
     before = live_color(stack)
     started = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["normal"]))
     assert started.returncode == 0, started.stdout + started.stderr
@@ -178,8 +199,7 @@ def test_promote_then_roll_back_under_load_drops_nothing(stack: Stack, policies:
     assert load.failed == 0, f"{load.failed} of {load.ok + load.failed} requests failed during the releases"
 
 
-def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies: dict[str, Path],
-                                                          load: Load) -> None:
+def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies: dict[str, Path], load: Load) -> None:
     branch = f"reelgate-test-slow-{os.getpid()}-{int(time.time())}"
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
@@ -187,8 +207,11 @@ def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies
         try:
             subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
             subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
-            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "slow"],
-                           cwd=tree, check=True)
+            subprocess.run(
+                ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "slow"],
+                cwd=tree,
+                check=True,
+            )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     live = live_color(stack)
@@ -206,17 +229,25 @@ def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies
     assert load.failed == 0 and load.ok > 100
 
 
-def test_runner_killed_while_switching_is_recovered_by_the_next_command(stack: Stack,
-                                                                        policies: dict[str, Path]) -> None:
+def test_runner_killed_while_switching_is_recovered_by_the_next_command(
+    stack: Stack, policies: dict[str, Path]
+) -> None:
     live = live_color(stack)
-    runner = subprocess.Popen([REELGATE, "release", "start", "--candidate", "HEAD", "--policy",
-                               str(policies["slow-switch"])], env=stack.env, cwd=stack.home,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runner = subprocess.Popen(
+        [REELGATE, "release", "start", "--candidate", "HEAD", "--policy", str(policies["slow-switch"])],
+        env=stack.env,
+        cwd=stack.home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
+
         def switching() -> bool:
             with psycopg.connect(stack.settings.db_url, autocommit=True) as conn:
-                row = conn.execute("SELECT state FROM reelgate_gates.releases WHERE state NOT IN"
-                                   " ('promoted', 'blocked', 'rolled_back', 'aborted')").fetchone()
+                row = conn.execute(
+                    "SELECT state FROM reelgate_gates.releases WHERE state NOT IN"
+                    " ('promoted', 'blocked', 'rolled_back', 'aborted')"
+                ).fetchone()
             return bool(row and row[0] == "switching")
 
         wait_for(switching, 240, "the release to reach `switching`", interval=0.1)
@@ -251,8 +282,9 @@ def test_approval_abort_and_waiver(stack: Stack, policies: dict[str, Path]) -> N
 
     blocked = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["strict"]))
     assert blocked.returncode == 1 and "`p95_ms` is fail" in blocked.stdout
-    waived = release(stack, "waive", "--gate", "strict", "--check", "p95_ms", "--reason", "load test box",
-                     "--expires", "10m")
+    waived = release(
+        stack, "waive", "--gate", "strict", "--check", "p95_ms", "--reason", "load test box", "--expires", "10m"
+    )
     assert waived.returncode == 0 and "every release" in waived.stdout
     passed = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["strict"]))
     assert passed.returncode == 0, passed.stdout

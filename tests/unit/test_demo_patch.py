@@ -18,5 +18,6 @@ def test_slow_api_patch_applies_to_this_tree() -> None:
     # In the demo's slow candidate itself the patch is already applied: then it reverses cleanly.
     already = git_apply_check("--reverse")
     assert forward.returncode == 0 or already.returncode == 0, (
-        f"{PATCH.name} no longer applies; regenerate it: {forward.stderr}")
+        f"{PATCH.name} no longer applies; regenerate it: {forward.stderr}"
+    )
     assert "asyncio.sleep(0.3)" in PATCH.read_text()

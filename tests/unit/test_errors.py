@@ -50,8 +50,13 @@ def test_unexpected_error_is_a_plain_500() -> None:
 def test_application_error_keeps_its_sentence() -> None:
     with TestClient(app) as client:
         body = client.get("/refused").json()
-    assert body == {"type": "about:blank", "title": "Bad request", "status": 400,
-                    "detail": "The thing was refused.", "instance": "/refused"}
+    assert body == {
+        "type": "about:blank",
+        "title": "Bad request",
+        "status": 400,
+        "detail": "The thing was refused.",
+        "instance": "/refused",
+    }
 
 
 def test_unknown_field_names_the_field() -> None:

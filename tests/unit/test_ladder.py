@@ -13,7 +13,11 @@ def sizes(rungs: list[Rung]) -> list[tuple[str, int, int]]:
 
 def test_1080p_landscape_gets_every_rung() -> None:
     assert sizes(plan(1920, 1080, RUNGS)) == [
-        ("1080p", 1920, 1080), ("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
+        ("1080p", 1920, 1080),
+        ("720p", 1280, 720),
+        ("480p", 854, 480),
+        ("360p", 640, 360),
+    ]
 
 
 def test_never_upscales() -> None:

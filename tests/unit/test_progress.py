@@ -32,8 +32,11 @@ def test_block_gives_one_progress_in_seconds() -> None:
 
 def test_end_block_and_na_values() -> None:
     parser = ProgressParser()
-    updates = feed(parser, "frame=0\nout_time_us=N/A\nout_time_ms=N/A\nspeed=N/A\nprogress=continue\n"
-                           "frame=100\nout_time_us=4000000\nprogress=end\n")
+    updates = feed(
+        parser,
+        "frame=0\nout_time_us=N/A\nout_time_ms=N/A\nspeed=N/A\nprogress=continue\n"
+        "frame=100\nout_time_us=4000000\nprogress=end\n",
+    )
     assert updates[0].out_time_s == 0.0 and updates[0].speed is None
     assert updates[1].done and updates[1].out_time_s == 4.0
 
@@ -46,7 +49,10 @@ def test_fraction_is_capped_until_the_end() -> None:
 
 
 def test_cpu_seconds_from_benchmark_line() -> None:
-    lines = ["[info] Output #0, mp4", "[info] bench: utime=1.250s stime=0.125s rtime=0.900s",
-             "[info] bench: maxrss=123456kB"]
+    lines = [
+        "[info] Output #0, mp4",
+        "[info] bench: utime=1.250s stime=0.125s rtime=0.900s",
+        "[info] bench: maxrss=123456kB",
+    ]
     assert cpu_seconds(lines) == 1.375
     assert cpu_seconds(["[error] nothing here"]) == 0.0

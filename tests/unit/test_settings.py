@@ -11,15 +11,26 @@ def test_defaults_and_ports(tmp_path: Path) -> None:
     settings = load_settings({"REELGATE_HOME": str(tmp_path)})
     assert settings.port_base == 8400
     assert [settings.port(p) for p in ("router", "blue", "green", "postgres", "valkey")] == [
-        8400, 8401, 8402, 8403, 8404]
+        8400,
+        8401,
+        8402,
+        8403,
+        8404,
+    ]
     assert settings.var == tmp_path.resolve() / "var"
     assert settings.queue == "transcode.blue"
 
 
 def test_env_overrides_toml(tmp_path: Path) -> None:
     (tmp_path / "reelgate.toml").write_text('port_base = 9000\ncolor = "green"\nladder = [720, 360]\n')
-    settings = load_settings({"REELGATE_HOME": str(tmp_path), "REELGATE_PORT_BASE": "9100",
-                              "REELGATE_LADDER": "480,240", "REELGATE_ZAP_URL": "ignored"})
+    settings = load_settings(
+        {
+            "REELGATE_HOME": str(tmp_path),
+            "REELGATE_PORT_BASE": "9100",
+            "REELGATE_LADDER": "480,240",
+            "REELGATE_ZAP_URL": "ignored",
+        }
+    )
     assert settings.port_base == 9100
     assert settings.color == "green"
     assert settings.ladder == [480, 240]

@@ -26,8 +26,9 @@ async def explode() -> None:
 
 @get("/busy")
 async def busy() -> None:
-    raise RateLimited("This tenant may make 3 requests a minute; try again in 42 seconds.",
-                      headers={"Retry-After": "42"})
+    raise RateLimited(
+        "This tenant may make 3 requests a minute; try again in 42 seconds.", headers={"Retry-After": "42"}
+    )
 
 
 app = Litestar(
@@ -75,13 +76,37 @@ def test_formats() -> None:
 
 def test_usage_chart_scales_to_the_most_expensive() -> None:
     def video(title: str, cost: float) -> VideoUsage:
-        return VideoUsage(id=uuid4(), title=title, status="ready", source_seconds=1, output_bytes=1,
-                          cpu_seconds=1, cost_estimate=cost)
+        return VideoUsage(
+            id=uuid4(), title=title, status="ready", source_seconds=1, output_bytes=1, cpu_seconds=1, cost_estimate=cost
+        )
 
-    usage = Usage(tenant="t", videos=12, source_seconds=1, output_bytes=1, cpu_seconds=1, cost_estimate=1,
-                  currency="USD", rates={}, per_video=[video(f"v{i}", i / 10) for i in range(12)])
+    usage = Usage(
+        tenant="t",
+        videos=12,
+        source_seconds=1,
+        output_bytes=1,
+        cpu_seconds=1,
+        cost_estimate=1,
+        currency="USD",
+        rates={},
+        per_video=[video(f"v{i}", i / 10) for i in range(12)],
+    )
     bars = formats.usage_chart(usage)
     assert len(bars) == formats.CHART_BARS and bars[0].label == "v11"
     assert bars[0].width == formats.CHART_WIDTH and bars[-1].width < bars[0].width
-    assert formats.usage_chart(Usage(tenant="t", videos=0, source_seconds=0, output_bytes=0, cpu_seconds=0,
-                                    cost_estimate=0, currency="USD", rates={}, per_video=[])) == []
+    assert (
+        formats.usage_chart(
+            Usage(
+                tenant="t",
+                videos=0,
+                source_seconds=0,
+                output_bytes=0,
+                cpu_seconds=0,
+                cost_estimate=0,
+                currency="USD",
+                rates={},
+                per_video=[],
+            )
+        )
+        == []
+    )

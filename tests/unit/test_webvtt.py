@@ -19,8 +19,9 @@ Second line one
 Second line two
 """
 
-SRT = ("\ufeff1\r\n00:00:00,000 --> 00:00:01,250\r\nBonjour\r\n\r\n"
-       "2\r\n00:00:01,250 --> 01:02:03,004\r\nÇa va ?\r\n").encode()
+SRT = (
+    "\ufeff1\r\n00:00:00,000 --> 00:00:01,250\r\nBonjour\r\n\r\n2\r\n00:00:01,250 --> 01:02:03,004\r\nÇa va ?\r\n"
+).encode()
 
 
 def test_webvtt_cues_keep_text_and_settings_and_skip_notes() -> None:
@@ -41,21 +42,26 @@ def test_subrip_becomes_webvtt() -> None:
     assert webvtt.parse(webvtt.to_webvtt(cues).encode()) == cues
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"", "empty"),
-    (b"\n\n  \n", "empty"),
-    (b"WEBVTT\n\nNOTE only a note\n", "no cues"),
-    (b"hello world\n", "line 1: expected 'WEBVTT'"),
-    (b"\n\nWEBVTT\n\n00:01.000 -> 00:02.000\nx\n", "line 5: expected a timing line"),
-    (b"WEBVTT\n\n00:02.000 --> 00:01.000\nx\n", "line 3: the cue ends (00:00:01.000) before it starts"),
-    (b"WEBVTT\n\n00:01.000 --> 00:02.000\nx\n00:02.000 --> 00:03.000\ny\n", "line 5: expected cue text"),
-    (b"WEBVTT\n\n00:61.000 --> 00:62.000\nx\n", "line 3: expected a timing line"),
-    (b"1\n00:00:00,000 --> 00:00:01,000\nok\n\nx\n00:00:01,000 --> 00:00:02,000\nno\n",
-     "line 5: expected a cue number"),
-    (b"WEBVTT\n\n00:01.000 --> 00:02.000\n\xff\xfe\n", "line 4: expected UTF-8"),
-    (b"WEBVTT\n\n00:01.000 --> 00:02.000\nnul \x00 here\n", "line 4: expected text, found a NUL"),
-    (b"WEBVTT\n" + b"x" * webvtt.MAX_BYTES, "larger than the limit of 512 KiB"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "empty"),
+        (b"WEBVTT\n\nNOTE only a note\n", "no cues"),
+        (b"hello world\n", "line 1: expected 'WEBVTT'"),
+        (b"\n\nWEBVTT\n\n00:01.000 -> 00:02.000\nx\n", "line 5: expected a timing line"),
+        (b"WEBVTT\n\n00:02.000 --> 00:01.000\nx\n", "line 3: the cue ends (00:00:01.000) before it starts"),
+        (b"WEBVTT\n\n00:01.000 --> 00:02.000\nx\n00:02.000 --> 00:03.000\ny\n", "line 5: expected cue text"),
+        (b"WEBVTT\n\n00:61.000 --> 00:62.000\nx\n", "line 3: expected a timing line"),
+        (
+            b"1\n00:00:00,000 --> 00:00:01,000\nok\n\nx\n00:00:01,000 --> 00:00:02,000\nno\n",
+            "line 5: expected a cue number",
+        ),
+        (b"WEBVTT\n\n00:01.000 --> 00:02.000\n\xff\xfe\n", "line 4: expected UTF-8"),
+        (b"WEBVTT\n\n00:01.000 --> 00:02.000\nnul \x00 here\n", "line 4: expected text, found a NUL"),
+        (b"WEBVTT\n" + b"x" * webvtt.MAX_BYTES, "larger than the limit of 512 KiB"),
+    ],
+)
 def test_bad_files_say_where_and_what_was_expected(data: bytes, message: str) -> None:
     with pytest.raises(webvtt.CaptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         webvtt.parse(data)

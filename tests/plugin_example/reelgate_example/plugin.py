@@ -31,10 +31,20 @@ class HttpStatusGate:
         took = (time.perf_counter() - started) * 1000
         status_ok = answer.status_code == config.expect
         return GateResult(
-            gate=ctx.gate_id, uses=self.name, verdict="pass", reason="",
-            checks=[Check(name="status", value=answer.status_code, op="==", threshold=config.expect,
-                          verdict="pass" if status_ok else "fail"),
-                    Check(name="latency_ms", value=round(took, 3), unit="ms")],
+            gate=ctx.gate_id,
+            uses=self.name,
+            verdict="pass",
+            reason="",
+            checks=[
+                Check(
+                    name="status",
+                    value=answer.status_code,
+                    op="==",
+                    threshold=config.expect,
+                    verdict="pass" if status_ok else "fail",
+                ),
+                Check(name="latency_ms", value=round(took, 3), unit="ms"),
+            ],
         )
 
 

@@ -7,8 +7,14 @@ from reelgate.gates.model import Check, GateResult
 
 
 def result(gate: str, verdict: str, required: bool = True, checks: list[Check] | None = None) -> GateResult:
-    return GateResult(gate=gate, uses="x", verdict=verdict, reason=f"{gate} said {verdict}",  # type: ignore[arg-type]
-                      required=required, checks=checks or [])
+    return GateResult(
+        gate=gate,
+        uses="x",
+        verdict=verdict,
+        reason=f"{gate} said {verdict}",  # type: ignore[arg-type]
+        required=required,
+        checks=checks or [],
+    )
 
 
 def test_any_required_fail_or_error_blocks_naming_the_gate() -> None:
@@ -24,16 +30,23 @@ def test_advisory_gates_never_block() -> None:
 
 def test_waiver_turns_one_named_check_advisory_until_it_expires() -> None:
     def failing() -> GateResult:
-        return result("load", "fail", checks=[Check(name="p95_ms", value=900, verdict="fail", note="too slow"),
-                                              Check(name="error_rate", value=0, verdict="pass")])
+        return result(
+            "load",
+            "fail",
+            checks=[
+                Check(name="p95_ms", value=900, verdict="fail", note="too slow"),
+                Check(name="error_rate", value=0, verdict="pass"),
+            ],
+        )
 
     later = datetime.now(UTC) + timedelta(hours=1)
     waiver = Waiver(gate="load", check="p95_ms", reason="known slow disk", author="ana", expires_at=later)
     [waived] = apply_waivers([failing()], [waiver])
     assert waived.verdict == "warn" and "ana" in (waived.checks[0].waived_by or "")
     assert decide([waived]).outcome == "promote"
-    expired = Waiver(gate="load", check="p95_ms", reason="old", author="ana",
-                     expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    expired = Waiver(
+        gate="load", check="p95_ms", reason="old", author="ana", expires_at=datetime.now(UTC) - timedelta(minutes=1)
+    )
     assert apply_waivers([failing()], [expired])[0].verdict == "fail"
     other_check = Waiver(gate="load", check="error_rate", reason="x", author="ana", expires_at=later)
     assert apply_waivers([failing()], [other_check])[0].verdict == "fail"

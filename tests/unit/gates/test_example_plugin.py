@@ -33,8 +33,9 @@ def server() -> Iterator[str]:
 
 
 def test_passes_on_the_expected_status(run_gate, server: str) -> None:  # type: ignore[no-untyped-def]
-    result = run_gate(HttpStatusGate, {"path": "/ok"}, target=server,
-                      checks=[{"name": "latency_ms", "op": "<=", "threshold": 1000}])
+    result = run_gate(
+        HttpStatusGate, {"path": "/ok"}, target=server, checks=[{"name": "latency_ms", "op": "<=", "threshold": 1000}]
+    )
     assert result.verdict == "pass"
     assert {c.name for c in result.checks} == {"latency_ms", "status"}
 

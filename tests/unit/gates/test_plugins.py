@@ -24,8 +24,14 @@ HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) 
 
 
 def test_every_hook_has_a_typed_documented_spec_docs_and_a_test() -> None:
-    assert set(HOOKS) == {"register_gates", "register_routers", "register_deployers", "register_reporters",
-                          "gate_finished", "release_decided"}
+    assert set(HOOKS) == {
+        "register_gates",
+        "register_routers",
+        "register_deployers",
+        "register_reporters",
+        "gate_finished",
+        "release_decided",
+    }
     docs = (ROOT / "docs" / "plugins.md").read_text()
     tests = "".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))
     for name in HOOKS:
@@ -143,8 +149,11 @@ def test_third_party_package_installed_with_pip_appears(tmp_path: Path, monkeypa
     """`pip install` the example package (into a folder on sys.path), then load plugins as usual."""
     target, source = tmp_path / "site", tmp_path / "src"
     shutil.copytree(ROOT / "tests" / "plugin_example", source)  # the build leaves files beside the source
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
+        check=True,
+        capture_output=True,
+    )
     monkeypatch.syspath_prepend(str(target))
     plugins.cache_clear()
     try:

@@ -13,23 +13,51 @@ from reelgate.gates.model import Check, Decision, Event, Finding, GateResult
 from reelgate.gates.reports import write_reports
 
 RESULTS = [
-    GateResult(gate="load", uses="k6", verdict="fail", reason="check `p95_ms` is fail", duration_s=12.5,
-               checks=[Check(name="p95_ms", value=320.0, unit="ms", op="<=", threshold=250, verdict="fail"),
-                       Check(name="p50_ms", value=120.0, unit="ms"), Check(name="p99_ms", value=400.0, unit="ms",
-                                                                             baseline=9.0)],
-               artifacts=["/x/k6-summary.json"]),
-    GateResult(gate="scan", uses="zap", verdict="warn", reason="1 finding", required=False,
-               findings=[Finding(rule_id="10038", severity="medium", message="CSP header not set <script>",
-                                 location="http://t/", help_url="https://example.org/10038")]),
+    GateResult(
+        gate="load",
+        uses="k6",
+        verdict="fail",
+        reason="check `p95_ms` is fail",
+        duration_s=12.5,
+        checks=[
+            Check(name="p95_ms", value=320.0, unit="ms", op="<=", threshold=250, verdict="fail"),
+            Check(name="p50_ms", value=120.0, unit="ms"),
+            Check(name="p99_ms", value=400.0, unit="ms", baseline=9.0),
+        ],
+        artifacts=["/x/k6-summary.json"],
+    ),
+    GateResult(
+        gate="scan",
+        uses="zap",
+        verdict="warn",
+        reason="1 finding",
+        required=False,
+        findings=[
+            Finding(
+                rule_id="10038",
+                severity="medium",
+                message="CSP header not set <script>",
+                location="http://t/",
+                help_url="https://example.org/10038",
+            )
+        ],
+    ),
     GateResult(gate="later", uses="k6", verdict="skipped", reason="fail_fast", phase="post"),
 ]
 
 
 def write(tmp_path: Path) -> dict[str, Path]:
     timeline = [Event(at=datetime(2026, 1, 1, tzinfo=UTC), kind="planned", message="go", actor="ana")]
-    paths = write_reports("r1", "v2", "default", "blocked",
-                          Decision(outcome="block", reason="required gate `load` is fail", deciding_gate="load"),
-                          RESULTS, timeline, tmp_path)
+    paths = write_reports(
+        "r1",
+        "v2",
+        "default",
+        "blocked",
+        Decision(outcome="block", reason="required gate `load` is fail", deciding_gate="load"),
+        RESULTS,
+        timeline,
+        tmp_path,
+    )
     return {p.name: p for p in paths}
 
 
@@ -62,7 +90,7 @@ def test_markdown_and_html(tmp_path: Path) -> None:
     assert "**BLOCK**" in markdown and "| ❌ p95_ms | 320 ms | <= 250 |" in markdown
     page = files["report.html"].read_text()
     assert page.startswith("<!doctype html><html lang='en'>")
-    assert "<svg role=\"img\"" in page and "Latency of load" in page
+    assert '<svg role="img"' in page and "Latency of load" in page
     assert "&lt;script&gt;" in page and "<script>" not in page  # escaped
     # Self-contained: no stylesheet, script or image from elsewhere.
     assert not re.search(r"<(link|script|img)[^>]+(href|src)=", page)

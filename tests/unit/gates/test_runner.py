@@ -40,9 +40,16 @@ class Sleeper:
             cls.running -= 1
         if cls.calls[ctx.gate_id] <= ctx.config.fail_times:
             return GateResult(gate="", uses="", verdict="error", reason="flaky tool")
-        return GateResult(gate="", uses="", verdict=ctx.config.verdict, reason="",
-                          checks=[Check(name="value", value=ctx.config.value, unit="ms"),
-                                  Check(name="baseline:value", value=10.0, unit="ms")])
+        return GateResult(
+            gate="",
+            uses="",
+            verdict=ctx.config.verdict,
+            reason="",
+            checks=[
+                Check(name="value", value=ctx.config.value, unit="ms"),
+                Check(name="baseline:value", value=10.0, unit="ms"),
+            ],
+        )
 
 
 class Crasher:
@@ -77,12 +84,15 @@ def run(text: str, tmp_path: Path, phase: str = "pre") -> tuple[list[GateResult]
 
 
 def test_independent_gates_run_in_parallel_and_exclusive_alone(tmp_path: Path) -> None:
-    results, took = run("""gates:
+    results, took = run(
+        """gates:
   - {id: a, uses: sleep}
   - {id: b, uses: sleep}
   - {id: c, uses: sleep}
   - {id: load, uses: sleep, exclusive: true}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert [r.gate for r in results] == ["a", "b", "c", "load"]
     assert all(r.verdict == "pass" for r in results)
     assert Sleeper.peak == 3  # a, b, c together; `load` never beside them
@@ -98,20 +108,26 @@ def test_only_errors_are_retried(tmp_path: Path) -> None:
     [flaky], _ = run("gates:\n  - {id: f, uses: sleep, retries: 2, with: {seconds: 0, fail_times: 2}}\n", tmp_path)
     assert flaky.verdict == "pass" and flaky.attempts == 3
     Sleeper.calls = {}
-    [failing], _ = run("""gates:
+    [failing], _ = run(
+        """gates:
   - {id: g, uses: sleep, retries: 3, with: {seconds: 0, value: 900},
      checks: [{name: value, op: "<=", threshold: 10}]}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert failing.verdict == "fail" and failing.attempts == 1
 
 
 def test_fail_fast_cancels_the_rest(tmp_path: Path) -> None:
-    results, took = run("""fail_fast: true
+    results, took = run(
+        """fail_fast: true
 gates:
   - {id: quick-fail, uses: sleep, with: {seconds: 0.01, value: 99}, checks: [{name: value, threshold: 1}]}
   - {id: slow, uses: sleep, with: {seconds: 2}}
   - {id: later, uses: sleep, exclusive: true}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     verdicts = {r.gate: r.verdict for r in results}
     assert verdicts == {"quick-fail": "fail", "slow": "skipped", "later": "skipped"}
     assert took < 1
@@ -125,14 +141,17 @@ def test_a_crashing_or_empty_gate_is_an_error_never_a_pass(tmp_path: Path) -> No
 
 
 def test_checks_are_judged_and_the_reason_names_the_deciding_check(tmp_path: Path) -> None:
-    [result], _ = run("""gates:
+    [result], _ = run(
+        """gates:
   - uses: sleep
     with: {seconds: 0, value: 14}
     checks:
       - {name: value, op: "<=", threshold: 100}
       - {name: value, op: "<=", baseline: live, max_regression: 20}
       - {name: missing, op: "<=", threshold: 1, severity: warn}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     names = [c.name for c in result.checks]
     assert names == ["value", "value vs live", "missing"]
     vs_live = result.checks[1]
@@ -146,15 +165,17 @@ def test_apply_rule_directions_and_tolerance() -> None:
     measured = {"rps": Check(name="rps", value=80.0)}
     lower = apply_rule(measured, CheckRule(name="rps", op=">=", baseline="live", max_regression=10), 100.0)
     assert lower.verdict == "fail" and lower.threshold == 90.0
-    tolerant = apply_rule({"p": Check(name="p", value=6.0)},
-                          CheckRule(name="p", baseline="live", max_regression=10, tolerance=5), 3.0)
+    tolerant = apply_rule(
+        {"p": Check(name="p", value=6.0)}, CheckRule(name="p", baseline="live", max_regression=10, tolerance=5), 3.0
+    )
     assert tolerant.verdict == "pass"
     assert relative_limit(100, "<=", 10) == pytest.approx(110)
     assert relative_limit(100, ">", 10) == pytest.approx(90)
     warned = apply_rule({"p": Check(name="p", value=6.0)}, CheckRule(name="p", threshold=5, severity="warn"), None)
     assert warned.verdict == "warn"
-    no_base = apply_rule({"p": Check(name="p", value=6.0)}, CheckRule(name="p", baseline="live", max_regression=5),
-                         None)
+    no_base = apply_rule(
+        {"p": Check(name="p", value=6.0)}, CheckRule(name="p", baseline="live", max_regression=5), None
+    )
     assert no_base.verdict == "error" and "no live baseline" in no_base.note
 
 
@@ -166,13 +187,17 @@ def test_last_promoted_baseline(tmp_path: Path, stored: float | None, value: flo
         asked.append((gate, check))
         return stored
 
-    loaded = parse_policy(f"""gates:
+    loaded = parse_policy(
+        f"""gates:
   - id: latency
     uses: sleep
     with: {{seconds: 0, value: {value}}}
     checks:
       - {{name: value, op: "<=", baseline: last_promoted, max_regression: 20}}
-""", "t.yaml", TYPES)
+""",
+        "t.yaml",
+        TYPES,
+    )
     options = RunOptions(target="http://t", workdir=tmp_path, last_promoted=last_promoted)
     [result] = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
     check = result.checks[0]
