@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench.common import REELGATE, Result, save, throwaway_stack
+from reelgate.gates.api import PluginContext
 from reelgate.plugins import haproxy, nginx
 
 K6 = str(Path(sys.executable).parent / "k6")
@@ -66,11 +66,11 @@ def switch_under_load(kind: str, seconds: int, rate: int) -> Result:
 
         def flip() -> None:
             nonlocal switches
-            os.environ["REELGATE_PORT_BASE"] = env["REELGATE_PORT_BASE"]  # the routers read it, as the runner does
+            ctx = PluginContext(home=home, port_base=int(env["REELGATE_PORT_BASE"]), reelgate=REELGATE)
             switcher = (
-                haproxy.HAProxyRouter(haproxy.Config(), home)
+                haproxy.HAProxyRouter(haproxy.HAProxyConfig(), ctx)
                 if kind == "haproxy"
-                else nginx.NginxRouter(nginx.Config(drain=0.5), home)
+                else nginx.NginxRouter(nginx.NginxConfig(drain=0.5), ctx)
             )
             color = "green"
             while not done.is_set():

@@ -1,27 +1,41 @@
 """The public plugin API: what a plugin (built-in or third-party) imports.
 
-from reelgate.gates.api import GateContext, GateResult, Check, hookimpl
+    from reelgate.gates.api import GateContext, GateResult, Check, hookimpl
 
-class MyGate:
-    name = "my-gate"
-    class Config(msgspec.Struct, forbid_unknown_fields=True):
+    class MyConfig(msgspec.Struct, forbid_unknown_fields=True):
         limit: int = 3
-    async def run(self, ctx: GateContext) -> GateResult: ...
 
-@hookimpl
-def register_gates(register):
-    register(MyGate)
+    class MyGate:
+        name = "my-gate"
+        Config = MyConfig
+        async def run(self, ctx: GateContext) -> GateResult: ...
+
+    @hookimpl
+    def register_gates(register):
+        register(MyGate)
+
+Each kind of plugin has a contract here (`GateType`, `Router`, `Deployer`,
+`Reporter`); the manager checks a class against it when it is registered and
+refuses it, naming what is missing. Name a plugin's config at module level
+(`MyConfig`, then `Config = MyConfig` in the class), so that type checkers see
+the type of `__init__(config, ...)`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import httpx
 import msgspec
 import pluggy
 
-from reelgate.gates.model import Check, Decision, Finding, GateResult, Verdict, error_result, worst
+from reelgate.gates.model import Check, Decision, Finding, GateResult, Report, Verdict, error_result, worst
 
 hookimpl = pluggy.HookimplMarker("reelgate")
 
@@ -29,17 +43,66 @@ __all__ = [
     "Check",
     "Decision",
     "DeployError",
+    "Deployer",
     "Deployment",
     "Finding",
     "GateContext",
     "GateResult",
     "GateType",
+    "PluginContext",
+    "Reporter",
+    "Router",
     "RouterError",
+    "Say",
+    "ToolNotFound",
+    "ToolRun",
     "Verdict",
     "error_result",
     "hookimpl",
+    "http_ready",
+    "run_tool",
     "worst",
 ]
+
+Say = Callable[[str], None]
+"""Tells the person running the release what is happening, one line at a time."""
+
+PARTS = ("router", "blue", "green", "postgres", "valkey")
+
+
+class PluginContext(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the local stack is, given to routers and deployers when they are built.
+
+    Plugins take ports and paths from here rather than from the environment, so one
+    process can drive two stacks (the tests do) and a plugin is easy to build in a test.
+    """
+
+    home: Path
+    """The checkout running the release (holds `var/`)."""
+    port_base: int = 8400
+    """Ports: router +0, blue +1, green +2, PostgreSQL +3, Valkey +4."""
+    reelgate: str = "reelgate"
+    """The checkout's own `reelgate` command (the release runner's, not a candidate's)."""
+    host: str = "127.0.0.1"
+
+    @property
+    def var(self) -> Path:
+        return self.home / "var"
+
+    def port(self, part: str) -> int:
+        return self.port_base + PARTS.index(part)
+
+    def url(self, part: str) -> str:
+        return f"http://{self.host}:{self.port(part)}"
+
+    def path(self, value: str | Path) -> Path:
+        """`value` as an absolute path; a relative one is relative to the checkout."""
+        path = Path(value)
+        return path if path.is_absolute() else self.home / path
+
+    def env(self) -> dict[str, str]:
+        """The environment for the checkout's own CLI: this process's, pointed at this stack."""
+        return {**os.environ, "REELGATE_HOME": str(self.home), "REELGATE_PORT_BASE": str(self.port_base)}
 
 
 class GateContext(msgspec.Struct, kw_only=True):
@@ -67,8 +130,14 @@ class GateContext(msgspec.Struct, kw_only=True):
 
 
 class Deployment(msgspec.Struct, kw_only=True):
+    """What a deployer hands the engine: where the candidate is and what the gates need to reach it."""
+
     url: str
     """Where the candidate answers."""
+    live_url: str | None = None
+    """Where the live color answers directly, for checks with `baseline: live` (None: no such checks)."""
+    api_key: str | None = None
+    """A key of a tenant on the candidate's own database, for the gates (made by the deployer)."""
     build_dir: str | None = None
     """The build (a venv) the candidate color runs, kept for a later rollback."""
     source_dir: str | None = None
@@ -84,8 +153,169 @@ class RouterError(Exception):
     """The router refused or could not confirm a switch; the message says what it answered."""
 
 
+# -- the contracts, one per kind of plugin -------------------------------------------------
+# Only the members a plugin must have are listed; `manager.Registry` checks them at load.
+
+
 class GateType(Protocol):
+    """Measures one thing about a target and returns a verdict. Built with no arguments."""
+
     name: ClassVar[str]
     Config: ClassVar[type[msgspec.Struct]]
 
-    async def run(self, ctx: GateContext) -> GateResult: ...
+    async def run(self, ctx: GateContext) -> GateResult:
+        """Measure `ctx.target`; `error` when the tool cannot measure, never a pass without data."""
+        ...
+
+
+class Router(Protocol):
+    """Switches live traffic between the colors. Built as `Router(config, ctx: PluginContext)`."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[msgspec.Struct]]
+
+    async def live(self) -> str | None:
+        """The color taking traffic now, or None when none or both do."""
+        ...
+
+    async def healthy(self, color: str) -> bool:
+        """Whether `color` answers its readiness probe."""
+        ...
+
+    async def switch(self, color: str) -> None:
+        """Send all traffic to `color` and confirm it; raise `RouterError` when refused or not confirmed."""
+        ...
+
+
+class Deployer(Protocol):
+    """Starts a candidate beside the live color and stops it. Built as `Deployer(config, ctx: PluginContext)`.
+
+    May also have `async cleanup(release_id)`, called once a release has ended.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type[msgspec.Struct]]
+
+    async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
+        """Build and start `ref` as `color`; raise `DeployError` naming the step that failed."""
+        ...
+
+    async def start(self, color: str, build_dir: str | None) -> None:
+        """(Re)start `color`, on `build_dir`'s build when given (a rollback restarts the previous build)."""
+        ...
+
+    async def stop(self, color: str, drain_to: str | None = None) -> None:
+        """Stop `color`; with `drain_to`, its waiting work moves to that color."""
+        ...
+
+
+class Reporter(Protocol):
+    """Writes one file from a release's results. Built with no arguments."""
+
+    name: ClassVar[str]
+    suffix: ClassVar[str]
+
+    def write(self, report: Report, path: Path) -> None:
+        """Write `report` to `path` (which ends in `suffix`)."""
+        ...
+
+
+CONTRACTS: dict[str, type[Any]] = {"gates": GateType, "routers": Router, "deployers": Deployer, "reporters": Reporter}
+"""Each registry table's contract."""
+
+
+def contract_members(contract: type[Any]) -> dict[str, bool]:
+    """The members a contract requires, each with whether it must be a coroutine function."""
+    import inspect
+
+    members = {name: False for name in getattr(contract, "__annotations__", {})}
+    for name, value in vars(contract).items():
+        if inspect.isfunction(value) and not name.startswith("_"):
+            members[name] = inspect.iscoroutinefunction(value)
+    return members
+
+
+# -- helpers for plugin authors ---------------------------------------------------------------
+
+
+class ToolNotFound(Exception):
+    """The tool's executable is not installed; the message names it."""
+
+
+class ToolRun(msgspec.Struct, kw_only=True):
+    """One finished run of a tool."""
+
+    args: list[str]
+    exit_code: int
+    """The exit code; negative when a signal ended it (-9 after a timeout)."""
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+
+    def tail(self, lines: int = 5) -> str:
+        """The last lines of the tool's stderr (or stdout), joined with ` | `, for a one-line reason."""
+        text = (self.stderr or self.stdout).decode(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:])
+
+
+async def run_tool(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    kill_after: float | None = None,
+    log: Path | None = None,
+    merge_stderr: bool = False,
+) -> ToolRun:
+    """Run a tool, wait for it and return its exit code and output.
+
+    The tool runs in a process group of its own. After `kill_after` seconds, or when the calling task is
+    cancelled (a gate's timeout, a fail_fast), the whole group is killed, so no child outlives
+    it. With `log`, the command line and the output are appended to that file as well.
+    Raises `ToolNotFound` when the executable does not exist.
+    """
+    args = [str(a) for a in args]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise ToolNotFound(f"`{args[0]}` is not installed (not found on PATH)") from None
+    timed_out = False
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), kill_after)
+    except TimeoutError:
+        timed_out = True
+        _kill_group(proc)
+        stdout, stderr = await proc.communicate()
+    except asyncio.CancelledError:
+        _kill_group(proc)
+        await proc.wait()
+        raise
+    result = ToolRun(
+        args=args, exit_code=proc.returncode or 0, stdout=stdout or b"", stderr=stderr or b"", timed_out=timed_out
+    )
+    if log is not None:
+        with log.open("ab") as out:
+            out.write(f"\n$ {' '.join(args)}\n".encode() + result.stdout + result.stderr)
+    return result
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def http_ready(url: str, path: str = "/health/ready", within: float = 2.0) -> int | None:
+    """The status code of `url + path` (readiness probe), or None when nothing answers `within` seconds."""
+    try:
+        async with httpx.AsyncClient(timeout=within) as client:
+            return (await client.get(url.rstrip("/") + path)).status_code
+    except httpx.HTTPError:
+        return None

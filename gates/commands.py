@@ -149,7 +149,9 @@ def gate_run(
     results = asyncio.run(Runner(loaded, reg.gates, options, hooks()).run(loaded.policy.gates[0].phase))
     for result in results:
         show_result(result)
-    written = write_reports(f"gate-{name}", target, loaded.policy.name, "finished", None, results, [], out)
+    written = write_reports(
+        f"gate-{name}", target, loaded.policy.name, "finished", None, results, [], out, reg.reporters
+    )
     click.echo(f"reports: {', '.join(str(p) for p in written)}")
     if any(r.verdict in ("fail", "error") for r in results):
         raise click.exceptions.Exit(EXIT_BLOCKED)

@@ -1,7 +1,8 @@
 """From gate results to `promote` or `block`, naming the gate that decided.
 
-Any required `fail` or `error` blocks; advisory gates never block. A waiver
-turns one named check of one gate advisory until it expires.
+Any required `fail` or `error` blocks, and so does a required gate that did
+not run (`skipped`): missing evidence never promotes. Advisory gates never
+block. A waiver turns one named check of one gate advisory until it expires.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from reelgate.gates.judge import summarize
 from reelgate.gates.model import Decision, GateResult, worst
-from reelgate.gates.runner import summarize
 
 
 class Waiver(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +55,16 @@ def decide(results: list[GateResult], approval_required: bool = False) -> Decisi
             deciding_gate=first.gate,
             reason=f"required gate `{first.gate}` is {first.verdict}: {first.reason}",
         )
+    unrun = [r for r in results if r.required and r.verdict == "skipped"]
+    if unrun:
+        first = unrun[0]
+        return Decision(
+            outcome="block",
+            deciding_gate=first.gate,
+            reason=f"required gate `{first.gate}` did not run ({first.reason}): missing evidence never promotes",
+        )
+    if not any(r.required for r in results):
+        return Decision(outcome="block", reason="no required gate ran: missing evidence never promotes")
     warned = [r.gate for r in results if r.verdict in ("warn", "fail", "error")]
     note = f" ({len(warned)} with warnings or advisory failures: {', '.join(warned)})" if warned else ""
     required = [r for r in results if r.required]

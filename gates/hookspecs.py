@@ -8,11 +8,12 @@ values are ignored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from reelgate.gates.api import Deployer, GateType, Reporter, Router
     from reelgate.gates.model import Decision, GateResult
 
 hookspec = pluggy.HookspecMarker("reelgate")
@@ -22,38 +23,42 @@ hookspec = pluggy.HookspecMarker("reelgate")
 
 
 @hookspec
-def register_gates(register: Callable[[type[Any]], None]) -> None:
+def register_gates(register: Callable[[type[GateType]], None]) -> None:
     """Called once when the plugin manager loads. Call `register(GateClass)` for each gate type.
 
-    A gate type has a `name` (what a policy's `uses` names), a `Config` msgspec
-    Struct with `forbid_unknown_fields=True`, and `async run(ctx) -> GateResult`.
+    Contract: `reelgate.gates.api.GateType`: a `name` (what a policy's `uses` names), a
+    `Config` msgspec Struct with `forbid_unknown_fields=True`, and `async run(ctx) -> GateResult`.
+    Built with no arguments. A class that misses a member is refused at load.
     """
 
 
 @hookspec
-def register_routers(register: Callable[[type[Any]], None]) -> None:
+def register_routers(register: Callable[[type[Router]], None]) -> None:
     """Called once when the plugin manager loads. Call `register(RouterClass)` for each router.
 
-    A router switches live traffic between the colors: `name`, `Config`, `live()`,
-    `switch(color)`.
+    Contract: `reelgate.gates.api.Router`: `name`, `Config`, `async live() -> str | None`,
+    `async healthy(color) -> bool` and `async switch(color)` (raises `RouterError`). Built as
+    `RouterClass(config, ctx: PluginContext)`.
     """
 
 
 @hookspec
-def register_deployers(register: Callable[[type[Any]], None]) -> None:
+def register_deployers(register: Callable[[type[Deployer]], None]) -> None:
     """Called once when the plugin manager loads. Call `register(DeployerClass)` for each deployer.
 
-    A deployer starts a candidate beside the live color and stops it: `name`,
-    `Config`, `deploy(ref, color) -> url`, `stop(color)`.
+    Contract: `reelgate.gates.api.Deployer`: `name`, `Config`,
+    `async deploy(release_id, ref, color, say) -> Deployment`, `async start(color, build_dir)`,
+    `async stop(color, drain_to)` (all raise `DeployError`), and optionally `async cleanup(release_id)`.
+    Built as `DeployerClass(config, ctx: PluginContext)`.
     """
 
 
 @hookspec
-def register_reporters(register: Callable[[type[Any]], None]) -> None:
+def register_reporters(register: Callable[[type[Reporter]], None]) -> None:
     """Called once when the plugin manager loads. Call `register(ReporterClass)` for each reporter.
 
-    A reporter writes one file from a release's results: `name`, `suffix`,
-    `write(report, path)`.
+    Contract: `reelgate.gates.api.Reporter`: `name`, `suffix` and `write(report, path)`, which
+    writes one file from a release's results. Built with no arguments.
     """
 
 

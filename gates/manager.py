@@ -8,13 +8,16 @@ or built-in module names such as `k6`).
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from functools import cache
 from typing import Any
 
+import msgspec
 import pluggy
 
 from reelgate.gates import hookspecs
+from reelgate.gates.api import CONTRACTS, contract_members
 
 BUILTIN_PLUGINS = (
     "reelgate.plugins.k6",
@@ -50,16 +53,32 @@ class Registry:
         table: dict[str, type[Any]] = getattr(self, kind)
 
         def register(cls: type[Any]) -> None:
-            name = getattr(cls, "name", None)
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"{cls!r} registered as one of the {kind} has no `name`")
-            if kind in ("gates", "routers", "deployers") and not hasattr(cls, "Config"):
-                raise PluginError(f"{kind[:-1]} {name!r} has no `Config` struct")
+            problem = contract_problem(kind, cls)
+            if problem:
+                raise PluginError(problem)
+            name = cls.name
             if name in table and table[name] is not cls:
                 raise PluginError(f"two {kind} are named {name!r}: {table[name]!r} and {cls!r}")
             table[name] = cls
 
         return register
+
+
+def contract_problem(kind: str, cls: type[Any]) -> str | None:
+    """Why `cls` does not meet its kind's contract (`gates.api`), or None when it does."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        return f"{cls!r} registered as one of the {kind} has no `name`"
+    what = f"{kind[:-1]} {name!r} ({cls.__module__}.{cls.__qualname__})"
+    for member, is_async in contract_members(CONTRACTS[kind]).items():
+        value = getattr(cls, member, None)
+        if value is None:
+            return f"{what} has no `{member}`, which every {kind[:-1]} needs"
+        if is_async and not inspect.iscoroutinefunction(value):
+            return f"{what}: `{member}` must be `async def`"
+    if hasattr(cls, "Config") and not (isinstance(cls.Config, type) and issubclass(cls.Config, msgspec.Struct)):
+        return f"{what}: `Config` must be a msgspec Struct"
+    return None
 
 
 def _disabled() -> set[str]:

@@ -31,6 +31,9 @@ class Check(msgspec.Struct, kw_only=True):
     name: str
     value: float | None
     unit: str = ""
+    metric: str = ""
+    """The measured value's name as the gate reported it, when the check is named otherwise
+    (a baseline comparison is `p95_ms vs live`, its metric `p95_ms`)."""
     op: Op | None = None
     threshold: float | None = None
     baseline: float | None = None

@@ -77,6 +77,9 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How the candidate starts: `local` (build REF here) or `external` (a URL deployed elsewhere)."""
     scale_down_delay: float = 30
     """Seconds the old color keeps running after the post-promotion gates pass."""
+    on_missing_baseline: Literal["skip", "warn", "error"] = "warn"
+    """What a `baseline: last_promoted` check is when no promoted release measured it yet: `skip` (not
+    judged), `warn` (advisory) or `error` (blocks a required gate). Never a pass."""
     gates: list[GateSpec]
 
 
@@ -221,6 +224,11 @@ def parse_policy(
             known = ", ".join(sorted(table)) or "none installed"
             raise PolicyError(file, line, col, f"unknown {kind} `{component.uses}` (known: {known})")
         setattr(loaded, f"{kind}_config", _decode(tree, component.with_, plugin.Config, file, f"$.{kind}.with"))
+    if not any(spec.required and spec.phase == "pre" for spec in policy.gates):
+        line, col = _position(tree, "$.gates" if "gates" in tree else "$")
+        raise PolicyError(
+            file, line, col, "expected at least one required `pre` gate: a release with no evidence never promotes"
+        )
     return loaded
 
 

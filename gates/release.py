@@ -12,17 +12,16 @@ command and resumed safely (traffic goes back to the color that was live).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import os
 import secrets
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reelgate.gates.api import DeployError, Deployment, RouterError
+import msgspec
+
+from reelgate.gates.api import Deployer, DeployError, Deployment, Router, RouterError, Say, http_ready, run_tool
 from reelgate.gates.decision import apply_waivers, decide
 from reelgate.gates.model import Decision, GateResult
 from reelgate.gates.policy import LoadedPolicy
@@ -32,21 +31,10 @@ from reelgate.gates.settings import EngineSettings
 from reelgate.gates.store import Release, Store, StoreError, actor
 
 log = logging.getLogger("reelgate.gates.release")
-Say = Callable[[str], None]
 
 
 def other(color: str) -> str:
     return "green" if color == "blue" else "blue"
-
-
-async def _answers(url: str) -> bool:
-    import httpx
-
-    try:
-        async with httpx.AsyncClient(timeout=2) as client:
-            return (await client.get(f"{url}/health/ready")).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def new_release_id() -> str:
@@ -56,15 +44,17 @@ def new_release_id() -> str:
 class ReleaseManager:
     def __init__(self, settings: EngineSettings, store: Store, registry: Any, hooks: Any, say: Say) -> None:
         self.settings, self.store, self.registry, self.hooks, self.say = settings, store, registry, hooks, say
-        self._keys: dict[str, str] = {}
+        self.ctx = settings.plugin_context()
 
     # -- plugins of a policy ---------------------------------------------------------
 
-    def _router(self, loaded: LoadedPolicy) -> Any:
-        return self.registry.routers[loaded.policy.router.uses](loaded.router_config, self.settings.home)
+    def _router(self, loaded: LoadedPolicy) -> Router:
+        router: Router = self.registry.routers[loaded.policy.router.uses](loaded.router_config, self.ctx)
+        return router
 
-    def _deployer(self, loaded: LoadedPolicy) -> Any:
-        return self.registry.deployers[loaded.policy.deployer.uses](loaded.deployer_config, self.settings.home)
+    def _deployer(self, loaded: LoadedPolicy) -> Deployer:
+        deployer: Deployer = self.registry.deployers[loaded.policy.deployer.uses](loaded.deployer_config, self.ctx)
+        return deployer
 
     def _folder(self, release_id: str) -> Path:
         return self.settings.var / "releases" / release_id
@@ -95,9 +85,7 @@ class ReleaseManager:
                 outcome="block", reason=f"the candidate could not be deployed: {exc}", deciding_gate=None
             )
             return self._finish_blocked(release_id, decision)
-        self.store.update(
-            release_id, candidate_url=deployment.url, build_dir=deployment.build_dir, commit_sha=deployment.commit
-        )
+        self._keep_deployment(release_id, deployment)
         self.store.event(release_id, "deployed", f"{candidate} answers at {deployment.url}")
         self.store.transition(release_id, "gating", "running the pre-promotion gates")
         results = await self._gates(release_id, loaded, "pre", deployment.url, deployment)
@@ -133,7 +121,7 @@ class ReleaseManager:
         new, old = release.candidate_color, release.live_before
         self.store.transition(release_id, "switching", f"switching traffic from {old} to {new}")
         try:
-            await router.switch(new)
+            await self._switch(router, new, release_id, release.build_dir)
         except RouterError as exc:
             self.store.event(release_id, "switch-failed", str(exc))
             await self._switch_back(router, old, release_id)
@@ -141,11 +129,10 @@ class ReleaseManager:
             self.store.transition(release_id, "rolled_back", f"the switch failed: {exc}")
             self._reports(release_id)
             return self.store.get(release_id)
-        self.store.set_live(new, release_id, release.build_dir)
         self.say(f"traffic is on {new}")
         self.store.transition(release_id, "watching", f"watching {new} with the post-promotion gates")
         router_url = self.settings.url("router")
-        post = await self._gates(release_id, loaded, "post", router_url, None)
+        post = await self._gates(release_id, loaded, "post", router_url, self.store.get(release_id).deployment)
         failed = [r for r in post if r.required and r.verdict in ("fail", "error")]
         if failed:
             reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
@@ -168,9 +155,33 @@ class ReleaseManager:
         self._reports(release_id)
         return self.store.get(release_id)
 
-    async def _switch_back(self, router: Any, color: str, release_id: str) -> None:
+    async def _switch_back(self, router: Router, color: str, release_id: str) -> None:
+        await self._switch(router, color, None, self.store.build_before(release_id))
+
+    async def _switch(self, router: Router, color: str, release_id: str | None, build_dir: str | None) -> None:
+        """Every switch goes through here: the router switches and confirms, then the records follow it."""
         await router.switch(color)
-        self.store.set_live(color, None, self.store.build_before(release_id))
+        await self._record_live(color, release_id, build_dir)
+
+    async def _record_live(self, color: str, release_id: str | None, build_dir: str | None) -> None:
+        """The router is the one owner of the live color; after a confirmed switch everything else is
+        derived from it: the engine's row (with the build a rollback restarts) and the local stack's
+        `var/live_color` and router configs, so a `stack down` and `stack up` serve the same color."""
+        self.store.set_live(color, release_id, build_dir)
+        if not (self.ctx.var / "supervisord.conf").exists():
+            return  # no local stack here (a remote router): nothing to derive
+        run = await run_tool(
+            [self.ctx.reelgate, "stack", "router-config", color, "--json"],
+            cwd=self.ctx.home,
+            env=self.ctx.env(),
+            kill_after=60,
+        )
+        try:
+            answer = json.loads(run.stdout.decode().strip().splitlines()[-1]) if run.exit_code == 0 else {}
+        except (ValueError, IndexError):
+            answer = {}
+        if answer.get("live") != color:
+            raise RouterError(f"switched to {color}, but the stack's router config was not rewritten: {run.tail()}")
 
     # -- human decisions ------------------------------------------------------------------
 
@@ -207,11 +218,10 @@ class ReleaseManager:
         old, new = release.live_before, release.candidate_color
         build_before = self.store.build_before(release.id)
         # Ask the color itself: the router's health checks lag a second or two behind a stop.
-        if not await _answers(self.settings.url(old)):
+        if await http_ready(self.ctx.url(old)) != 200:
             self.say(f"{old} is stopped; restarting its build")
             await deployer.start(old, build_before)
-        await router.switch(old)
-        self.store.set_live(old, None, build_before)
+        await self._switch(router, old, None, build_before)
         await self._stop_quietly(deployer, new, drain_to=old)
         self.store.transition(release.id, "rolled_back", reason, actor())
         self._reports(release.id)
@@ -232,7 +242,7 @@ class ReleaseManager:
         if release.state in ("switching", "watching"):
             if await router.live() != release.live_before:
                 await router.switch(release.live_before)
-            self.store.set_live(release.live_before, None, self.store.build_before(release.id))
+            await self._record_live(release.live_before, None, self.store.build_before(release.id))
             await self._stop_quietly(deployer, release.candidate_color, drain_to=release.live_before)
             self.store.transition(
                 release.id,
@@ -248,14 +258,36 @@ class ReleaseManager:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _keep_deployment(self, release_id: str, deployment: Deployment) -> None:
+        """The deployment goes into the release's row, without the gates' key: that stays in a file only
+        root can read, in the release's folder, until the release ends (`release approve` runs later)."""
+        kept = msgspec.structs.replace(deployment, api_key=None)
+        self.store.update(
+            release_id,
+            candidate_url=deployment.url,
+            build_dir=deployment.build_dir,
+            commit_sha=deployment.commit,
+            deployment=kept,
+        )
+        if deployment.api_key:
+            key = self._key_file(release_id)
+            key.parent.mkdir(parents=True, exist_ok=True)
+            key.touch(mode=0o600)
+            key.write_text(deployment.api_key)
+
+    def _key_file(self, release_id: str) -> Path:
+        return self._folder(release_id) / "gates.key"
+
+    def _gates_key(self, release_id: str) -> str | None:
+        key = self._key_file(release_id)
+        return key.read_text().strip() if key.exists() else None
+
     async def _gates(
         self, release_id: str, loaded: LoadedPolicy, phase: str, target: str, deployment: Deployment | None
     ) -> list[GateResult]:
         specs = [g for g in loaded.policy.gates if g.phase == phase]
         if not specs:
             return []
-        release = self.store.get(release_id)
-        key = await asyncio.to_thread(self._gate_tenant, release_id)
 
         async def last_promoted(gate: str, check: str) -> float | None:
             return self.store.last_promoted_value(gate, check)
@@ -269,16 +301,15 @@ class ReleaseManager:
         options = RunOptions(
             target=target,
             workdir=self._folder(release_id) / "gates" / phase,
-            baseline_url=self.settings.url(release.live_before) if phase == "pre" else None,
-            api_key=key,
+            baseline_url=deployment.live_url if deployment is not None and phase == "pre" else None,
+            api_key=self._gates_key(release_id),
             home=self.settings.home,
             release_id=release_id,
             last_promoted=last_promoted,
             on_event=on_event,
+            source_dir=Path(deployment.source_dir) if deployment and deployment.source_dir else None,
+            python=deployment.python if deployment else None,
         )
-        if deployment is not None:
-            options.source_dir = Path(deployment.source_dir) if deployment.source_dir else None
-            options.python = deployment.python
         runner = Runner(loaded, self.registry.gates, options, self.hooks)
         results = await runner.run(phase)
         results = apply_waivers(results, self.store.waivers(release_id))
@@ -286,26 +317,6 @@ class ReleaseManager:
         for result in results:
             self.store.event(release_id, f"gate-{result.verdict}", f"{result.gate}: {result.reason}")
         return results
-
-    def _reelgate(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "reelgate"), *args],
-            cwd=self.settings.home,
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "REELGATE_HOME": str(self.settings.home)},
-        )
-
-    def _gate_tenant(self, release_id: str) -> str:
-        """A tenant of its own for the gates, without a rate limit (both colors share the database)."""
-        if release_id in self._keys:
-            return self._keys[release_id]
-        result = self._reelgate("tenant", "create", f"gates-{release_id}", "--rate-limit", "0")
-        if result.returncode != 0:
-            raise StoreError(f"could not create the gates' tenant: {result.stderr.strip()}")
-        self._keys[release_id] = result.stdout.strip().splitlines()[-1]
-        return self._keys[release_id]
 
     def _finish_blocked(self, release_id: str, decision: Decision) -> Release:
         self.store.update(release_id, decision=decision)
@@ -325,20 +336,16 @@ class ReleaseManager:
         except DeployError as exc:
             self.say(f"warning: stopping {color} failed: {exc}")
 
-    async def _cleanup(self, deployer: Any, release_id: str) -> None:
+    async def _cleanup(self, deployer: Deployer, release_id: str) -> None:
+        """Once a release has ended: the deployer's own cleanup (the local one deletes the gates' tenant
+        with what they uploaded; the evidence stays in the release's folder), then the gates' key."""
         cleanup = getattr(deployer, "cleanup", None)
         if cleanup is not None:
-            await cleanup(release_id)
-        await asyncio.to_thread(self._drop_gate_tenant, release_id)
-
-    def _drop_gate_tenant(self, release_id: str) -> None:
-        """The gates' tenant goes with its videos once the release has ended: the evidence is in the
-        release's folder, and uploads from every release would otherwise pile up in the media store."""
-        if self._keys.pop(release_id, None) is None:
-            return
-        result = self._reelgate("tenant", "delete", "--yes", f"gates-{release_id}")
-        if result.returncode != 0:
-            self.say(f"warning: could not delete the gates' tenant: {result.stderr.strip()[-300:]}")
+            try:
+                await cleanup(release_id)
+            except DeployError as exc:
+                self.say(f"warning: cleaning up after {release_id} failed: {exc}")
+        self._key_file(release_id).unlink(missing_ok=True)
 
     def _reports(self, release_id: str) -> list[Path]:
         release = self.store.get(release_id)
@@ -351,6 +358,7 @@ class ReleaseManager:
             self.store.results(release_id),
             self.store.timeline(release_id),
             self._folder(release_id) / "reports",
+            self.registry.reporters,
         )
 
     def report_path(self, release_id: str) -> Path:

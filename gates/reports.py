@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from reelgate.gates.manager import registry
 from reelgate.gates.model import Decision, Event, GateResult, Report
 
 log = logging.getLogger("reelgate.gates.reports")
@@ -21,7 +21,9 @@ def write_reports(
     results: list[GateResult],
     timeline: list[Event],
     folder: Path,
+    reporters: dict[str, type[Any]],
 ) -> list[Path]:
+    """Write one file per reporter in `reporters` (the registry's table) into `folder`."""
     report = Report(
         release_id=release_id,
         candidate=candidate,
@@ -34,7 +36,7 @@ def write_reports(
     )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, reporter in sorted(registry().reporters.items()):
+    for name, reporter in sorted(reporters.items()):
         path = folder / f"report{reporter.suffix}"
         try:
             reporter().write(report, path)

@@ -15,125 +15,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelgate.gates.model import Check, GateResult, Verdict, worst
+import msgspec
+
+from reelgate.gates.api import GateContext, ToolNotFound
+from reelgate.gates.judge import apply_rule, summarize
+from reelgate.gates.model import Check, GateResult
 from reelgate.gates.policy import CheckRule, GateSpec, LoadedPolicy
 
 log = logging.getLogger("reelgate.gates.runner")
 
 Baselines = Callable[[str, str], Awaitable[float | None]]
 """(gate id, check name) -> the baseline value, for `baseline: last_promoted`."""
+OnEvent = Callable[[str, GateSpec, GateResult | None], None]
 
 
-class RunOptions:
-    def __init__(
-        self,
-        *,
-        target: str,
-        workdir: Path,
-        baseline_url: str | None = None,
-        api_key: str | None = None,
-        home: Path = Path("."),
-        release_id: str | None = None,
-        last_promoted: Baselines | None = None,
-        on_event: Callable[[str, GateSpec, GateResult | None], None] | None = None,
-    ) -> None:
-        self.target = target
-        self.workdir = workdir
-        self.baseline_url = baseline_url
-        self.api_key = api_key
-        self.home = home
-        self.release_id = release_id
-        self.last_promoted = last_promoted
-        self.on_event = on_event or (lambda _kind, _spec, _result: None)
-        self.source_dir: Path | None = None
-        self.python: str | None = None
+def _ignore(_kind: str, _spec: GateSpec, _result: GateResult | None) -> None:
+    return None
 
 
-def _compare(value: float, op: str, limit: float) -> bool:
-    return {
-        "<": value < limit,
-        "<=": value <= limit,
-        ">": value > limit,
-        ">=": value >= limit,
-        "==": value == limit,
-        "!=": value != limit,
-    }[op]
+class RunOptions(msgspec.Struct, kw_only=True):
+    """Everything a run needs besides the policy; built once by the caller."""
 
-
-def relative_limit(baseline: float, op: str, max_regression: float, tolerance: float = 0.0) -> float:
-    """The value allowed when it may be `max_regression` percent (and at least `tolerance`) worse."""
-    margin = max(abs(baseline) * max_regression / 100, tolerance)
-    return baseline + margin if op in ("<", "<=") else baseline - margin
-
-
-def apply_rule(measured: dict[str, Check], rule: CheckRule, baseline: float | None) -> Check:
-    """Judge one policy check against the gate's measurement (and the baseline, if asked)."""
-    found = measured.get(rule.name)
-    label = f"{rule.name} {rule.op}"
-    if found is None or found.value is None:
-        return Check(
-            name=rule.name,
-            value=None,
-            op=rule.op,
-            threshold=rule.threshold,
-            verdict="error",
-            note="the gate did not measure this value",
-        )
-    value = found.value
-    breach: Verdict = "fail" if rule.severity == "fail" else "warn"
-    check = Check(name=rule.name, value=value, unit=found.unit, op=rule.op, threshold=rule.threshold)
-    notes: list[str] = []
-    verdict: Verdict = "pass"
-    if rule.threshold is not None and not _compare(value, rule.op, rule.threshold):
-        verdict = breach
-        notes.append(f"{value:g} is not {label} {rule.threshold:g}")
-    if rule.baseline is not None:
-        if baseline is None and rule.baseline == "last_promoted":
-            # The first release a policy sees has no history: that is not a reason to block it.
-            notes.append("no promoted release measured this yet: nothing to compare with")
-        elif baseline is None:
-            verdict = worst([verdict, "error"])
-            notes.append(f"no {rule.baseline} baseline to compare with")
-        else:
-            check.baseline = baseline
-            check.delta = value - baseline
-            limit = relative_limit(baseline, rule.op, rule.max_regression or 0, rule.tolerance)
-            if rule.threshold is None:
-                check.threshold = round(limit, 6)
-            if not _compare(value, rule.op, limit):
-                verdict = worst([verdict, breach])
-                notes.append(
-                    f"{value:g} is more than {rule.max_regression:g}% worse than the "
-                    f"{rule.baseline} baseline {baseline:g}"
-                )
-    check.verdict = verdict
-    check.note = "; ".join(notes)
-    return check
-
-
-def summarize(result: GateResult) -> GateResult:
-    """Set the verdict and the one-sentence reason from the checks and findings (unless error/skipped).
-
-    A gate's own `fail` or `warn` stands even when every check passes: it never turns into a pass.
-    """
-    if result.verdict in ("error", "skipped"):
-        return result
-    own = [result.verdict] if result.verdict in ("fail", "warn") else []
-    verdicts = [c.verdict for c in result.checks] + [f.verdict for f in result.findings] + own
-    result.verdict = worst(verdicts)
-    deciding = next((c for c in result.checks if c.verdict == result.verdict), None)
-    finding = next((f for f in result.findings if f.verdict == result.verdict), None)
-    if result.verdict == "pass":
-        result.reason = result.reason or f"all {len(result.checks)} checks passed"
-        if not result.checks and not result.findings:
-            result.verdict = "error"
-            result.reason = "the gate measured nothing (missing data never passes)"
-    elif deciding is not None:
-        detail = f": {deciding.note}" if deciding.note else ""
-        result.reason = f"check `{deciding.name}` is {deciding.verdict}{detail}"
-    elif finding is not None:
-        result.reason = f"finding {finding.rule_id} ({finding.severity}): {finding.message}"
-    return result
+    target: str
+    workdir: Path
+    baseline_url: str | None = None
+    api_key: str | None = None
+    home: Path = Path(".")
+    release_id: str | None = None
+    last_promoted: Baselines | None = None
+    on_event: OnEvent = _ignore
+    source_dir: Path | None = None
+    python: str | None = None
 
 
 class Runner:
@@ -196,8 +108,6 @@ class Runner:
 
     async def run_gate(self, spec: GateSpec) -> GateResult:
         """One gate with its retries: only `error` is tried again."""
-        from reelgate.gates.api import GateContext
-
         self.options.on_event("started", spec, None)
         started_at = datetime.now(UTC)
         started = time.monotonic()
@@ -241,6 +151,8 @@ class Runner:
         gate = self.gate_types[spec.uses]()
         try:
             result = await asyncio.wait_for(gate.run(ctx), spec.timeout)
+        except ToolNotFound as exc:
+            return GateResult(gate=spec.id, uses=spec.uses, verdict="error", reason=f"a tool is missing: {exc}")
         except TimeoutError:
             return GateResult(
                 gate=spec.id,
@@ -269,15 +181,13 @@ class Runner:
             return summarize(result)
         measured = {c.name: c for c in result.checks}
         judged: list[Check] = []
+        on_missing = self.loaded.policy.on_missing_baseline
         for rule in spec.checks:
             baseline = await self._baseline(spec, rule, measured)
-            check = apply_rule(measured, rule, baseline)
+            check = apply_rule(measured, rule, baseline, on_missing)
             if check.value is None and result.verdict == "fail":
                 # The gate already failed (e.g. its tests broke): an unmeasured value is moot, not an error.
                 check.verdict, check.note = "skipped", "not measured: the gate failed before measuring it"
-            if rule.baseline is not None:
-                # Shown and waived apart from an absolute rule on the same value.
-                check.name = f"{rule.name} vs {rule.baseline}"
             judged.append(check)
         names = {rule.name for rule in spec.checks}
         # `baseline:<name>` values are inputs to the judgement, not checks of their own.

@@ -7,10 +7,15 @@ few shared names itself rather than importing the platform's settings.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
+
+if TYPE_CHECKING:
+    from reelgate.gates.api import PluginContext
 
 
 class EngineSettings(msgspec.Struct, kw_only=True):
@@ -27,6 +32,15 @@ class EngineSettings(msgspec.Struct, kw_only=True):
 
     def url(self, part: str) -> str:
         return f"http://127.0.0.1:{self.port(part)}"
+
+    def plugin_context(self) -> PluginContext:
+        """What routers and deployers are built with: this stack's home, ports and the checkout's own CLI."""
+        from reelgate.gates.api import PluginContext
+
+        reelgate = Path(sys.executable).parent / "reelgate"
+        return PluginContext(
+            home=self.home, port_base=self.port_base, reelgate=str(reelgate) if reelgate.exists() else "reelgate"
+        )
 
     @property
     def db_url(self) -> str:

@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from yoyo import get_backend, read_migrations
 
+from reelgate.gates.api import Deployment
 from reelgate.gates.decision import Waiver
 from reelgate.gates.model import Decision, Event, GateResult
 
@@ -51,6 +52,7 @@ class Release(msgspec.Struct, kw_only=True):
     decision: Decision | None
     build_dir: str | None
     build_before: str | None = None
+    deployment: Deployment | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -108,6 +110,7 @@ class Store:
             return None
         row = dict(row)
         row["decision"] = msgspec.convert(row["decision"], Decision) if row["decision"] else None
+        row["deployment"] = msgspec.convert(row["deployment"], Deployment) if row.get("deployment") else None
         return msgspec.convert(row, Release)
 
     def get(self, release_id: str) -> Release:
@@ -216,7 +219,9 @@ class Store:
         if row is None:
             return None
         for item in row["result"].get("checks", []):
-            if item.get("name") == check and item.get("value") is not None:
+            # A check on its own (`p95_ms`) or a judged comparison of it (`p95_ms vs last_promoted`).
+            metric = item.get("metric") or item.get("name", "").split(" vs ")[0]
+            if metric == check and item.get("value") is not None:
                 return float(item["value"])
         return None
 

@@ -7,6 +7,7 @@ told as one line on stderr with a non-zero exit, never as a traceback.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,15 @@ from pathlib import Path
 import click
 
 from reelgate.platform.settings import Settings, SettingsError, get_settings
+
+JSON_OPTION = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object (for scripts and the engine)."
+)
+
+
+def _emit(as_json: bool, data: dict[str, object], text: str) -> None:
+    """One JSON object on stdout with --json, else the sentence for people."""
+    click.echo(json.dumps(data) if as_json else text)
 
 
 @contextmanager
@@ -104,30 +114,46 @@ def stack_status() -> None:
 @click.option(
     "--drain-to", type=click.Choice(["blue", "green"]), help="stop: move COLOR's waiting jobs to this color's queue."
 )
-def stack_color(action: str, color: str, venv: Path | None, drain_to: str | None) -> None:
-    """Start or stop one color's API and worker (the release runner's deployer uses this)."""
+@JSON_OPTION
+def stack_color(action: str, color: str, venv: Path | None, drain_to: str | None, as_json: bool) -> None:
+    """Start or stop one color's API and worker (the release runner's deployer uses this).
+
+    --json prints `{"color", "url", "pid"}` after a start, `{"color", "moved_jobs", "drain_to"}` after a stop.
+    """
     from reelgate.platform import stack as stack_mod
 
     settings = _settings()
     with _user_errors():
         if action == "start":
             part = stack_mod.start_color(settings, color, venv)
-            click.echo(f"{color} ready at {part.url} (pid {part.pid})")
+            _emit(
+                as_json,
+                {"color": color, "url": part.url, "pid": part.pid},
+                f"{color} ready at {part.url} (pid {part.pid})",
+            )
         else:
             moved = stack_mod.stop_color(settings, color, drain_to)
-            click.echo(f"{color} stopped" + (f"; {moved} waiting jobs moved to {drain_to}" if drain_to else ""))
+            text = f"{color} stopped" + (f"; {moved} waiting jobs moved to {drain_to}" if drain_to else "")
+            _emit(as_json, {"color": color, "moved_jobs": moved, "drain_to": drain_to}, text)
 
 
 @stack.command("router-config")
 @click.argument("live", type=click.Choice(["blue", "green"]))
-def stack_router_config(live: str) -> None:
-    """Regenerate haproxy.cfg with LIVE as the live color (after a runtime switch)."""
+@JSON_OPTION
+def stack_router_config(live: str, as_json: bool) -> None:
+    """Record LIVE as the live color after a confirmed switch, and regenerate both routers' configs from it.
+
+    Writes `var/live_color`, `var/haproxy.cfg` and nginx's `upstream.conf`, so that a reload or a
+    `stack down` and `stack up` keep serving LIVE. --json prints `{"live", "files"}`.
+    """
     from reelgate.platform import stack as stack_mod
 
     settings = _settings()
     with _user_errors():
-        path = stack_mod.write_router_config(settings, live)
-    click.echo(f"{path}: live color {live}")
+        paths = stack_mod.write_router_config(settings, live)
+    _emit(
+        as_json, {"live": live, "files": [str(p) for p in paths]}, f"live color {live}: " + ", ".join(map(str, paths))
+    )
 
 
 # -- tenant --------------------------------------------------------------------
@@ -146,8 +172,12 @@ def tenant() -> None:
     default=None,
     help="Requests per minute (0: not limited). Default: the platform's setting.",
 )
-def tenant_create(name: str, rate_limit: int | None) -> None:
-    """Create tenant NAME. The API key is printed alone on the last line, once: keep it."""
+@JSON_OPTION
+def tenant_create(name: str, rate_limit: int | None, as_json: bool) -> None:
+    """Create tenant NAME. The API key is printed alone on the last line, once: keep it.
+
+    --json prints `{"name", "id", "api_key"}` instead.
+    """
     import psycopg
 
     from reelgate.platform import repo
@@ -158,6 +188,9 @@ def tenant_create(name: str, rate_limit: int | None) -> None:
             tenant_id, key = repo.create_tenant_sync(conn, name, rate_limit)
         except psycopg.errors.UniqueViolation:
             raise click.ClickException(f"a tenant named {name!r} already exists") from None
+    if as_json:
+        _emit(True, {"name": name, "id": str(tenant_id), "api_key": key}, "")
+        return
     click.echo(f"tenant {name} created (id {tenant_id}); its API key follows and is shown only once:", err=True)
     click.echo(key)
 
@@ -187,11 +220,12 @@ def tenant_list() -> None:
 @tenant.command("delete")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask before deleting.")
-def tenant_delete(name: str, yes: bool) -> None:
+@JSON_OPTION
+def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete tenant NAME: its keys, videos, renditions and captions, files included.
 
     A key an API process has already checked keeps working there for up to 30 s (its key cache),
-    but cannot upload.
+    but cannot upload. --json prints `{"name", "videos", "rendition_sets"}`.
     """
     if not yes:
         click.confirm(f"Delete tenant {name!r} with all its videos and files?", abort=True)
@@ -213,7 +247,11 @@ def tenant_delete(name: str, yes: bool) -> None:
         media.remove_video_files(video_id)
     for folder in folders:
         shutil.rmtree(media.resolve(folder), ignore_errors=True)
-    click.echo(f"tenant {name} deleted, with {len(video_ids)} video(s) and {len(folders)} set(s) of renditions")
+    _emit(
+        as_json,
+        {"name": name, "videos": len(video_ids), "rendition_sets": len(folders)},
+        f"tenant {name} deleted, with {len(video_ids)} video(s) and {len(folders)} set(s) of renditions",
+    )
 
 
 # -- db ------------------------------------------------------------------------

@@ -618,16 +618,24 @@ def stop_color(settings: Settings, color: str, drain_to: str | None) -> int:
     return moved
 
 
-def write_router_config(settings: Settings, live: str) -> Path:
-    """Record the live color and regenerate haproxy.cfg from it, so a reload keeps a switch."""
+def write_router_config(settings: Settings, live: str) -> list[Path]:
+    """Record the live color and derive both routers' configs from it, so a reload or a restart keeps a switch.
+
+    Called after every switch the router confirmed, whichever router made it.
+    """
     if live not in COLORS:
         raise StackError(f"unknown color {live!r}")
-    (settings.var / "live_color").write_text(live + "\n")
-    config = settings.var / "haproxy.cfg"
-    tmp = config.with_suffix(".tmp")
-    tmp.write_text(haproxy_config(settings, live))
-    os.replace(tmp, config)
-    return config
+    files = {
+        settings.var / "live_color": live + "\n",
+        settings.var / "haproxy.cfg": haproxy_config(settings, live),
+        settings.var / "nginx" / "upstream.conf": nginx_upstream(settings, live),
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return list(files)
 
 
 def router_part(settings: Settings) -> str:

@@ -53,7 +53,7 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     `${SAMPLE_CAPTIONS}`: WebVTT captions for it)."""
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class AxeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pages: list[str] = msgspec.field(default_factory=lambda: ["/"])
     """Paths to audit."""
     crawl: int = 0
@@ -207,7 +207,7 @@ def _links(driver: Any, base: str, exclude: list[str]) -> list[str]:
     return found
 
 
-def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Finding], list[Check], list[str]]:
+def audit(config: AxeConfig, base: str, workdir: Path, key: str) -> tuple[list[Finding], list[Check], list[str]]:
     """Blocking: drive Chromium over the pages; returns findings, checks and artifacts."""
     from axe_selenium_python import Axe
 
@@ -294,10 +294,10 @@ def audit(config: Config, base: str, workdir: Path, key: str) -> tuple[list[Find
 
 class AxeGate:
     name = "axe"
-    Config = Config
+    Config = AxeConfig
 
     async def run(self, ctx: GateContext) -> GateResult:
-        config: Config = ctx.config
+        config: AxeConfig = ctx.config
         for tool in (config.chromium, config.chromedriver):
             if not Path(tool).exists():
                 return error_result(

@@ -8,7 +8,6 @@ files become findings.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import sys
@@ -17,10 +16,10 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl
+from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl, run_tool
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class CoverageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     command: list[str] = []
     """Test command to run under coverage, e.g. `[-m, pytest, tests/unit, -q]` (arguments to `coverage run`)."""
     coverage_json: str = ""
@@ -40,22 +39,17 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 async def _run(args: list[str], cwd: Path, log: Path) -> int:
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(*args, cwd=cwd, stdout=out, stderr=asyncio.subprocess.STDOUT)
-        try:
-            return await proc.wait()
-        except asyncio.CancelledError:
-            proc.kill()
-            await proc.wait()
-            raise
+    """Run one coverage or diff-cover command, its output (stdout and stderr together) into `log`."""
+    log.unlink(missing_ok=True)
+    return (await run_tool(args, cwd=cwd, log=log, merge_stderr=True)).exit_code
 
 
 class CoverageGate:
     name = "coverage"
-    Config = Config
+    Config = CoverageConfig
 
     async def run(self, ctx: GateContext) -> GateResult:
-        config: Config = ctx.config
+        config: CoverageConfig = ctx.config
         cwd = Path(config.cwd) if config.cwd else (ctx.source_dir or ctx.home)
         python = config.python or ctx.python or sys.executable
         report = ctx.workdir / "coverage.json"
@@ -149,7 +143,7 @@ class CoverageGate:
         )
 
 
-def _judge_report(data: dict[str, Any], config: Config) -> tuple[list[Check], list[Finding]]:
+def _judge_report(data: dict[str, Any], config: CoverageConfig) -> tuple[list[Check], list[Finding]]:
     totals = data.get("totals", {})
     statements, covered = totals.get("num_statements", 0), totals.get("covered_lines", 0)
     branches, covered_branches = totals.get("num_branches", 0), totals.get("covered_branches", 0)

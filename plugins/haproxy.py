@@ -3,33 +3,31 @@
 The switch gives the candidate weight 100, then the old color weight 0 (it
 drains: requests in flight finish, no new ones arrive), and is confirmed with
 `show servers state`. Every `set` command answers with an empty line on
-success; any other answer is an error. The live color is then written back to
-the generated config (`reelgate stack router-config`), so a reload keeps it.
+success; any other answer is an error. The router writes no file: once the
+switch is confirmed, the engine records the live color and the local stack's
+configs are derived from it (`reelgate stack router-config`), so a reload
+keeps it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import RouterError, hookimpl
+from reelgate.gates.api import PluginContext, RouterError, hookimpl
 
 COLORS = ("blue", "green")
 LIVE_WEIGHT = 100
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class HAProxyConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     socket: str = "var/run/haproxy.sock"
     """The admin socket: a path (relative to the checkout), or `tcp://host:port` for a remote HAProxy."""
     backend: str = "be_app"
     timeout: float = 5.0
-    write_config: bool = True
-    """Regenerate the local stack's haproxy.cfg after a switch (off for a remote HAProxy)."""
     drain: float = 0.0
     """Seconds to let requests in flight on the old color finish before the switch counts as done."""
     wait_up: float = 15.0
@@ -44,7 +42,7 @@ class ServerState(msgspec.Struct):
     weight: int
 
 
-async def command(config: Config, home: Path, line: str) -> str:
+async def command(config: HAProxyConfig, home: Path, line: str) -> str:
     """Send one runtime API command and return the whole answer."""
     if config.socket.startswith("tcp://"):
         host, _, port = config.socket[len("tcp://") :].rpartition(":")
@@ -64,7 +62,7 @@ async def command(config: Config, home: Path, line: str) -> str:
         writer.close()
 
 
-async def servers(config: Config, home: Path) -> dict[str, ServerState]:
+async def servers(config: HAProxyConfig, home: Path) -> dict[str, ServerState]:
     answer = await command(config, home, f"show servers state {config.backend}")
     found = {}
     for row in answer.splitlines():
@@ -80,10 +78,10 @@ async def servers(config: Config, home: Path) -> dict[str, ServerState]:
 
 class HAProxyRouter:
     name = "haproxy"
-    Config = Config
+    Config = HAProxyConfig
 
-    def __init__(self, config: Config, home: Path) -> None:
-        self.config, self.home = config, home
+    def __init__(self, config: HAProxyConfig, ctx: PluginContext) -> None:
+        self.config, self.home = config, ctx.home
 
     async def _set(self, line: str) -> None:
         answer = await command(self.config, self.home, line)
@@ -120,17 +118,6 @@ class HAProxyRouter:
                 f"the switch to {color} was not confirmed by `show servers state`: "
                 f"{color} weight {state[color].weight}, {old} weight {state[old].weight}"
             )
-        if self.config.write_config:
-            await asyncio.to_thread(_write_config, self.home, color)
-
-
-def _write_config(home: Path, color: str) -> None:
-    reelgate = Path(sys.executable).parent / "reelgate"
-    result = subprocess.run(
-        [str(reelgate), "stack", "router-config", color], cwd=home, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RouterError(f"switched, but the router config was not rewritten: {result.stderr.strip()}")
 
 
 @hookimpl

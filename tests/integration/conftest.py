@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reelgate.gates.api import PluginContext
 from reelgate.platform.settings import Settings, load_settings
 
 REELGATE = str(Path(sys.executable).parent / "reelgate")
@@ -48,6 +49,8 @@ class Stack:
         self.env = env
         self.settings: Settings = load_settings(env)
         self.router = f"http://127.0.0.1:{self.settings.port('router')}"
+        self.ctx = PluginContext(home=home, port_base=self.settings.port_base, reelgate=REELGATE)
+        """What the release runner builds routers and deployers with, for this stack."""
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(

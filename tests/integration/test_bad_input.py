@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ffmpeg, make_clip
 from tests.integration.conftest import MAX_UPLOAD, Stack
-from tests.integration.test_pipeline import upload, wait_final
+from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration]
 

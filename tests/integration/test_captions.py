@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Stack, sign_in
-from tests.integration.test_pipeline import upload, wait_final
+from tests.integration.videos import upload, wait_final
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reelgate.gates.api import DeployError
-from reelgate.plugins.external_deployer import Config, ExternalDeployer
+from reelgate.gates.api import DeployError, PluginContext
+from reelgate.plugins.external_deployer import ExternalDeployer, ExternalDeployerConfig
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def deploy(url: str, tmp_path: Path, ready_path: str = "/health/ready") -> tuple[str, list[str]]:
     said: list[str] = []
-    deployer = ExternalDeployer(Config(url=url, ready_path=ready_path), tmp_path)
+    deployer = ExternalDeployer(ExternalDeployerConfig(url=url, ready_path=ready_path), PluginContext(home=tmp_path))
     deployment = asyncio.run(deployer.deploy("r1", "v1", "green", said.append))
     return deployment.url, said
 

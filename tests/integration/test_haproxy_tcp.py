@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelgate.gates.api import RouterError
-from reelgate.plugins.haproxy import Config, HAProxyRouter
+from reelgate.gates.api import PluginContext, RouterError
+from reelgate.plugins.haproxy import HAProxyConfig, HAProxyRouter
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(not shutil.which("haproxy"), reason="no haproxy")]
@@ -86,7 +86,7 @@ backend be_app
 
 def test_switch_through_a_tcp_admin_address(remote_haproxy: tuple[str, str], tmp_path: Path) -> None:
     address, front = remote_haproxy
-    router = HAProxyRouter(Config(socket=address, write_config=False, drain=0), tmp_path)
+    router = HAProxyRouter(HAProxyConfig(socket=address, drain=0), PluginContext(home=tmp_path))
     assert asyncio.run(router.live()) == "blue"
     assert httpx.get(front).text == "blue"
     wait_for(lambda: asyncio.run(router.healthy("green")) or None, 10, "green to pass its health checks")
@@ -96,6 +96,8 @@ def test_switch_through_a_tcp_admin_address(remote_haproxy: tuple[str, str], tmp
 
 
 def test_an_unreachable_tcp_admin_address_is_a_clear_router_error(tmp_path: Path) -> None:
-    router = HAProxyRouter(Config(socket=f"tcp://127.0.0.1:{free_port()}", timeout=2), tmp_path)
+    router = HAProxyRouter(
+        HAProxyConfig(socket=f"tcp://127.0.0.1:{free_port()}", timeout=2), PluginContext(home=tmp_path)
+    )
     with pytest.raises(RouterError, match=r"cannot reach HAProxy's admin socket tcp://127\.0\.0\.1:\d+"):
         asyncio.run(router.live())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Stack
-from tests.integration.test_pipeline import upload, wait_final
+from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration]
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from reelgate.gates.api import RouterError
-from reelgate.plugins.nginx import Config, NginxRouter
+from reelgate.plugins.nginx import NginxConfig, NginxRouter
 from tests.integration.conftest import Stack, free_port_base
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -46,14 +46,8 @@ def color(stack: Stack) -> str:
     return httpx.get(f"{stack.router}/health/version", timeout=5).json()["color"]
 
 
-@pytest.fixture(autouse=True)
-def same_ports(nginx_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The plugin reads the port base like the runner does, from REELGATE_PORT_BASE."""
-    monkeypatch.setenv("REELGATE_PORT_BASE", nginx_stack.env["REELGATE_PORT_BASE"])
-
-
 def test_switch_back_and_forth_under_load(nginx_stack: Stack) -> None:
-    router = NginxRouter(Config(drain=0.5), nginx_stack.home)
+    router = NginxRouter(NginxConfig(drain=0.5), nginx_stack.ctx)
     assert asyncio.run(router.live()) == "blue" and color(nginx_stack) == "blue"
     ok, failed = [0], []
     stop = threading.Event()
@@ -87,10 +81,10 @@ def test_switch_back_and_forth_under_load(nginx_stack: Stack) -> None:
 
 
 def test_a_config_nginx_refuses_is_rolled_back(nginx_stack: Stack) -> None:
-    router = NginxRouter(Config(conf=str(nginx_stack.home / "missing.conf")), nginx_stack.home)
-    live = asyncio.run(NginxRouter(Config(), nginx_stack.home).live())
+    router = NginxRouter(NginxConfig(conf=str(nginx_stack.home / "missing.conf")), nginx_stack.ctx)
+    live = asyncio.run(NginxRouter(NginxConfig(), nginx_stack.ctx).live())
     other = "blue" if live == "green" else "green"
     with pytest.raises(RouterError, match="nginx -t"):
         asyncio.run(router.switch(other))
-    assert asyncio.run(NginxRouter(Config(), nginx_stack.home).live()) == live
+    assert asyncio.run(NginxRouter(NginxConfig(), nginx_stack.ctx).live()) == live
     assert color(nginx_stack) == live

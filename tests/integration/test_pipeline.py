@@ -8,24 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ffprobe, make_clip, wait_for
+from tests.conftest import ffprobe, make_clip
+from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def upload(api: httpx.Client, path: Path, name: str | None = None, **data: str) -> httpx.Response:
-    with path.open("rb") as fh:
-        return api.post("/v1/videos", files={"file": (name or path.name, fh, "video/mp4")}, data=data)
-
-
-def wait_final(api: httpx.Client, video: dict, timeout: float = 120) -> dict:  # type: ignore[type-arg]
-    """The deadline allows for a queue: one worker, and earlier tests may have left it jobs."""
-
-    def final() -> dict | None:  # type: ignore[type-arg]
-        current = api.get(video["url"]).json()
-        return current if current["status"] in ("ready", "failed") else None
-
-    return wait_for(final, timeout, f"video {video['id']} to finish")
 
 
 def test_clip_becomes_ready_with_every_rendition(api: httpx.Client, clip: Path, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from reelgate.gates.store import Store
 from reelgate.platform.stack import process_info
 from tests.conftest import wait_for
 from tests.integration.conftest import REELGATE, Stack
-from tests.integration.test_pipeline import upload, wait_final
+from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import pytest
 from reelgate.platform.stack import process_info, start_part, stop_part
 from tests.conftest import make_clip, wait_for
 from tests.integration.conftest import Stack
-from tests.integration.test_pipeline import upload, wait_final
+from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

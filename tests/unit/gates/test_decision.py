@@ -54,3 +54,16 @@ def test_waiver_turns_one_named_check_advisory_until_it_expires() -> None:
 
 def test_approval_is_carried_on_a_promote() -> None:
     assert decide([result("a", "pass")], approval_required=True).needs_approval
+
+
+def test_a_required_gate_that_did_not_run_blocks() -> None:
+    """Before: `all 1 required gates passed` for a lone required gate that was skipped."""
+    decision = decide([result("load", "skipped"), result("dry-run", "pass", required=False)])
+    assert decision.outcome == "block" and decision.deciding_gate == "load"
+    assert "did not run" in decision.reason and "missing evidence never promotes" in decision.reason
+    assert decide([result("load", "skipped", required=False), result("unit", "pass")]).outcome == "promote"
+
+
+def test_no_required_gate_at_all_never_promotes() -> None:
+    decision = decide([result("dry-run", "pass", required=False)])
+    assert decision.outcome == "block" and "no required gate ran" in decision.reason

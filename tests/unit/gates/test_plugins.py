@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pluggy
 import pytest
 
 from reelgate.gates import hookspecs, manager
-from reelgate.gates.api import hookimpl
-from reelgate.gates.manager import BUILTIN_PLUGINS, PluginError, Registry, build_manager, plugins
+from reelgate.gates.api import CONTRACTS, contract_members, hookimpl
+from reelgate.gates.manager import BUILTIN_PLUGINS, PluginError, Registry, build_manager, contract_problem, plugins
 
 ROOT = Path(__file__).resolve().parents[3]
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "reelgate_spec")]
@@ -65,25 +66,119 @@ def test_disable_plugins_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "k6" not in names and "sarif" not in names and "coverage" in names
 
 
+class GoodConfig(msgspec.Struct, forbid_unknown_fields=True):
+    limit: int = 1
+
+
+class SameA:
+    name, Config = "same", GoodConfig
+
+    async def run(self, ctx: Any) -> Any: ...
+
+
+class SameB(SameA):
+    pass
+
+
 def test_registry_refuses_nameless_and_clashing_types() -> None:
-    registry = Registry()
-    add = registry.adder("gates")
+    add = Registry().adder("gates")
 
     class NoName:
-        Config = object
+        Config = GoodConfig
 
     with pytest.raises(PluginError, match="no `name`"):
         add(NoName)
+    add(SameA)
+    add(SameA)  # the same class twice is harmless
+    with pytest.raises(PluginError, match="two gates are named 'same'"):
+        add(SameB)
 
-    class A:
-        name, Config = "same", object
 
-    class B:
-        name, Config = "same", object
+class HalfRouter:
+    """A router that forgot `switch`."""
 
-    add(A)
-    with pytest.raises(PluginError, match="two gates are named"):
-        add(B)
+    name, Config = "half", GoodConfig
+
+    def __init__(self, config: Any, ctx: Any) -> None: ...
+
+    async def live(self) -> str | None: ...
+
+    async def healthy(self, color: str) -> bool: ...
+
+
+class SyncDeployer:
+    """A deployer whose `stop` is not a coroutine function."""
+
+    name, Config = "sync", GoodConfig
+
+    async def deploy(self, release_id: str, ref: str, color: str, say: Any) -> Any: ...
+
+    async def start(self, color: str, build_dir: str | None) -> None: ...
+
+    def stop(self, color: str, drain_to: str | None = None) -> None: ...
+
+
+class NoSuffixReporter:
+    name = "nosuffix"
+
+    def write(self, report: Any, path: Path) -> None: ...
+
+
+class ConfiglessGate:
+    name = "configless"
+
+    async def run(self, ctx: Any) -> Any: ...
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls", "message"),
+    [
+        ("routers", HalfRouter, r"router 'half' \(.*HalfRouter\) has no `switch`, which every router needs"),
+        ("deployers", SyncDeployer, r"deployer 'sync' .*: `stop` must be `async def`"),
+        ("reporters", NoSuffixReporter, r"reporter 'nosuffix' .* has no `suffix`"),
+        ("gates", ConfiglessGate, r"gate 'configless' .* has no `Config`"),
+    ],
+)
+def test_a_plugin_missing_part_of_its_contract_is_refused_by_name(kind: str, cls: type, message: str) -> None:
+    with pytest.raises(PluginError, match=message):
+        Registry().adder(kind)(cls)
+
+
+def test_a_broken_plugin_is_refused_when_plugins_load() -> None:
+    """Through the real door: a plugin registering HalfRouter makes loading fail, naming it."""
+
+    class Broken:
+        @hookimpl
+        def register_routers(self, register: Any) -> None:
+            register(HalfRouter)
+
+    pm = build_manager()
+    pm.register(Broken())
+    registry = Registry()
+    with pytest.raises(PluginError, match="has no `switch`"):
+        pm.hook.register_routers(register=registry.adder("routers"))
+
+
+def test_every_builtin_meets_its_contract() -> None:
+    registry = plugins()[1]
+    for kind in CONTRACTS:
+        for cls in getattr(registry, kind).values():
+            assert contract_problem(kind, cls) is None
+
+
+def test_contracts_hookspecs_and_docs_tell_one_truth() -> None:
+    """Every member of a contract (gates.api) is named in its hookspec's docstring and in docs/plugins.md."""
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    for kind, contract in CONTRACTS.items():
+        spec_doc = getattr(hookspecs, f"register_{kind}").__doc__ or ""
+        assert contract.__name__ in spec_doc, f"register_{kind} does not name {contract.__name__}"
+        section = docs.split(f"### `register_{kind}(register)`")[1].split("###")[0]
+        assert contract.__name__ in section, f"docs/plugins.md's register_{kind} does not name {contract.__name__}"
+        for member, is_async in contract_members(contract).items():
+            for where, text in ((f"register_{kind}'s docstring", spec_doc), (f"docs/plugins.md's {kind}", section)):
+                assert re.search(rf"`(async )?{member}\b", text), f"{where} lacks `{member}`"
+                if is_async:
+                    assert f"`async {member}" in text, f"{where} should say `{member}` is async"
 
 
 def test_hook_register_gates() -> None:
@@ -120,7 +215,7 @@ def test_hook_gate_finished(tmp_path: Path) -> None:
 
     from reelgate.gates.policy import parse_policy
     from reelgate.gates.runner import Runner, RunOptions
-    from tests.unit.gates.test_runner import TYPES
+    from tests.unit.gates.sample_gates import TYPES
 
     pm, recorder = build_manager(), Recorder()
     pm.register(recorder)

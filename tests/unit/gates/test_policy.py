@@ -101,6 +101,18 @@ def test_json_schema_covers_gate_configs() -> None:
     assert schema["title"] == "reelgate gate policy"
     variants = schema["$defs"]["GateSpec"]["allOf"]
     k6 = next(v for v in variants if v["if"]["properties"]["uses"]["const"] == "k6")
-    assert k6["then"]["properties"]["with"]["$ref"] == "#/$defs/k6.Config"
-    assert "vus" in schema["$defs"]["k6.Config"]["properties"]
-    assert "command" in schema["$defs"]["coverage.Config"]["properties"]
+    assert k6["then"]["properties"]["with"]["$ref"] == "#/$defs/k6.K6Config"
+    assert "vus" in schema["$defs"]["k6.K6Config"]["properties"]
+    assert "command" in schema["$defs"]["coverage.CoverageConfig"]["properties"]
+
+
+def test_a_policy_without_a_required_pre_gate_is_refused() -> None:
+    advisory = error_of("gates:\n  - {uses: k6, required: false}\n  - {uses: k6, id: after, phase: post}\n")
+    assert advisory.line == 1 and "expected at least one required `pre` gate" in advisory.message
+    assert "required `pre` gate" in error_of("gates: []\n").message
+
+
+def test_on_missing_baseline_takes_only_skip_warn_or_error() -> None:
+    err = error_of("on_missing_baseline: pass\ngates:\n  - {uses: k6}\n")
+    assert err.line == 1 and "on_missing_baseline" in err.message
+    assert parse("on_missing_baseline: skip\ngates:\n  - {uses: k6}\n").policy.on_missing_baseline == "skip"

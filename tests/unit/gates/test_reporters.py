@@ -9,6 +9,7 @@ from pathlib import Path
 
 from junitparser import JUnitXml
 
+from reelgate.gates.manager import registry
 from reelgate.gates.model import Check, Decision, Event, Finding, GateResult
 from reelgate.gates.reports import write_reports
 
@@ -57,6 +58,7 @@ def write(tmp_path: Path) -> dict[str, Path]:
         RESULTS,
         timeline,
         tmp_path,
+        registry().reporters,
     )
     return {p.name: p for p in paths}
 

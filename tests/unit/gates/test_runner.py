@@ -5,70 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, ClassVar
 
-import msgspec
 import pytest
 
-from reelgate.gates.api import Check, GateContext, GateResult
+from reelgate.gates.api import Check, GateResult
+from reelgate.gates.judge import apply_rule, relative_limit
 from reelgate.gates.policy import CheckRule, parse_policy
-from reelgate.gates.runner import Runner, RunOptions, apply_rule, relative_limit
-
-
-class SleepConfig(msgspec.Struct, forbid_unknown_fields=True):
-    seconds: float = 0.2
-    value: float = 1.0
-    verdict: str = "pass"
-    fail_times: int = 0
-
-
-class Sleeper:
-    name = "sleep"
-    Config = SleepConfig
-    running: ClassVar[int] = 0
-    peak: ClassVar[int] = 0
-    calls: ClassVar[dict[str, int]] = {}
-
-    async def run(self, ctx: GateContext) -> GateResult:
-        cls = type(self)
-        cls.calls[ctx.gate_id] = cls.calls.get(ctx.gate_id, 0) + 1
-        cls.running += 1
-        cls.peak = max(cls.peak, cls.running)
-        try:
-            await asyncio.sleep(ctx.config.seconds)
-        finally:
-            cls.running -= 1
-        if cls.calls[ctx.gate_id] <= ctx.config.fail_times:
-            return GateResult(gate="", uses="", verdict="error", reason="flaky tool")
-        return GateResult(
-            gate="",
-            uses="",
-            verdict=ctx.config.verdict,
-            reason="",
-            checks=[
-                Check(name="value", value=ctx.config.value, unit="ms"),
-                Check(name="baseline:value", value=10.0, unit="ms"),
-            ],
-        )
-
-
-class Crasher:
-    name = "crash"
-    Config = SleepConfig
-
-    async def run(self, ctx: GateContext) -> GateResult:
-        raise RuntimeError("plugin bug")
-
-
-class Empty:
-    name = "empty"
-    Config = SleepConfig
-
-    async def run(self, ctx: GateContext) -> Any:
-        return GateResult(gate="", uses="", verdict="pass", reason="")
-
-
-TYPES: dict[str, type[Any]] = {"sleep": Sleeper, "crash": Crasher, "empty": Empty}
+from reelgate.gates.runner import Runner, RunOptions
+from tests.unit.gates.sample_gates import TYPES, Sleeper
 
 
 @pytest.fixture(autouse=True)
@@ -179,8 +123,19 @@ def test_apply_rule_directions_and_tolerance() -> None:
     assert no_base.verdict == "error" and "no live baseline" in no_base.note
 
 
-@pytest.mark.parametrize(("stored", "value", "verdict"), [(10.0, 14, "fail"), (10.0, 11, "pass"), (None, 14, "pass")])
-def test_last_promoted_baseline(tmp_path: Path, stored: float | None, value: float, verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("stored", "value", "on_missing", "check_verdict", "verdict"),
+    [
+        (10.0, 14, "warn", "fail", "fail"),
+        (10.0, 11, "warn", "pass", "pass"),
+        (None, 14, "warn", "warn", "warn"),
+        (None, 14, "error", "error", "error"),
+        (None, 14, "skip", "skipped", "pass"),
+    ],
+)
+def test_last_promoted_baseline(
+    tmp_path: Path, stored: float | None, value: float, on_missing: str, check_verdict: str, verdict: str
+) -> None:
     asked: list[tuple[str, str]] = []
 
     async def last_promoted(gate: str, check: str) -> float | None:
@@ -188,7 +143,8 @@ def test_last_promoted_baseline(tmp_path: Path, stored: float | None, value: flo
         return stored
 
     loaded = parse_policy(
-        f"""gates:
+        f"""on_missing_baseline: {on_missing}
+gates:
   - id: latency
     uses: sleep
     with: {{seconds: 0, value: {value}}}
@@ -202,8 +158,10 @@ def test_last_promoted_baseline(tmp_path: Path, stored: float | None, value: flo
     [result] = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
     check = result.checks[0]
     assert asked == [("latency", "value")]
-    assert check.name == "value vs last_promoted" and check.verdict == verdict and result.verdict == verdict
-    if stored is None:  # the first release has nothing to compare with: not a reason to block it
-        assert "no promoted release" in check.note and check.baseline is None
+    assert check.name == "value vs last_promoted" and check.metric == "value"
+    assert (check.verdict, result.verdict) == (check_verdict, verdict)
+    if stored is None:  # nothing to compare with is never a pass: the policy says what it is
+        assert check.note == "no promoted release to compare with" and check.baseline is None
+        assert "no promoted release to compare with" in result.reason
     else:
         assert check.baseline == stored and check.threshold == pytest.approx(12.0)
