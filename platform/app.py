@@ -29,8 +29,9 @@ from reelgate.platform.observability import request_id_middleware
 from reelgate.platform.settings import Settings, get_settings
 from reelgate.platform.videos import VideoController
 from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, formats, static_url, static_version
+from reelgate.platform.web.csrf import CSRF_COOKIE, CSRF_HEADER, StrictCSRFMiddleware
 from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
-from reelgate.platform.web.pages import CSRF_COOKIE, CSRF_HEADER, Pages, PublicPages, StrictCSRFMiddleware
+from reelgate.platform.web.pages import Pages, PublicPages
 from reelgate.platform.web.session import session_secret
 
 

@@ -12,10 +12,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reelgate.platform.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from reelgate.platform.stack import PartStatus
 
 JSON_OPTION = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (for scripts and the engine)."
@@ -58,7 +62,7 @@ def stack() -> None:
     """The local stack: PostgreSQL, Valkey, the live color's API and worker, HAProxy."""
 
 
-def _print_status(parts: list) -> None:  # type: ignore[type-arg]
+def _print_status(parts: list[PartStatus]) -> None:
     router = parts[0]
     click.echo(f"router: {router.url}")
     width = max(len(p.name) for p in parts)

@@ -9,7 +9,7 @@ import sys
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
@@ -46,7 +46,7 @@ class HealthController(Controller):
         essential = [checks["postgres"], checks["ffmpeg"], checks["disk"]]
         if any(c != "ok" for c in essential):
             return Response(Health(status="unavailable", checks=checks), status_code=503)
-        status = "ok" if checks["valkey"] == "ok" else "degraded"
+        status: Literal["ok", "degraded"] = "ok" if checks["valkey"] == "ok" else "degraded"
         return Response(Health(status=status, checks=checks), status_code=200)
 
     @get("/version", operation_id="version", summary="Version, color and git revision")

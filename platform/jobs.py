@@ -51,6 +51,16 @@ def queue_for(color: str) -> str:
     return f"transcode.{color}"
 
 
+def move_waiting_jobs_sync(conn: Any, from_color: str, to_color: str) -> int:
+    """Move `from_color`'s waiting jobs to `to_color`'s queue (a color stopping drains into the live one)."""
+    return int(
+        conn.execute(
+            "UPDATE procrastinate_jobs SET queue_name = %s WHERE queue_name = %s AND status = 'todo'",
+            (queue_for(to_color), queue_for(from_color)),
+        ).rowcount
+    )
+
+
 @app.task(name="transcode_video", pass_context=False, retry=2)
 async def transcode_video(video_id: str) -> None:
     """Process one video. Bad input ends `failed` and is not retried; infrastructure errors retry."""
@@ -274,7 +284,9 @@ class Transcoder:
                     cpu,
                 ),
             )
-            used = (await cur.fetchone())[0]  # type: ignore[index]
+            found = await cur.fetchone()
+            assert found is not None  # the upsert returns its row, inserted or not
+            used = found[0]
             if used == output_id:
                 for out in plan.outputs:
                     await conn.execute(
@@ -283,7 +295,7 @@ class Transcoder:
                         (output_id, out.name, out.width, out.height, sizes[out.file], out.file, out.remuxed),
                     )
             await _mark_ready(conn, video_id, used, cpu)  # deleted meanwhile: rolls back the output and reference
-        return used  # type: ignore[no-any-return]
+        return used
 
     async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:
         log.info("video %s failed: %s", video_id, reason)

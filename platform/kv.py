@@ -43,7 +43,7 @@ class KV:
         if not self._available():
             return None
         try:
-            return await self.client.get(key)  # type: ignore[no-any-return]
+            return await self.client.get(key)
         except (ValkeyError, OSError, TimeoutError) as exc:
             self._failed("get", exc)
             return None

@@ -49,10 +49,11 @@ def upgrade(url: str) -> list[str]:
             )
             files = _procrastinate_migrations()
             done = {row[0] for row in conn.execute("SELECT name FROM reelgate_procrastinate_migrations")}
-            fresh = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NULL").fetchone()[0]  # type: ignore[index]
+            row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NULL").fetchone()
+            fresh = bool(row and row[0])
             if fresh:
                 with conn.transaction():
-                    conn.execute(procrastinate_schema.SchemaManager.get_schema())  # type: ignore[arg-type]
+                    conn.execute(procrastinate_schema.SchemaManager.get_schema())
                     _record(conn, [f.name for f in files])
                 applied.append("procrastinate schema")
                 done = {f.name for f in files}
@@ -76,7 +77,7 @@ def _record(conn: psycopg.Connection, names: list[str]) -> None:
 def _apply(conn: psycopg.Connection, files: list[Path]) -> list[str]:
     for path in files:
         with conn.transaction():
-            conn.execute(path.read_text())  # type: ignore[arg-type]
+            conn.execute(path.read_text())
             _record(conn, [path.name])
     return [f"procrastinate {p.name}" for p in files]
 

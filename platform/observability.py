@@ -8,10 +8,10 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -98,6 +98,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
+        method = cast("HTTPScope", scope)["method"]
         request_id = _incoming_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
@@ -118,7 +119,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             elapsed = time.perf_counter() - started
             path = scope["path"]
             if not path.startswith(UNMEASURED):
-                series.record(scope["method"], scope.get("path_template") or path, status or 500, elapsed)
+                series.record(method, scope.get("path_template") or path, status or 500, elapsed)
             # The router logs every request with the same X-Request-ID (var/log/haproxy.log); here a
             # line at INFO is for what needs a look: errors and slow answers. The rest is DEBUG.
             level = logging.DEBUG if status < 400 and elapsed < SLOW_S else logging.INFO
@@ -126,12 +127,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 access_log.log(
                     level,
                     "%s %s %s",
-                    scope["method"],
+                    method,
                     path,
                     status,
                     extra={
                         "fields": {
-                            "method": scope["method"],
+                            "method": method,
                             "path": path,
                             "status": status,
                             "ms": round(elapsed * 1000, 2),

@@ -64,6 +64,16 @@ def delete_tenant_sync(conn: Any, name: str) -> tuple[list[UUID], list[str]] | N
     return video_ids, folders
 
 
+def reassign_unfinished_sync(conn: Any, from_color: str, to_color: str) -> int:
+    """Unfinished videos of a color that stops belong to the other color from now on."""
+    return int(
+        conn.execute(
+            "UPDATE videos SET color = %s WHERE color = %s AND status IN ('queued', 'processing')",
+            (to_color, from_color),
+        ).rowcount
+    )
+
+
 async def tenant_for_key(conn: AsyncConnection[Any], key: str) -> TenantRow | None:
     cur = await conn.execute(
         "SELECT t.id, t.name, t.rate_limit_per_minute FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
@@ -184,7 +194,8 @@ async def list_videos(
     conn: AsyncConnection[Any], tenant_id: UUID, limit: int, after: tuple[datetime, UUID] | None
 ) -> tuple[list[Video], str | None]:
     """Newest first, keyset-paginated on (created_at, id): stable under inserts, no OFFSET scans."""
-    where, params = "v.tenant_id = %s", [tenant_id]
+    where = "v.tenant_id = %s"
+    params: list[object] = [tenant_id]
     if after:
         where += " AND (v.created_at, v.id) < (%s, %s)"
         params += [after[0], after[1]]

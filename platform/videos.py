@@ -57,7 +57,7 @@ async def _load_json(state: State, tenant: repo.TenantRow, video_id: UUID) -> by
     """A video's JSON through the read cache; PostgreSQL decides when the cache cannot."""
     cached = await state.cache.get(str(tenant.id), str(video_id))
     if cached:
-        return cached  # type: ignore[no-any-return]
+        return cached
     async with state.pool.connection() as conn:
         video = await repo.get_video(conn, tenant.id, video_id)
     if video is None:
