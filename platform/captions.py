@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -25,6 +26,9 @@ from reelgate.platform.errors import ApplicationError, problem_responses
 from reelgate.platform.media import display_text
 from reelgate.platform.schemas import Caption
 from reelgate.platform.videos import NotFound, not_found
+
+TrackAction = Callable[[Any, UUID, UUID, str], Awaitable[bool]]
+"""(connection, tenant, video, language) -> whether the tenant's track was there."""
 
 VTT = "text/vtt; charset=utf-8"
 
@@ -69,14 +73,7 @@ async def save(
     # before anything is written), the row lock makes two uploads of one track take turns, and a video
     # deleted meanwhile waits for the commit, then removes the file with the rest.
     async with state.pool.connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "INSERT INTO video_captions (video_id, lang, label, cues, bytes)"
-            " SELECT id, %s, %s, %s, %s FROM videos WHERE id = %s AND tenant_id = %s"
-            " ON CONFLICT (video_id, lang) DO UPDATE SET label = EXCLUDED.label, cues = EXCLUDED.cues,"
-            " bytes = EXCLUDED.bytes, updated_at = now() RETURNING lang",
-            (lang, label, len(cues), len(text), video_id, tenant.id),
-        )
-        if await cur.fetchone() is None:
+        if not await repo.upsert_caption(conn, tenant.id, video_id, lang, label, len(cues), len(text)):
             raise not_found(video_id)
         await asyncio.to_thread(write)
     await state.cache.invalidate(str(tenant.id), str(video_id))
@@ -85,38 +82,23 @@ async def save(
     )
 
 
-async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, statement: str) -> str:
-    """Run `statement` (parameters: video, tenant, language) on one of the tenant's tracks; 404 if none."""
+async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, action: TrackAction) -> str:
+    """Run `action` (delete or look up) on one of the tenant's tracks; 404 if there is none."""
     lang = _language(lang)
     async with state.pool.connection() as conn:
-        cur = await conn.execute(statement, (video_id, tenant.id, lang))
-        if await cur.fetchone() is None:
+        if not await action(conn, tenant.id, video_id, lang):
             raise _no_track(video_id, lang)
     return lang
 
 
 async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
-    lang = await _on_track(
-        state,
-        tenant,
-        video_id,
-        lang,
-        "DELETE FROM video_captions c USING videos v WHERE c.video_id = v.id AND v.id = %s"
-        " AND v.tenant_id = %s AND c.lang = %s RETURNING c.lang",
-    )
+    lang = await _on_track(state, tenant, video_id, lang, repo.delete_caption)
     await asyncio.to_thread((state.media.captions_dir(video_id) / f"{lang}.vtt").unlink, True)
     await state.cache.invalidate(str(tenant.id), str(video_id))
 
 
 async def track_file(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> Response[bytes]:
-    lang = await _on_track(
-        state,
-        tenant,
-        video_id,
-        lang,
-        "SELECT 1 FROM video_captions c JOIN videos v ON v.id = c.video_id"
-        " WHERE v.id = %s AND v.tenant_id = %s AND c.lang = %s",
-    )
+    lang = await _on_track(state, tenant, video_id, lang, repo.has_caption)
     path: Path = state.media.captions_dir(video_id) / f"{lang}.vtt"
     try:
         body = await asyncio.to_thread(path.read_bytes)

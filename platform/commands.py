@@ -204,21 +204,19 @@ def tenant_list() -> None:
     """Every tenant: name, videos, storage used, rate limit, created."""
     import psycopg
 
+    from reelgate.platform import repo
     from reelgate.platform.web.formats import size
 
     settings = _settings()
     with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "SELECT t.name, (SELECT count(*) FROM videos v WHERE v.tenant_id = t.id),"
-            " (SELECT COALESCE(sum(v.source_bytes), 0) FROM videos v WHERE v.tenant_id = t.id)"
-            "  + (SELECT COALESCE(sum(r.bytes), 0) FROM outputs o JOIN renditions r ON r.output_id = o.id"
-            "     WHERE o.tenant_id = t.id),"
-            " t.rate_limit_per_minute, t.created_at FROM tenants t ORDER BY t.created_at"
-        ).fetchall()
+        tenants = repo.list_tenants_sync(conn)
     click.echo(f"{'tenant':<32} {'videos':>6} {'storage':>10}  {'rate limit':<12} created")
-    for name, videos, stored, limit, created in rows:
+    for t in tenants:
+        limit = t.rate_limit_per_minute
         rate = "default" if limit is None else "none" if limit == 0 else f"{limit}/min"
-        click.echo(f"{name[:32]:<32} {videos:>6} {size(int(stored)):>10}  {rate:<12} {created:%Y-%m-%d %H:%M}")
+        click.echo(
+            f"{t.name[:32]:<32} {t.videos:>6} {size(t.stored_bytes):>10}  {rate:<12} {t.created_at:%Y-%m-%d %H:%M}"
+        )
 
 
 @tenant.command("delete")

@@ -20,7 +20,6 @@ from uuid import UUID, uuid4
 import msgspec
 from procrastinate import App, PsycopgConnector
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform import ladder, repo, transcode
@@ -47,18 +46,7 @@ class Event(msgspec.Struct, omit_defaults=True):
     failure_reason: str | None = None
 
 
-def queue_for(color: str) -> str:
-    return f"transcode.{color}"
-
-
-def move_waiting_jobs_sync(conn: Any, from_color: str, to_color: str) -> int:
-    """Move `from_color`'s waiting jobs to `to_color`'s queue (a color stopping drains into the live one)."""
-    return int(
-        conn.execute(
-            "UPDATE procrastinate_jobs SET queue_name = %s WHERE queue_name = %s AND status = 'todo'",
-            (queue_for(to_color), queue_for(from_color)),
-        ).rowcount
-    )
+queue_for = repo.queue_for
 
 
 @app.task(name="transcode_video", pass_context=False, retry=2)
@@ -89,31 +77,19 @@ async def reconcile_videos(timestamp: int) -> None:
     or, after MAX_ATTEMPTS, ends `failed`. Nothing stays stuck."""
     connector = app.connector
     async with connector.pool.connection() as conn:  # type: ignore[attr-defined]
-        cur = await conn.execute(
-            "SELECT v.id, v.color, v.attempts, v.tenant_id FROM videos v"
-            " WHERE v.status IN ('queued', 'processing') AND v.updated_at < now() - make_interval(secs => %s)"
-            " AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = 'transcode_video'"
-            "   AND j.args->>'video_id' = v.id::text AND j.status IN ('todo', 'doing'))",
-            (RECONCILE_AFTER_S,),
-        )
-        for video_id, color, attempts, tenant_id in await cur.fetchall():
+        for video_id, color, attempts, tenant_id in await repo.orphaned_videos(conn, RECONCILE_AFTER_S):
             if attempts >= MAX_ATTEMPTS:
                 log.error("video %s failed %s times; giving up", video_id, attempts)
-                await conn.execute(
-                    "UPDATE videos SET status = 'failed', updated_at = now(), finished_at = now(),"
-                    " failure_reason = 'Processing failed repeatedly on our side; the error was logged.'"
-                    " WHERE id = %s",
-                    (video_id,),
-                )
+                reason = "Processing failed repeatedly on our side; the error was logged."
+                await repo.mark_failed(conn, video_id, reason)
                 if Transcoder._current:
-                    reason = "Processing failed repeatedly on our side; the error was logged."
                     await Transcoder._current._announce(
                         tenant_id, video_id, Event(status="failed", progress=0.0, failure_reason=reason)
                     )
             else:
                 log.warning("video %s has no live job; deferring a new one", video_id)
                 async with conn.transaction():
-                    await conn.execute("UPDATE videos SET updated_at = now() WHERE id = %s", (video_id,))
+                    await repo.touch_video(conn, video_id)
                     await transcode_video.configure(queue=queue_for(color), connection=conn).defer_async(
                         video_id=str(video_id)
                     )
@@ -129,12 +105,7 @@ class _Gone(Exception):
 
 async def _mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float) -> None:
     """Inside the caller's transaction; raises _Gone (rolling it back) if the video was deleted."""
-    cur = await conn.execute(
-        "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
-        " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
-        (output_id, cpu, video_id),
-    )
-    if await cur.fetchone() is None:
+    if not await repo.mark_ready(conn, video_id, output_id, cpu):
         raise _Gone()
 
 
@@ -163,13 +134,7 @@ class Transcoder:
 
     async def process(self, video_id: UUID) -> None:
         async with await self._connect() as conn:
-            cur = await conn.cursor(row_factory=dict_row).execute(
-                "UPDATE videos SET status = 'processing', attempts = attempts + 1, progress = 0,"
-                " updated_at = now() WHERE id = %s AND status IN ('queued', 'processing')"
-                " RETURNING tenant_id, content_sha256, ladder_key, attempts",
-                (video_id,),
-            )
-            row = await cur.fetchone()
+            row = await repo.start_processing(conn, video_id)
             if row is None:
                 return  # deleted, or already finished by an earlier attempt
             tenant_id = row["tenant_id"]
@@ -209,7 +174,7 @@ class Transcoder:
                 return
             last = now
             share = fraction(update, info.duration_s)
-            await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s", (share, video_id))
+            await repo.set_progress(conn, video_id, share)
             await self._announce(tenant_id, video_id, Event(status="processing", progress=share))
 
         timeout = TIMEOUT_FLOOR_S + TIMEOUT_FACTOR * info.duration_s
@@ -269,30 +234,15 @@ class Transcoder:
     ) -> UUID:
         """Store the output (or take a reference on an equal one) and mark the video ready, atomically."""
         async with conn.transaction():
-            cur = await conn.execute(
-                "INSERT INTO outputs (id, tenant_id, content_sha256, ladder_key, dir, refcount,"
-                " thumbnail_bytes, cpu_seconds) VALUES (%s, %s, %s, %s, %s, 1, %s, %s)"
-                " ON CONFLICT (tenant_id, content_sha256, ladder_key)"
-                " DO UPDATE SET refcount = outputs.refcount + 1 RETURNING id",
-                (
-                    output_id,
-                    tenant_id,
-                    row["content_sha256"],
-                    row["ladder_key"],
-                    str(final.relative_to(self.media.root)),
-                    sizes.get(plan.thumbnail, 0),
-                    cpu,
-                ),
+            folder = str(final.relative_to(self.media.root))
+            thumbnail = sizes.get(plan.thumbnail, 0)
+            used = await repo.upsert_output(
+                conn, output_id, tenant_id, row["content_sha256"], row["ladder_key"], folder, thumbnail, cpu
             )
-            found = await cur.fetchone()
-            assert found is not None  # the upsert returns its row, inserted or not
-            used = found[0]
             if used == output_id:
                 for out in plan.outputs:
-                    await conn.execute(
-                        "INSERT INTO renditions (output_id, name, width, height, bytes, file, remuxed)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (output_id, out.name, out.width, out.height, sizes[out.file], out.file, out.remuxed),
+                    await repo.insert_rendition(
+                        conn, output_id, out.name, out.width, out.height, sizes[out.file], out.file, out.remuxed
                     )
             await _mark_ready(conn, video_id, used, cpu)  # deleted meanwhile: rolls back the output and reference
         return used
@@ -300,11 +250,7 @@ class Transcoder:
     async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:
         log.info("video %s failed: %s", video_id, reason)
         VIDEOS.labels(status="failed").inc()
-        await conn.execute(
-            "UPDATE videos SET status = 'failed', failure_reason = %s, updated_at = now(),"
-            " finished_at = now() WHERE id = %s",
-            (reason, video_id),
-        )
+        await repo.mark_failed(conn, video_id, reason)
         await self._announce(tenant_id, video_id, Event(status="failed", progress=0.0, failure_reason=reason))
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram
 from psycopg_pool import AsyncConnectionPool
 
+from reelgate.platform import repo
+
 log = logging.getLogger("reelgate.platform.metrics")
 
 JOB_SECONDS = Histogram(
@@ -36,12 +38,7 @@ async def watch_queue_depth(pool: AsyncConnectionPool[Any]) -> None:
     while True:
         with contextlib.suppress(Exception):
             async with pool.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs"
-                    " WHERE status IN ('todo', 'doing') GROUP BY 1, 2"
-                )
-                rows = await cur.fetchall()
-            now = {(queue, status): count for queue, status, count in rows}
+                now = await repo.queue_depths(conn)
             # Multiprocess gauges keep their last value in a file: empty queues are set to 0, not dropped.
             for queue, status in seen | set(now):
                 QUEUE_DEPTH.labels(queue=queue, status=status).set(now.get((queue, status), 0))

@@ -119,33 +119,26 @@ async def accept_upload(
         ladder_key = ladder.ladder_key(settings.ladder)
         async with state.pool.connection() as conn, conn.transaction():
             output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
-            await conn.execute(
-                "INSERT INTO videos (id, tenant_id, title, filename, content_type, source_bytes,"
-                " content_sha256, status, progress, duration_s, width, height, video_codec, audio_codec,"
-                " ladder_key, output_id, color, finished_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " CASE WHEN %s THEN now() END)",
-                (
-                    video_id,
-                    tenant.id,
-                    display_text(received.title),
-                    safe_filename(received.filename),
-                    (received.content_type or "application/octet-stream")[:200],
-                    received.bytes,
-                    received.sha256,
-                    "ready" if output_id else "queued",
-                    1.0 if output_id else 0.0,
-                    info.duration_s,
-                    info.width,
-                    info.height,
-                    info.video_codec,
-                    info.audio_codec,
-                    ladder_key,
-                    output_id,
-                    settings.color,
-                    output_id is not None,
-                ),
-            )
+            fields = {
+                "id": video_id,
+                "tenant_id": tenant.id,
+                "title": display_text(received.title),
+                "filename": safe_filename(received.filename),
+                "content_type": (received.content_type or "application/octet-stream")[:200],
+                "source_bytes": received.bytes,
+                "content_sha256": received.sha256,
+                "status": "ready" if output_id else "queued",
+                "progress": 1.0 if output_id else 0.0,
+                "duration_s": info.duration_s,
+                "width": info.width,
+                "height": info.height,
+                "video_codec": info.video_codec,
+                "audio_codec": info.audio_codec,
+                "ladder_key": ladder_key,
+                "output_id": output_id,
+                "color": settings.color,
+            }
+            await repo.insert_video(conn, fields, finished=output_id is not None)
             if output_id is None:
                 # Same transaction as the row: an accepted upload always has its job.
                 await transcode_video.configure(queue=queue_for(settings.color), connection=conn).defer_async(
@@ -224,11 +217,7 @@ class VideoController(Controller):
         self, state: State, tenant: repo.TenantRow, video_id: UUID, data: JSONBody[VideoUpdate]
     ) -> Video:
         async with state.pool.connection() as conn:
-            cur = await conn.execute(
-                "UPDATE videos SET title = %s, updated_at = now() WHERE id = %s AND tenant_id = %s RETURNING id",
-                (display_text(data.title), video_id, tenant.id),
-            )
-            if await cur.fetchone() is None:
+            if not await repo.rename_video(conn, tenant.id, video_id, display_text(data.title)):
                 raise not_found(video_id)
         await state.cache.invalidate(str(tenant.id), str(video_id))
         return await load(state, tenant, video_id)
@@ -290,15 +279,7 @@ class VideoController(Controller):
 async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:
     settings = state.settings
     async with state.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT v.id, v.title, v.status, COALESCE(v.duration_s, 0), v.cpu_seconds,"
-            " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
-            "   + COALESCE(o.thumbnail_bytes, 0)"
-            " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
-            " ORDER BY v.created_at DESC",
-            (tenant.id,),
-        )
-        rows = await cur.fetchall()
+        rows = await repo.usage_rows(conn, tenant.id)
     per_video = [
         VideoUsage(
             id=r[0],

@@ -155,10 +155,9 @@ def stop_color(settings: Settings, color: str, drain_to: str | None) -> int:
     import psycopg
 
     from reelgate.platform import repo
-    from reelgate.platform.jobs import move_waiting_jobs_sync
 
     with psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn, conn.transaction():
-        moved = move_waiting_jobs_sync(conn, color, drain_to)
+        moved = repo.move_waiting_jobs_sync(conn, color, drain_to)
         # The reconciler re-defers what was running on the stopped worker onto the new color.
         repo.reassign_unfinished_sync(conn, color, drain_to)
     return moved

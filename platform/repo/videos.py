@@ -1,112 +1,16 @@
-"""SQL for tenants, keys, videos and outputs. Every function takes the caller's connection,
-so a caller can put several in one transaction."""
+"""Videos: the API's reads, the upload's insert, and the worker's state changes."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import secrets
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from reelgate.platform.schemas import Caption, Rendition, Video
-
-KEY_PREFIX = "rg_"
-
-
-class TenantRow(msgspec.Struct, frozen=True):
-    id: UUID
-    name: str
-    rate_limit_per_minute: int | None
-
-
-def new_api_key() -> str:
-    """A high-entropy key (256 bits): a plain SHA-256 of it is as safe as a slow hash."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
-
-
-# -- tenants ------------------------------------------------------------------
-
-
-def create_tenant_sync(conn: Any, name: str, rate_limit: int | None) -> tuple[UUID, str]:
-    """Create a tenant and its first key (sync, for the CLI); return (id, key)."""
-    key = new_api_key()
-    with conn.transaction():
-        row = conn.execute(
-            "INSERT INTO tenants (name, rate_limit_per_minute) VALUES (%s, %s) RETURNING id", (name, rate_limit)
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO api_keys (tenant_id, key_hash, prefix) VALUES (%s, %s, %s)",
-            (row[0], hash_key(key), key[:8]),
-        )
-    return row[0], key
-
-
-def delete_tenant_sync(conn: Any, name: str) -> tuple[list[UUID], list[str]] | None:
-    """Delete a tenant with its keys, videos, outputs and captions (the foreign keys cascade); return the
-    video ids and output folders whose files are now unused, or None when there is no such tenant."""
-    with conn.transaction():
-        row = conn.execute("SELECT id FROM tenants WHERE name = %s FOR UPDATE", (name,)).fetchone()
-        if row is None:
-            return None
-        video_ids = [r[0] for r in conn.execute("SELECT id FROM videos WHERE tenant_id = %s", (row[0],))]
-        folders = [r[0] for r in conn.execute("SELECT dir FROM outputs WHERE tenant_id = %s", (row[0],))]
-        conn.execute("DELETE FROM tenants WHERE id = %s", (row[0],))
-    return video_ids, folders
-
-
-def reassign_unfinished_sync(conn: Any, from_color: str, to_color: str) -> int:
-    """Unfinished videos of a color that stops belong to the other color from now on."""
-    return int(
-        conn.execute(
-            "UPDATE videos SET color = %s WHERE color = %s AND status IN ('queued', 'processing')",
-            (to_color, from_color),
-        ).rowcount
-    )
-
-
-async def tenant_for_key(conn: AsyncConnection[Any], key: str) -> TenantRow | None:
-    cur = await conn.execute(
-        "SELECT t.id, t.name, t.rate_limit_per_minute FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
-        " WHERE k.key_hash = %s AND k.revoked_at IS NULL",
-        (hash_key(key),),
-    )
-    row = await cur.fetchone()
-    return TenantRow(*row) if row else None
-
-
-async def sign_in_key(conn: AsyncConnection[Any], key: str) -> tuple[TenantRow, UUID] | None:
-    """The tenant and key id for a key typed into the sign-in page (the session keeps the id)."""
-    cur = await conn.execute(
-        "SELECT t.id, t.name, t.rate_limit_per_minute, k.id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
-        " WHERE k.key_hash = %s AND k.revoked_at IS NULL",
-        (hash_key(key),),
-    )
-    row = await cur.fetchone()
-    return (TenantRow(*row[:3]), row[3]) if row else None
-
-
-async def tenant_for_key_id(conn: AsyncConnection[Any], key_id: UUID) -> TenantRow | None:
-    """A session's tenant, as long as the key it signed in with is not revoked."""
-    cur = await conn.execute(
-        "SELECT t.id, t.name, t.rate_limit_per_minute FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
-        " WHERE k.id = %s AND k.revoked_at IS NULL",
-        (key_id,),
-    )
-    row = await cur.fetchone()
-    return TenantRow(*row) if row else None
-
-
-# -- videos ---------------------------------------------------------------------
 
 _VIDEO_COLUMNS = """
     v.id, v.title, v.filename, v.status, v.progress, v.failure_reason, v.source_bytes, v.content_sha256,
@@ -212,41 +116,6 @@ async def list_videos(
     return [to_video(r) for r in rows], cursor
 
 
-async def reuse_output(conn: AsyncConnection[Any], tenant_id: UUID, sha: str, ladder: str) -> UUID | None:
-    """Take one more reference on a finished output of the same content and ladder, if any.
-
-    The UPDATE locks the row, so it cannot race a DELETE that drops the last reference.
-    """
-    cur = await conn.execute(
-        "UPDATE outputs SET refcount = refcount + 1"
-        " WHERE tenant_id = %s AND content_sha256 = %s AND ladder_key = %s RETURNING id",
-        (tenant_id, sha, ladder),
-    )
-    row = await cur.fetchone()
-    return row[0] if row else None
-
-
-async def rendition_file(
-    conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, name: str | None
-) -> tuple[str, str, int] | None:
-    """(output dir, file name, bytes) of a ready video's rendition, or of its thumbnail when name is None."""
-    if name is None:
-        cur = await conn.execute(
-            "SELECT o.dir, 'thumbnail.jpg', o.thumbnail_bytes FROM videos v JOIN outputs o ON o.id = v.output_id"
-            " WHERE v.id = %s AND v.tenant_id = %s AND v.status = 'ready' AND o.thumbnail_bytes > 0",
-            (video_id, tenant_id),
-        )
-    else:
-        cur = await conn.execute(
-            "SELECT o.dir, r.file, r.bytes FROM videos v JOIN outputs o ON o.id = v.output_id"
-            " JOIN renditions r ON r.output_id = o.id"
-            " WHERE v.id = %s AND v.tenant_id = %s AND v.status = 'ready' AND r.name = %s",
-            (video_id, tenant_id, name),
-        )
-    row = await cur.fetchone()
-    return (row[0], row[1], row[2]) if row else None
-
-
 async def delete_video(conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID) -> tuple[bool, str | None]:
     """Delete the row and release its output; return (found, output dir to remove if no video uses it)."""
     async with conn.transaction():
@@ -266,3 +135,96 @@ async def delete_video(conn: AsyncConnection[Any], tenant_id: UUID, video_id: UU
             await conn.execute("DELETE FROM outputs WHERE id = %s", (row[0],))
             return True, folder
     return True, None
+
+
+def reassign_unfinished_sync(conn: Any, from_color: str, to_color: str) -> int:
+    """Unfinished videos of a color that stops belong to the other color from now on."""
+    return int(
+        conn.execute(
+            "UPDATE videos SET color = %s WHERE color = %s AND status IN ('queued', 'processing')",
+            (to_color, from_color),
+        ).rowcount
+    )
+
+
+async def insert_video(conn: AsyncConnection[Any], fields: dict[str, Any], finished: bool) -> None:
+    """A new upload's row (its job is deferred in the same transaction by the caller)."""
+    names = ", ".join(fields)
+    marks = ", ".join(["%s"] * len(fields))
+    await conn.execute(
+        f"INSERT INTO videos ({names}, finished_at) VALUES ({marks}, CASE WHEN %s THEN now() END)",
+        (*fields.values(), finished),
+    )
+
+
+async def rename_video(conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, title: str) -> bool:
+    cur = await conn.execute(
+        "UPDATE videos SET title = %s, updated_at = now() WHERE id = %s AND tenant_id = %s RETURNING id",
+        (title, video_id, tenant_id),
+    )
+    return await cur.fetchone() is not None
+
+
+async def usage_rows(conn: AsyncConnection[Any], tenant_id: UUID) -> list[tuple[Any, ...]]:
+    """(id, title, status, source seconds, CPU seconds, output bytes) per video, newest first."""
+    cur = await conn.execute(
+        "SELECT v.id, v.title, v.status, COALESCE(v.duration_s, 0), v.cpu_seconds,"
+        " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
+        "   + COALESCE(o.thumbnail_bytes, 0)"
+        " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
+        " ORDER BY v.created_at DESC",
+        (tenant_id,),
+    )
+    return list(await cur.fetchall())
+
+
+# -- the worker's side ----------------------------------------------------------------
+
+
+async def start_processing(conn: AsyncConnection[Any], video_id: UUID) -> dict[str, Any] | None:
+    """Count an attempt; None when the video was deleted or an earlier attempt finished it."""
+    cur = await conn.cursor(row_factory=dict_row).execute(
+        "UPDATE videos SET status = 'processing', attempts = attempts + 1, progress = 0,"
+        " updated_at = now() WHERE id = %s AND status IN ('queued', 'processing')"
+        " RETURNING tenant_id, content_sha256, ladder_key, attempts",
+        (video_id,),
+    )
+    return await cur.fetchone()
+
+
+async def set_progress(conn: AsyncConnection[Any], video_id: UUID, share: float) -> None:
+    await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s", (share, video_id))
+
+
+async def touch_video(conn: AsyncConnection[Any], video_id: UUID) -> None:
+    await conn.execute("UPDATE videos SET updated_at = now() WHERE id = %s", (video_id,))
+
+
+async def mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float) -> bool:
+    """False when the video was deleted meanwhile."""
+    cur = await conn.execute(
+        "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
+        " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
+        (output_id, cpu, video_id),
+    )
+    return await cur.fetchone() is not None
+
+
+async def mark_failed(conn: AsyncConnection[Any], video_id: UUID, reason: str) -> None:
+    await conn.execute(
+        "UPDATE videos SET status = 'failed', failure_reason = %s, updated_at = now(),"
+        " finished_at = now() WHERE id = %s",
+        (reason, video_id),
+    )
+
+
+async def orphaned_videos(conn: AsyncConnection[Any], idle_s: float) -> list[tuple[UUID, str, int, UUID]]:
+    """(id, color, attempts, tenant) of videos queued or processing for `idle_s` with no live job."""
+    cur = await conn.execute(
+        "SELECT v.id, v.color, v.attempts, v.tenant_id FROM videos v"
+        " WHERE v.status IN ('queued', 'processing') AND v.updated_at < now() - make_interval(secs => %s)"
+        " AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = 'transcode_video'"
+        "   AND j.args->>'video_id' = v.id::text AND j.status IN ('todo', 'doing'))",
+        (idle_s,),
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
