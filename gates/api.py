@@ -158,7 +158,13 @@ class RouterError(Exception):
 
 
 class GateType(Protocol):
-    """Measures one thing about a target and returns a verdict. Built with no arguments."""
+    """Measures one thing about a target and returns a verdict. Built with no arguments.
+
+    A gate type that does not measure its target URL (coverage) sets `measures_target = False`;
+    the engine then refuses `baseline: live` checks on it. Otherwise the engine runs the gate a
+    second time against the live color for such checks (unless it reported `baseline:<name>`
+    values itself).
+    """
 
     name: ClassVar[str]
     Config: ClassVar[type[msgspec.Struct]]

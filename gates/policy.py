@@ -210,6 +210,11 @@ def parse_policy(
             raise PolicyError(file, line, col, "expected `timeout` > 0 and `retries` >= 0")
         for j, rule in enumerate(spec.checks):
             problem = _rule_problem(rule)
+            if rule.baseline == "live" and not getattr(gate_type, "measures_target", True):
+                problem = (
+                    f"check `{rule.name}`: gate type `{spec.uses}` does not measure the target URL, so "
+                    "`baseline: live` has nothing to compare; use `baseline: last_promoted`"
+                )
             if problem:
                 line, col = _position(tree, f"{here}.checks[{j}]")
                 raise PolicyError(file, line, col, problem)

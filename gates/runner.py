@@ -115,25 +115,13 @@ class Runner:
         attempts = 0
         for attempt in range(1, spec.retries + 2):
             attempts = attempt
-            workdir = self.options.workdir / spec.id / f"attempt-{attempt}"
-            workdir.mkdir(parents=True, exist_ok=True)
-            ctx = GateContext(
-                gate_id=spec.id,
-                target=self.options.target,
-                config=self.loaded.configs[spec.id],
-                workdir=workdir,
-                baseline=self.options.baseline_url,
-                api_key=self.options.api_key,
-                home=self.options.home,
-                release_id=self.options.release_id,
-                source_dir=self.options.source_dir,
-                python=self.options.python,
-            )
-            result = await self._attempt(spec, ctx)
+            result = await self._attempt(spec, self._context(spec, self.options.target, f"attempt-{attempt}"))
             if result.verdict != "error":
                 break
             log.warning("gate %s attempt %d: error: %s", spec.id, attempt, result.reason)
         assert result is not None
+        if result.verdict not in ("error", "skipped"):
+            result.checks += await self._live_baseline(spec, result)
         result = await self._judge(spec, result)
         result.attempts = attempts
         result.started_at = started_at
@@ -146,6 +134,42 @@ class Runner:
             except Exception:  # a notification never breaks a release
                 log.exception("a gate_finished hook failed")
         return result
+
+    def _context(self, spec: GateSpec, target: str, folder: str) -> GateContext:
+        workdir = self.options.workdir / spec.id / folder
+        workdir.mkdir(parents=True, exist_ok=True)
+        return GateContext(
+            gate_id=spec.id,
+            target=target,
+            config=self.loaded.configs[spec.id],
+            workdir=workdir,
+            baseline=self.options.baseline_url,
+            api_key=self.options.api_key,
+            home=self.options.home,
+            release_id=self.options.release_id,
+            source_dir=self.options.source_dir,
+            python=self.options.python,
+        )
+
+    async def _live_baseline(self, spec: GateSpec, result: GateResult) -> list[Check]:
+        """For checks with `baseline: live` that the gate did not measure on live itself (k6's
+        `compare_live` does), run the same gate against the live color now and keep its values as
+        `baseline:<name>`. Without a live URL, or when that run errors, the checks find no baseline
+        and are `error`: missing data never passes."""
+        wanted = {r.name for r in spec.checks if r.baseline == "live"}
+        have = {c.name.removeprefix("baseline:") for c in result.checks if c.name.startswith("baseline:")}
+        if not wanted - have or not self.options.baseline_url:
+            return []
+        live = await self._attempt(spec, self._context(spec, self.options.baseline_url, "live"))
+        result.artifacts += live.artifacts
+        if live.verdict in ("error", "skipped"):
+            log.warning("gate %s against live: %s: %s", spec.id, live.verdict, live.reason)
+            return []
+        return [
+            Check(name=f"baseline:{c.name}", value=c.value, unit=c.unit)
+            for c in live.checks
+            if c.name in wanted - have and c.value is not None
+        ]
 
     async def _attempt(self, spec: GateSpec, ctx: Any) -> GateResult:
         gate = self.gate_types[spec.uses]()

@@ -47,6 +47,8 @@ async def _run(args: list[str], cwd: Path, log: Path) -> int:
 class CoverageGate:
     name = "coverage"
     Config = CoverageConfig
+    measures_target = False
+    """It measures the candidate's source and tests, not its URL: `baseline: live` is refused."""
 
     async def run(self, ctx: GateContext) -> GateResult:
         config: CoverageConfig = ctx.config
@@ -116,7 +118,7 @@ class CoverageGate:
                 reason="coverage produced no JSON report",
             )
         data = json.loads(report.read_text())
-        checks, findings = _judge_report(data, config)
+        checks, findings = judge_report(data, config)
         if failed_tests is not None:
             checks.insert(0, failed_tests)
         if config.diff_against:
@@ -143,7 +145,7 @@ class CoverageGate:
         )
 
 
-def _judge_report(data: dict[str, Any], config: CoverageConfig) -> tuple[list[Check], list[Finding]]:
+def judge_report(data: dict[str, Any], config: CoverageConfig) -> tuple[list[Check], list[Finding]]:
     totals = data.get("totals", {})
     statements, covered = totals.get("num_statements", 0), totals.get("covered_lines", 0)
     branches, covered_branches = totals.get("num_branches", 0), totals.get("covered_branches", 0)

@@ -62,18 +62,22 @@ async def command(config: HAProxyConfig, home: Path, line: str) -> str:
         writer.close()
 
 
-async def servers(config: HAProxyConfig, home: Path) -> dict[str, ServerState]:
-    answer = await command(config, home, f"show servers state {config.backend}")
+def parse_servers_state(answer: str, backend: str) -> dict[str, ServerState]:
+    """The servers of `backend` in an answer to `show servers state` (format version 1)."""
     found = {}
     for row in answer.splitlines():
         fields = row.split()
-        if len(fields) > 8 and fields[1] == config.backend:
+        if len(fields) > 8 and fields[1] == backend:
             found[fields[3]] = ServerState(
                 name=fields[3], operational=int(fields[5]), admin=int(fields[6]), weight=int(fields[7])
             )
     if not found:
-        raise RouterError(f"HAProxy has no servers in backend {config.backend}: {answer.strip()[:200]}")
+        raise RouterError(f"HAProxy has no servers in backend {backend}: {answer.strip()[:200]}")
     return found
+
+
+async def servers(config: HAProxyConfig, home: Path) -> dict[str, ServerState]:
+    return parse_servers_state(await command(config, home, f"show servers state {config.backend}"), config.backend)
 
 
 class HAProxyRouter:

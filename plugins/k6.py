@@ -94,7 +94,7 @@ async def run_k6(
     return Run(exit_code=run.exit_code, summary=data, stderr=run.stderr.decode(errors="replace"))
 
 
-def _measurements(summary: dict[str, Any], prefix: str = "") -> list[Check]:
+def measurements(summary: dict[str, Any], prefix: str = "") -> list[Check]:
     metrics = summary.get("metrics", {})
     duration = metrics.get("http_req_duration", {}).get("values", {})
     reqs = metrics.get("http_reqs", {}).get("values", {})
@@ -112,7 +112,7 @@ def _measurements(summary: dict[str, Any], prefix: str = "") -> list[Check]:
     return checks
 
 
-def _threshold_checks(summary: dict[str, Any]) -> list[Check]:
+def threshold_checks(summary: dict[str, Any]) -> list[Check]:
     """k6's own threshold results; in handleSummary data `ok: true` means the threshold held."""
     checks = []
     for metric, body in summary.get("metrics", {}).items():
@@ -156,7 +156,7 @@ class K6Gate:
                     f"k6 against the live color produced no summary "
                     f"(exit {live.exit_code}): {live.stderr.strip()[-300:]}",
                 )
-            checks += _measurements(live.summary, "baseline:")
+            checks += measurements(live.summary, "baseline:")
             artifacts.append(str(ctx.workdir / "k6-summary-live.json"))
         run = await run_k6(binary, script, ctx.target, config, ctx, "target", clip)
         artifacts += [str(ctx.workdir / "k6-summary-target.json"), str(ctx.workdir / "k6-target.log")]
@@ -169,7 +169,7 @@ class K6Gate:
                 reason=f"k6 exited {run.exit_code} without a usable summary: "
                 f"{run.stderr.strip()[-300:] or 'no output'}",
             )
-        measured = _measurements(run.summary)
+        measured = measurements(run.summary)
         if not measured:
             return GateResult(
                 gate=ctx.gate_id,
@@ -193,7 +193,7 @@ class K6Gate:
         if (errors.value or 0) > config.max_error_rate:
             errors.verdict = "fail"
             errors.note = f"{errors.value:.2%} of requests failed"
-        checks = measured + _threshold_checks(run.summary) + checks
+        checks = measured + threshold_checks(run.summary) + checks
         result = GateResult(
             gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks, artifacts=artifacts
         )

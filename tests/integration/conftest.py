@@ -116,6 +116,14 @@ def sign_in(stack: Stack, key: str) -> Iterator[httpx.Client]:
         yield client
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every integration test needs the stack, so every one is `slow`: `-m "not slow"` starts nothing."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """A failing test shows the end of its stacks' logs (API, worker, router) beside its traceback."""

@@ -4,7 +4,6 @@ of the test's own with two tiny backends."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import subprocess
 import threading
@@ -19,7 +18,7 @@ from reelgate.gates.api import PluginContext, RouterError
 from reelgate.plugins.haproxy import HAProxyConfig, HAProxyRouter
 from tests.conftest import wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(not shutil.which("haproxy"), reason="no haproxy")]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def free_port() -> int:

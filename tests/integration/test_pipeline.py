@@ -150,9 +150,9 @@ def test_usage_counts_processing(stack, clip: Path) -> None:  # type: ignore[no-
     assert usage["videos"] == 1
     assert usage["source_seconds"] == pytest.approx(2.0, abs=0.1)
     assert usage["output_bytes"] >= video["renditions"][0]["bytes"]
-    assert usage["cpu_seconds"] >= 0
+    assert usage["cpu_seconds"] > 0  # ffmpeg's own CPU seconds for the transcode
     assert usage["per_video"][0]["id"] == video["id"]
-    assert usage["cost_estimate"] >= 0
+    assert usage["cost_estimate"] > 0
 
 
 def test_metrics_group_paths_and_include_the_worker(api: httpx.Client, clip: Path) -> None:

@@ -20,4 +20,8 @@ def test_slow_api_patch_applies_to_this_tree() -> None:
     assert forward.returncode == 0 or already.returncode == 0, (
         f"{PATCH.name} no longer applies; regenerate it: {forward.stderr}"
     )
-    assert "asyncio.sleep(0.3)" in PATCH.read_text()
+    # It changes the platform itself (so the candidate really is slower), not a test or a doc.
+    numstat = subprocess.run(["git", "apply", "--numstat", str(PATCH)], cwd=ROOT, capture_output=True, text=True)
+    changed = [line.split("\t") for line in numstat.stdout.splitlines()]
+    assert changed and all(path.startswith("platform/") and (ROOT / path).is_file() for _, _, path in changed)
+    assert sum(int(added) for added, _, _ in changed) > 0

@@ -64,3 +64,26 @@ class Empty:
 
 
 TYPES: dict[str, type[Any]] = {"sleep": Sleeper, "crash": Crasher, "empty": Empty}
+
+
+class ByTargetConfig(msgspec.Struct, forbid_unknown_fields=True):
+    values: dict[str, float] = {}
+    """What the gate measures at each target URL; a target not listed makes it fail to measure."""
+
+
+class ByTarget:
+    """Measures a value that depends on the URL it is pointed at, as a real gate (axe, ZAP) would."""
+
+    name = "by-target"
+    Config = ByTargetConfig
+    targets: ClassVar[list[str]] = []
+
+    async def run(self, ctx: GateContext) -> GateResult:
+        type(self).targets.append(ctx.target)
+        if ctx.target not in ctx.config.values:
+            return GateResult(gate="", uses="", verdict="error", reason=f"{ctx.target} is unreachable")
+        value = ctx.config.values[ctx.target]
+        return GateResult(gate="", uses="", verdict="pass", reason="", checks=[Check(name="violations", value=value)])
+
+
+TYPES["by-target"] = ByTarget

@@ -116,3 +116,11 @@ def test_on_missing_baseline_takes_only_skip_warn_or_error() -> None:
     err = error_of("on_missing_baseline: pass\ngates:\n  - {uses: k6}\n")
     assert err.line == 1 and "on_missing_baseline" in err.message
     assert parse("on_missing_baseline: skip\ngates:\n  - {uses: k6}\n").policy.on_missing_baseline == "skip"
+
+
+def test_baseline_live_on_a_gate_that_measures_no_url_is_refused() -> None:
+    err = error_of(
+        "gates:\n  - uses: coverage\n    with: {command: [-m, pytest]}\n    checks:\n"
+        "      - {name: total_percent, op: '>=', baseline: live, max_regression: 1}\n"
+    )
+    assert (err.line, err.column) == (5, 9) and "does not measure the target URL" in err.message

@@ -165,3 +165,39 @@ gates:
         assert "no promoted release to compare with" in result.reason
     else:
         assert check.baseline == stored and check.threshold == pytest.approx(12.0)
+
+
+def live_rule_policy(values: dict[str, float]) -> str:
+    listed = ", ".join(f'"{url}": {value}' for url, value in values.items())
+    return f"""gates:
+  - id: a11y
+    uses: by-target
+    with: {{values: {{{listed}}}}}
+    checks:
+      - {{name: violations, op: "<=", baseline: live, max_regression: 0}}
+"""
+
+
+@pytest.mark.parametrize(("candidate", "live", "verdict"), [(3, 3, "pass"), (4, 3, "fail"), (1, 3, "pass")])
+def test_baseline_live_runs_any_gate_against_live_in_the_same_run(
+    tmp_path: Path, candidate: float, live: float, verdict: str
+) -> None:
+    """ "No new violations compared with live" is one rule, for a gate that knows nothing of baselines."""
+    from tests.unit.gates.sample_gates import ByTarget
+
+    ByTarget.targets = []
+    loaded = parse_policy(live_rule_policy({"http://green": candidate, "http://blue": live}), "t.yaml", TYPES)
+    options = RunOptions(target="http://green", workdir=tmp_path, baseline_url="http://blue")
+    [result] = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
+    [check] = result.checks
+    assert ByTarget.targets == ["http://green", "http://blue"]
+    assert check.name == "violations vs live" and (check.value, check.baseline) == (candidate, live)
+    assert check.delta == candidate - live and check.verdict == verdict == result.verdict
+
+
+def test_baseline_live_without_a_live_measurement_is_an_error(tmp_path: Path) -> None:
+    loaded = parse_policy(live_rule_policy({"http://green": 0}), "t.yaml", TYPES)
+    for baseline_url in (None, "http://blue"):  # no live URL at all; live does not answer
+        options = RunOptions(target="http://green", workdir=tmp_path, baseline_url=baseline_url)
+        [result] = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
+        assert result.verdict == "error" and result.checks[0].note == "no live baseline was measured"
