@@ -292,6 +292,8 @@ async def run_tool(
             start_new_session=True,
         )
     except FileNotFoundError:
+        if os.path.exists(args[0]):  # the script is there, its interpreter (its `#!` line) is not
+            raise ToolNotFound(f"`{args[0]}` cannot start: the interpreter its first line names is missing") from None
         raise ToolNotFound(f"`{args[0]}` is not installed (not found on PATH)") from None
     timed_out = False
     try:

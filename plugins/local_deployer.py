@@ -93,7 +93,8 @@ class LocalDeployer:
             )
         # One build per commit and extras: a second release of the same commit reuses it.
         extras = f"[{','.join(sorted(self.config.extras))}]" if self.config.extras else ""
-        build = self.ctx.var / "builds" / f"{commit}{extras.replace(',', '+')}"
+        # A venv records its own absolute path: build where `var/builds` really is (it may be a link).
+        build = (self.ctx.var / "builds").resolve() / f"{commit}{extras.replace(',', '+')}"
         venv = build / ".venv"
         if (build / "complete").exists():
             say(f"reusing the build of {ref} ({commit[:12]})")

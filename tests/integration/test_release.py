@@ -3,13 +3,13 @@ and recover from a runner killed mid-switch. The candidate is this repository's 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import tempfile
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +23,7 @@ from reelgate.platform.stack import process_info
 from tests.conftest import wait_for
 from tests.integration.conftest import REELGATE, Stack
 from tests.integration.videos import upload, wait_final
+from tests.load import Load
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,36 +116,10 @@ def reader(stack: Stack, media_dir: Path) -> tuple[str, str]:
     return key, video["url"]
 
 
-class Load(threading.Thread):
-    """Bounded load through the router: about `rate` GETs a second until stopped (at most `limit_s`)."""
-
-    def __init__(self, url: str, key: str, rate: int = 100, limit_s: float = 300) -> None:
-        super().__init__(daemon=True)
-        self.url, self.key, self.rate, self.limit_s = url, key, rate, limit_s
-        self.ok = self.failed = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        deadline = time.monotonic() + self.limit_s
-        with httpx.Client(headers={"Authorization": f"Bearer {self.key}"}, timeout=10) as client:
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                started = time.monotonic()
-                try:
-                    good = client.get(self.url).status_code == 200
-                except httpx.HTTPError:
-                    good = False
-                self.ok += good
-                self.failed += not good
-                time.sleep(max(0.0, 1 / self.rate - (time.monotonic() - started)))
-
-
 @pytest.fixture()
 def load(stack: Stack, reader: tuple[str, str]) -> Iterator[Load]:
-    running = Load(f"{stack.router}{reader[1]}", reader[0])
-    running.start()
-    yield running
-    running.stop.set()
-    running.join()
+    with Load(f"{stack.router}{reader[1]}", reader[0]) as running:
+        yield running
 
 
 def release(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -315,3 +290,83 @@ def test_failing_post_promotion_gate_switches_back(stack: Stack, policies: dict[
     load.stop.set()
     load.join()
     assert load.failed == 0
+
+
+def coverage_report(path: Path, percent: float) -> Path:
+    """A coverage.py JSON report with this total, for a gate whose value the test controls."""
+    path.write_text(json.dumps({"totals": {"percent_covered": percent}, "files": {}}))
+    return path
+
+
+def test_last_promoted_baseline_compares_across_two_real_releases(stack: Stack) -> None:
+    """Before the fix the judged check was renamed `X vs last_promoted` and the stored lookup looked for `X`:
+    it found nothing, so a value that fell from 90 to 9 passed as "nothing to compare with"."""
+    report = stack.home / "trend-coverage.json"
+    policy = write_policy(
+        stack,
+        "trend",
+        f"""
+        gates:
+          - id: coverage-trend
+            uses: coverage
+            with: {{coverage_json: "{report}"}}
+            checks:
+              - {{name: total_percent, op: ">=", baseline: last_promoted, max_regression: 10}}
+        """,
+    )
+    coverage_report(report, 90.0)
+    first = release(stack, "start", "--candidate", "HEAD", "--policy", str(policy))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "no promoted release to compare with" in flat(first.stdout)
+    assert "WARN coverage-trend" in flat(first.stdout)  # warn by default: never a silent pass
+
+    coverage_report(report, 9.0)
+    second = release(stack, "start", "--candidate", "HEAD", "--policy", str(policy))
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "9 is more than 10% worse than the last_promoted baseline 90" in flat(second.stdout)
+    assert "required gate `coverage-trend` is fail" in flat(second.stdout)
+
+
+def test_a_whole_release_with_the_external_deployer_gates_with_the_deployments_key(stack: Stack) -> None:
+    """The candidate is started "elsewhere" (here, by hand); the deployment supplies its URL, the live URL and
+    the gates' key (before the fix the engine made a tenant with the local CLI, whatever the deployer)."""
+    live = live_color(stack)
+    idle = "green" if live == "blue" else "blue"
+    stack.cli("stack", "color", "start", idle)
+    key = stack.tenant("external-gates", "--rate-limit", "0")
+    path = stack.home / "external.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        deployer:
+          uses: external
+          with: {{url: "{stack.ctx.url(idle)}", live_url: "{stack.ctx.url(live)}", api_key_env: CANDIDATE_KEY}}
+        scale_down_delay: 1
+        gates:
+          - id: read
+            uses: k6
+            with: {{script: read, vus: 1, duration: 1s}}
+            checks:
+              - {{name: error_rate, op: "<=", threshold: 0}}
+              - {{name: p95_ms, op: "<=", baseline: live, max_regression: 400, tolerance: 100}}
+        """)
+    )
+
+    missing = release(stack, "start", "--candidate", "v-elsewhere", "--policy", str(path))
+    assert missing.returncode == 1 and "`api_key_env` names CANDIDATE_KEY, which is not set" in flat(missing.stdout)
+
+    env = {**stack.env, "CANDIDATE_KEY": key}
+    started = subprocess.run(
+        [REELGATE, "release", "start", "--candidate", "v-elsewhere", "--policy", str(path)],
+        env=env,
+        cwd=stack.home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = flat(started.stdout)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert f"external candidate {stack.ctx.url(idle)} is ready" in out
+    assert "p95_ms vs live" in out and live_color(stack) == idle
+    tenants = stack.cli("tenant", "list").stdout
+    assert "gates-r" not in tenants  # no tenant was made on the wrong database
+    assert release(stack, "rollback").returncode == 0 and live_color(stack) == live

@@ -201,3 +201,22 @@ def test_baseline_live_without_a_live_measurement_is_an_error(tmp_path: Path) ->
         options = RunOptions(target="http://green", workdir=tmp_path, baseline_url=baseline_url)
         [result] = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
         assert result.verdict == "error" and result.checks[0].note == "no live baseline was measured"
+
+
+def test_run_tool_output_timeout_and_missing_tools(tmp_path: Path) -> None:
+    from reelgate.gates.api import ToolNotFound, run_tool
+
+    log = tmp_path / "tool.log"
+    done = asyncio.run(run_tool(["sh", "-c", "echo out; echo err >&2; exit 3"], log=log))
+    assert (done.exit_code, done.stdout, done.stderr, done.timed_out) == (3, b"out\n", b"err\n", False)
+    assert done.tail() == "err" and "$ sh -c" in log.read_text()
+    started = time.monotonic()
+    slow = asyncio.run(run_tool(["sh", "-c", "sleep 30 & sleep 30"], kill_after=0.3))
+    assert slow.timed_out and slow.exit_code == -9 and time.monotonic() - started < 5  # the group, children too
+    with pytest.raises(ToolNotFound, match="`no-such-tool-here` is not installed"):
+        asyncio.run(run_tool(["no-such-tool-here"]))
+    orphan = tmp_path / "orphan"
+    orphan.write_text("#!/no/such/python\n")
+    orphan.chmod(0o755)
+    with pytest.raises(ToolNotFound, match="the interpreter its first line names is missing"):
+        asyncio.run(run_tool([str(orphan)]))
