@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_load, ladder, pages, pipeline, runner, switch
+from bench import api_load, ladder, pages, pipeline, runner, switch, watch
 from bench.common import write_table
 
 SUITES = {
@@ -14,6 +14,7 @@ SUITES = {
     "switch": switch.run,
     "runner": runner.run,
     "pages": pages.run,
+    "watch": watch.run,
 }
 
 

@@ -57,6 +57,47 @@ class GateSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     checks: list[CheckRule] = []
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def seconds(value: str | float) -> float:
+    """`5m`, `15s`, `500ms`, `1h` or a number of seconds; ValueError for anything else."""
+    if isinstance(value, int | float):
+        return float(value)
+    found = _DURATION.match(value)
+    if not found:
+        raise ValueError(f"expected a duration such as 15s, 5m or 1h, found {value!r}")
+    return float(found.group(1)) * _UNIT_S[found.group(2) or "s"]
+
+
+class WatchPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """After the switch, keep judging the new live color for `duration`, one sample every `interval`.
+
+    Each sample reads the new color's own request metrics (5xx share and p95 of the requests answered in
+    that interval) and runs the `post` gates again. Any failure switches traffic back at once.
+    """
+
+    duration: str | float
+    """How long to watch: `5m`, `90s`, or seconds."""
+    interval: str | float = "15s"
+    """Time between samples."""
+    max_error_ratio: float = 0.01
+    """The share of 5xx answers an interval may have (0..1)."""
+    max_p95_ms: float | None = None
+    """The p95 latency an interval may have, in ms (none: not judged)."""
+    min_requests: int = 0
+    """Fewer requests than this in an interval fail it (0: an idle interval is fine)."""
+
+    @property
+    def duration_s(self) -> float:
+        return seconds(self.duration)
+
+    @property
+    def interval_s(self) -> float:
+        return seconds(self.interval)
+
+
 class Component(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A router or deployer plugin and its configuration."""
 
@@ -77,6 +118,9 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How the candidate starts: `local` (build REF here) or `external` (a URL deployed elsewhere)."""
     scale_down_delay: float = 30
     """Seconds the old color keeps running after the post-promotion gates pass."""
+    watch: WatchPolicy | None = None
+    """Watch the new live color after the switch (post gates again, and its live traffic); none: the post
+    gates run once."""
     on_missing_baseline: Literal["skip", "warn", "error"] = "warn"
     """What a `baseline: last_promoted` check is when no promoted release measured it yet: `skip` (not
     judged), `warn` (advisory) or `error` (blocks a required gate). Never a pass."""
@@ -229,6 +273,19 @@ def parse_policy(
             known = ", ".join(sorted(table)) or "none installed"
             raise PolicyError(file, line, col, f"unknown {kind} `{component.uses}` (known: {known})")
         setattr(loaded, f"{kind}_config", _decode(tree, component.with_, plugin.Config, file, f"$.{kind}.with"))
+    if policy.watch is not None:
+        for name in ("duration", "interval"):
+            try:
+                value = seconds(getattr(policy.watch, name))
+            except ValueError as exc:
+                line, col = _position(tree, f"$.watch.{name}")
+                raise PolicyError(file, line, col, str(exc)) from None
+            if value <= 0:
+                line, col = _position(tree, f"$.watch.{name}")
+                raise PolicyError(file, line, col, f"expected `watch.{name}` > 0")
+        if not 0 <= policy.watch.max_error_ratio <= 1:
+            line, col = _position(tree, "$.watch.max_error_ratio")
+            raise PolicyError(file, line, col, "expected `max_error_ratio` between 0 and 1")
     if not any(spec.required and spec.phase == "pre" for spec in policy.gates):
         line, col = _position(tree, "$.gates" if "gates" in tree else "$")
         raise PolicyError(

@@ -29,6 +29,7 @@ from reelgate.gates.reports import write_reports
 from reelgate.gates.runner import Runner, RunOptions
 from reelgate.gates.settings import EngineSettings
 from reelgate.gates.store import Release, Store, StoreError, actor
+from reelgate.gates.watch import MetricsError, failed_read, judge, read_counts
 
 log = logging.getLogger("reelgate.gates.release")
 
@@ -131,29 +132,80 @@ class ReleaseManager:
             return self.store.get(release_id)
         self.say(f"traffic is on {new}")
         self.store.transition(release_id, "watching", f"watching {new} with the post-promotion gates")
-        router_url = self.settings.url("router")
-        post = await self._gates(release_id, loaded, "post", router_url, self.store.get(release_id).deployment)
-        failed = [r for r in post if r.required and r.verdict in ("fail", "error")]
-        if failed:
-            reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
+        failure = await self._post_gates(release_id, loaded)
+        if failure is None and loaded.policy.watch is not None:
+            failure = await self._watch(release_id, loaded, new)
+        if failure is not None:
+            reason, gate, detected = failure
             self.say(f"{reason}; switching back to {old}")
             await self._switch_back(router, old, release_id)
+            took = time.monotonic() - detected
+            self.store.event(release_id, "switched-back", f"traffic is back on {old}, {took:.2f} s after: {reason}")
             await self._stop_quietly(deployer, new, drain_to=old)
-            self.store.update(
-                release_id, decision=Decision(outcome="block", reason=reason, deciding_gate=failed[0].gate)
-            )
+            self.store.update(release_id, decision=Decision(outcome="block", reason=reason, deciding_gate=gate))
             self.store.transition(release_id, "rolled_back", reason)
             await self._cleanup(deployer, release_id)
             self._reports(release_id)
             return self.store.get(release_id)
         delay = loaded.policy.scale_down_delay
-        self.store.event(release_id, "scale-down", f"post-promotion gates passed; {old} stops in {delay:g} s")
+        watched = " and the watch" if loaded.policy.watch is not None else ""
+        self.store.event(release_id, "scale-down", f"post-promotion gates{watched} passed; {old} stops in {delay:g} s")
         await asyncio.sleep(delay)
         await self._stop_quietly(deployer, old, drain_to=new)
         self.store.transition(release_id, "promoted", f"{new} is live; {old} stopped and drained into it")
         await self._cleanup(deployer, release_id)
         self._reports(release_id)
         return self.store.get(release_id)
+
+    async def _post_gates(self, release_id: str, loaded: LoadedPolicy) -> tuple[str, str | None, float] | None:
+        """The post gates through the router once; (reason, gate, when) of the first required failure."""
+        deployment = self.store.get(release_id).deployment
+        post = await self._gates(release_id, loaded, "post", self.settings.url("router"), deployment)
+        failed = [r for r in post if r.required and r.verdict in ("fail", "error")]
+        if not failed:
+            return None
+        reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
+        return reason, failed[0].gate, time.monotonic()
+
+    async def _watch(self, release_id: str, loaded: LoadedPolicy, color: str) -> tuple[str, str | None, float] | None:
+        """Judge the new live color's own traffic every interval, and run the post gates again, until the
+        watch ends; the first failure is returned (with when it was seen) and switches traffic back."""
+        watch = loaded.policy.watch
+        assert watch is not None
+        deployment = self.store.get(release_id).deployment
+        url = deployment.url if deployment is not None else self.ctx.url(color)
+        deadline = time.monotonic() + watch.duration_s
+        self.store.event(
+            release_id, "watch", f"watching {color} for {watch.duration_s:g} s, a sample every {watch.interval_s:g} s"
+        )
+        self.say(f"watching {color} for {watch.duration_s:g} s")
+        try:
+            before = await read_counts(url)
+        except MetricsError as exc:
+            return f"the watch could not read {color}'s metrics: {exc}", None, time.monotonic()
+        number = 0
+        while time.monotonic() < deadline:
+            await asyncio.sleep(max(0.0, min(watch.interval_s, deadline - time.monotonic())))
+            number += 1
+            try:
+                after = await read_counts(url)
+                sample = judge(before, after, watch)
+                before = after
+            except MetricsError as exc:
+                sample = failed_read(str(exc))
+            kind = "watch-sample" if sample.ok else "watch-failed"
+            self.store.event(release_id, kind, f"sample {number}: {sample.reason}")
+            if not sample.ok:
+                return (
+                    f"the watch's sample {number} of {color}'s traffic failed: {sample.reason}",
+                    None,
+                    time.monotonic(),
+                )
+            failure = await self._post_gates(release_id, loaded)
+            if failure is not None:
+                return failure
+        self.store.event(release_id, "watch-passed", f"{number} samples of {color} passed")
+        return None
 
     async def _switch_back(self, router: Router, color: str, release_id: str) -> None:
         await self._switch(router, color, None, self.store.build_before(release_id))

@@ -19,6 +19,8 @@ class Load(threading.Thread):
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.ok = 0
         self.failures: list[str] = []
+        self.failed_at: list[float] = []
+        """When each failure happened (time.monotonic())."""
         self.stop = threading.Event()
 
     @property
@@ -35,10 +37,14 @@ class Load(threading.Thread):
                     if answer.status_code == 200:
                         self.ok += 1
                     else:
-                        self.failures.append(f"{answer.status_code}: {answer.text[:200]}")
+                        self._failed(f"{answer.status_code}: {answer.text[:200]}")
                 except httpx.HTTPError as exc:
-                    self.failures.append(f"{type(exc).__name__}: {exc}")
+                    self._failed(f"{type(exc).__name__}: {exc}")
                 time.sleep(max(0.0, 1 / self.rate - (time.monotonic() - started)))
+
+    def _failed(self, what: str) -> None:
+        self.failures.append(what)
+        self.failed_at.append(time.monotonic())
 
     def __enter__(self) -> Load:
         self.start()

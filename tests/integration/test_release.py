@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 
 from reelgate.gates.store import Store
 from reelgate.platform.stack import process_info
+from tests.candidates import patched_branch
 from tests.conftest import wait_for
 from tests.integration.conftest import REELGATE, Stack
 from tests.integration.videos import upload, wait_final
@@ -175,25 +175,9 @@ def test_promote_then_roll_back_under_load_drops_nothing(
 
 
 def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies: dict[str, Path], load: Load) -> None:
-    branch = f"reelgate-test-slow-{os.getpid()}-{int(time.time())}"
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "-b", branch, str(tree), "HEAD"], check=True)
-        try:
-            subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
-            subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
-            subprocess.run(
-                ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "slow"],
-                cwd=tree,
-                check=True,
-            )
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     live = live_color(stack)
-    try:
+    with patched_branch(PATCH, "slow") as branch:
         blocked = release(stack, "start", "--candidate", branch, "--policy", str(policies["normal"]))
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "branch", "-D", branch], check=False, capture_output=True)
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert "BLOCK: required gate `read` is fail" in blocked.stdout
     assert live_color(stack) == live
@@ -370,3 +354,34 @@ def test_a_whole_release_with_the_external_deployer_gates_with_the_deployments_k
     tenants = stack.cli("tenant", "list").stdout
     assert "gates-r" not in tenants  # no tenant was made on the wrong database
     assert release(stack, "rollback").returncode == 0 and live_color(stack) == live
+
+
+def test_the_watch_switches_back_from_a_candidate_that_turns_bad_after_promotion(
+    stack: Stack, load: Load, reader: tuple[str, str]
+) -> None:
+    """The candidate passes its pre gates (a few requests) and breaks once real traffic reaches it (the patch
+    answers 500 after 150 requests): the watch sees the 5xx share of the new color's own traffic and switches
+    back, and says how long that took after the failed sample."""
+    policy = write_policy(
+        stack,
+        "watched",
+        """
+        watch: {duration: 60s, interval: 1s, max_error_ratio: 0.01}
+        gates:
+          - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s, rate: 5}}
+        """,
+    )
+    live = live_color(stack)
+    with patched_branch(ROOT / "scripts" / "demo-patches" / "fail-after-150-requests.patch", "fails-later") as branch:
+        rolled = release(stack, "start", "--candidate", branch, "--policy", str(policy))
+    out = flat(rolled.stdout)
+    assert rolled.returncode == 1, rolled.stdout + rolled.stderr
+    assert "traffic is on" in out and "the watch's sample" in out and "requests answered 5xx" in out
+    assert live_color(stack) == live
+    shown = flat(release(stack, "show", rolled.stdout.split("release ")[-1].split(":")[0]).stdout)
+    found = re.search(rf"switched-back traffic is back on {live}, ([0-9.]+) s after", shown)
+    assert found is not None and float(found.group(1)) < 10, shown
+    # Live keeps serving once traffic is back.
+    with Load(f"{stack.router}{reader[1]}", reader[0], rate=50, limit_s=3) as after:
+        time.sleep(2)
+    assert after.failed == 0 and after.ok > 20

@@ -124,3 +124,12 @@ def test_baseline_live_on_a_gate_that_measures_no_url_is_refused() -> None:
         "      - {name: total_percent, op: '>=', baseline: live, max_regression: 1}\n"
     )
     assert (err.line, err.column) == (5, 9) and "does not measure the target URL" in err.message
+
+
+def test_watch_is_decoded_and_checked_with_its_position() -> None:
+    loaded = parse("watch: {duration: 5m, interval: 15s, max_p95_ms: 300}\ngates:\n  - {uses: k6}\n")
+    assert loaded.policy.watch is not None and loaded.policy.watch.duration_s == 300
+    bad = error_of("watch:\n  duration: soon\ngates:\n  - {uses: k6}\n")
+    assert (bad.line, bad.column) == (2, 3) and "expected a duration such as 15s" in bad.message
+    unknown = error_of("watch: {duration: 1m, every: 5s}\ngates:\n  - {uses: k6}\n")
+    assert "unknown field `every`" in unknown.message
