@@ -1,8 +1,12 @@
-"""`html`: one self-contained page (no external assets): the release's timeline, each gate's
-checks and findings, and a latency chart as inline SVG."""
+"""`html`: one self-contained page (no external assets, readable with JavaScript off): the decision,
+a chart of the release on a time axis (gates as bars; deploy, switch, watch and switch-back marked),
+candidate against baseline for every baseline rule, each gate's checks and findings with a latency
+chart, and the artefacts linked by relative path. Charts are inline SVG."""
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,9 @@ from reelgate.gates.model import GateResult, Report
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 2rem;color:#1b1b1b}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eee}
+th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#eee}table{table-layout:auto}td.num{text-align:right;font-variant-numeric:tabular-nums}
+svg{max-width:100%;height:auto}
 .pass{color:#0b6e0b}.warn{color:#8a5a00}.fail,.error{color:#b00020}.skipped{color:#555}
 .banner{padding:1rem;border-radius:.4rem;font-size:1.1rem}.promote{background:#e3f4e3}.block{background:#fbe3e6}
 ol.timeline{padding-left:1.2rem}code{background:#f3f3f3;padding:0 .2rem}
@@ -52,11 +58,113 @@ def latency_chart(result: GateResult) -> str:
     return "".join(parts)
 
 
+# Events drawn as marks on the timeline chart, with their colour.
+MARKS = {
+    "deploying": "#555",
+    "deployed": "#555",
+    "switching": "#1f4e79",
+    "watching": "#0b6e0b",
+    "watch": "#0b6e0b",
+    "switched-back": "#b00020",
+    "rolled_back": "#b00020",
+    "promoted": "#0b6e0b",
+    "blocked": "#b00020",
+}
+VERDICT_FILL = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#b00020", "error": "#b00020", "skipped": "#888"}
+
+
+def timeline_chart(report: Report) -> str:
+    """Gates as bars on one time axis from the release's first event to its last, key events as marks."""
+    gates = [r for r in report.results if r.started_at is not None]
+    moments: list[datetime] = [e.at for e in report.timeline]
+    for r in gates:
+        assert r.started_at is not None
+        moments.append(r.started_at)
+    if not moments:
+        return ""
+    start = min(moments)
+    end = max([*moments, *(_end(r) for r in gates)])
+    span = max((end - start).total_seconds(), 1.0)
+    left, width, row = 170, 620, 22
+    marks = [e for e in report.timeline if e.kind in MARKS]
+    height = 44 + row * len(gates) + 20
+
+    def x(moment: datetime) -> float:
+        return left + width * (moment - start).total_seconds() / span
+
+    parts = [
+        f'<svg role="img" aria-labelledby="timeline-title" viewBox="0 0 {left + width + 100} {height}" '
+        f'width="{left + width + 100}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        '<title id="timeline-title">The release on a time axis: each gate as a bar, key events as lines</title>',
+    ]
+    for tick in range(0, 6):
+        seconds = span * tick / 5
+        tx = left + width * tick / 5
+        parts.append(f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 18}" stroke="#ddd"/>')
+        parts.append(f'<text x="{tx:.1f}" y="{height - 4}" font-size="11" text-anchor="middle">{seconds:.0f} s</text>')
+    for i, mark in enumerate(marks):
+        mx = x(mark.at)
+        parts.append(
+            f'<line x1="{mx:.1f}" y1="2" x2="{mx:.1f}" y2="{height - 18}" stroke="{MARKS[mark.kind]}" '
+            f'stroke-dasharray="4 3"><title>{escape(mark.kind)} at {mark.at:%H:%M:%S}: '
+            f"{escape(mark.message)}</title></line>"
+        )
+        parts.append(
+            f'<text x="{mx + 2:.1f}" y="{9 + (i % 3) * 9}" font-size="9" fill="{MARKS[mark.kind]}">'
+            f"{escape(mark.kind)}</text>"
+        )
+    for i, r in enumerate(gates):
+        assert r.started_at is not None
+        y = 34 + i * row
+        bar = max(width * r.duration_s / span, 2.0)
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{escape(r.gate[:22])} ({r.phase})</text>')
+        parts.append(
+            f'<rect x="{x(r.started_at):.1f}" y="{y}" width="{bar:.1f}" height="16" fill="{VERDICT_FILL[r.verdict]}">'
+            f"<title>{escape(r.gate)}: {r.verdict}, {r.duration_s:.1f} s</title></rect>"
+        )
+    parts.append("</svg>")
+    legend = ", ".join(f"{kind}" for kind in dict.fromkeys(m.kind for m in marks))
+    return "".join(parts) + (f"<p><small>Marked: {escape(legend)}.</small></p>" if legend else "")
+
+
+def _end(result: GateResult) -> datetime:
+    assert result.started_at is not None
+    return result.started_at + timedelta(seconds=result.duration_s)
+
+
+def baselines_table(report: Report) -> str:
+    """Candidate against baseline for every check that has one, across gates."""
+    rows = "".join(
+        f"<tr><td>{escape(r.gate)}</td><td>{escape(c.name)}</td><td class='num'>{c.value:g} {escape(c.unit)}</td>"
+        f"<td class='num'>{c.baseline:g} {escape(c.unit)}</td><td class='num'>{c.delta or 0:+g}</td>"
+        f"<td class='{c.verdict}'>{c.verdict}</td></tr>"
+        for r in report.results
+        for c in r.checks
+        if c.baseline is not None and c.value is not None
+    )
+    if not rows:
+        return ""
+    return (
+        "<h2>Candidate against baseline</h2><table><tr><th scope='col'>gate</th><th scope='col'>check</th>"
+        "<th scope='col'>candidate</th><th scope='col'>baseline</th><th scope='col'>delta</th>"
+        f"<th scope='col'>verdict</th></tr>{rows}</table>"
+    )
+
+
+def _artifact_link(artifact: str, folder: Path) -> str:
+    """A link relative to the report's folder, so the release's folder can be moved or served as it is."""
+    try:
+        href = os.path.relpath(artifact, folder)
+    except ValueError:
+        href = artifact
+    return f"<li><a href='{escape(href)}'><code>{escape(href)}</code></a></li>"
+
+
 def _help_link(url: str) -> str:
     return f'<a href="{escape(url)}">help</a>' if url else ""
 
 
-def _gate_section(result: GateResult) -> str:
+def _gate_section(result: GateResult, folder: Path) -> str:
     rows = "".join(
         f"<tr><td>{escape(c.name)}</td><td>{'—' if c.value is None else f'{c.value:g} {escape(c.unit)}'}</td>"
         f"<td>{escape(c.op or '')} {'' if c.threshold is None else f'{c.threshold:g}'}</td>"
@@ -87,7 +195,7 @@ def _gate_section(result: GateResult) -> str:
         if found
         else ""
     )
-    artifacts = "".join(f"<li><code>{escape(a)}</code></li>" for a in result.artifacts)
+    artifacts = "".join(_artifact_link(a, folder) for a in result.artifacts)
     return (
         f"<section aria-labelledby='g-{escape(result.gate)}'><h2 id='g-{escape(result.gate)}'>"
         f"{escape(result.gate)} <small>({escape(result.uses)}, {result.phase}, "
@@ -118,15 +226,16 @@ class HtmlReporter:
             f"{escape(e.message)} <small>({escape(e.actor)})</small></li>"
             for e in report.timeline
         )
-        body = "".join(_gate_section(r) for r in report.results)
+        body = "".join(_gate_section(r, path.parent) for r in report.results)
         page = (
             f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>reelgate release {escape(report.release_id)}</title><style>{STYLE}</style></head>"
             f"<body><main><h1>Release {escape(report.release_id)}: {escape(report.candidate)}</h1>{banner}"
             f"<p>Policy <code>{escape(report.policy)}</code>; state <code>{escape(report.state)}</code>.</p>"
-            f"<h2>Timeline</h2><ol class='timeline'>{timeline or '<li>no events</li>'}</ol>"
-            f"{body}</main></body></html>\n"
+            f"<h2>Timeline</h2>{timeline_chart(report)}"
+            f"<details><summary>Every event</summary><ol class='timeline'>{timeline or '<li>no events</li>'}</ol>"
+            f"</details>{baselines_table(report)}{body}</main></body></html>\n"
         )
         path.write_text(page)
 

@@ -96,3 +96,55 @@ def test_markdown_and_html(tmp_path: Path) -> None:
     assert "&lt;script&gt;" in page and "<script>" not in page  # escaped
     # Self-contained: no stylesheet, script or image from elsewhere.
     assert not re.search(r"<(link|script|img)[^>]+(href|src)=", page)
+
+
+def test_html_timeline_chart_baselines_and_relative_artifacts(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from reelgate.gates.model import Report
+    from reelgate.plugins.html_report import HtmlReporter
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    at = [start + timedelta(seconds=s) for s in range(40)]
+    folder = tmp_path / "r1"
+    artifact = folder / "gates" / "pre" / "read" / "attempt-1" / "k6.log"
+    report = Report(
+        release_id="r1",
+        candidate="HEAD",
+        policy="p",
+        state="rolled_back",
+        decision=Decision(outcome="block", reason="the watch failed"),
+        timeline=[
+            Event(at=at[0], kind="deploying", message="deploying HEAD"),
+            Event(at=at[20], kind="switching", message="to green"),
+            Event(at=at[21], kind="watching", message="watching green"),
+            Event(at=at[30], kind="switched-back", message="traffic is back on blue, 0.40 s after"),
+        ],
+        results=[
+            GateResult(
+                gate="read",
+                uses="k6",
+                verdict="pass",
+                reason="ok",
+                started_at=at[5],
+                duration_s=8,
+                artifacts=[str(artifact)],
+                checks=[Check(name="p95_ms vs live", value=12.0, unit="ms", baseline=10.0, delta=2.0)],
+            ),
+            GateResult(gate="smoke", uses="k6", verdict="fail", reason="x", started_at=at[22], duration_s=3),
+        ],
+    )
+    (folder / "reports").mkdir(parents=True)
+    page_path = folder / "reports" / "report.html"
+    HtmlReporter().write(report, page_path)
+    page = page_path.read_text()
+    chart = page.split('aria-labelledby="timeline-title"')[1].split("</svg>")[0]
+    # Both gates as bars, placed on one 30 s axis: read starts at 5/30 of the width, smoke at 22/30.
+    assert "<title>read: pass, 8.0 s</title>" in chart and "<title>smoke: fail, 3.0 s</title>" in chart
+    bars = re.findall(r'<rect x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"', chart)
+    expected = [(170 + 620 * 5 / 30, 620 * 8 / 30), (170 + 620 * 22 / 30, 620 * 3 / 30)]
+    assert [(float(x), float(w)) for x, w in bars] == [(round(x, 1), round(w, 1)) for x, w in expected]
+    for kind in ("deploying", "switching", "watching", "switched-back"):
+        assert f">{kind}</text>" in chart
+    assert "<h2>Candidate against baseline</h2>" in page and "<td class='num'>+2</td>" in page
+    assert "href='../gates/pre/read/attempt-1/k6.log'" in page
