@@ -127,6 +127,8 @@ class GateContext(msgspec.Struct, kw_only=True):
     """The candidate's source (a git worktree of the release's commit), when there is one."""
     python: str | None = None
     """The candidate build's interpreter, for gates that run the candidate's own tests."""
+    live_commit: str | None = None
+    """The commit the live color runs, when known (for what changed since, e.g. diff coverage)."""
 
 
 class Deployment(msgspec.Struct, kw_only=True):

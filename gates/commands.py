@@ -179,10 +179,10 @@ def _load_full(policy_file: Path) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _manager() -> Any:
+def _manager(board: Any = None) -> Any:
     import psycopg
 
-    from reelgate.gates.console import console
+    from reelgate.gates.console import GateBoard
     from reelgate.gates.manager import hooks
     from reelgate.gates.release import ReleaseManager
     from reelgate.gates.settings import engine_settings
@@ -197,12 +197,9 @@ def _manager() -> Any:
         raise click.ClickException(
             f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)"
         ) from None
-    started = time.monotonic()
-
-    def say(message: str) -> None:
-        console.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {message}")
-
-    manager = ReleaseManager(settings, store, _registry(), hooks(), say)
+    # On a terminal, a live table of the gates; piped or in CI, plain lines.
+    board = board or GateBoard()
+    manager = ReleaseManager(settings, store, _registry(), hooks(), board.say, board.on_gate)
     # Every release command first looks for a release whose runner died, and settles it.
     _run_release(manager.recover())
     return manager
@@ -249,8 +246,12 @@ def release() -> None:
 def release_start(candidate: str, policy_file: Path | None) -> None:
     """Deploy CANDIDATE beside the live color, gate it, then promote or block it."""
     loaded = _load_full(policy_file or default_policy())
-    manager = _manager()
-    final = _run_release(manager.start(candidate, loaded))
+    from reelgate.gates.console import GateBoard
+
+    board = GateBoard()
+    manager = _manager(board)
+    with board:
+        final = _run_release(manager.start(candidate, loaded))
     _conclude(manager, final)
 
 

@@ -54,6 +54,16 @@ class Finding(msgspec.Struct, kw_only=True):
     verdict: Verdict = "warn"
 
 
+class Series(msgspec.Struct, kw_only=True):
+    """A measurement over time, for charts: (seconds since the run started, value) points."""
+
+    name: str
+    label: str
+    """Whose: `candidate` or `live`."""
+    unit: str = ""
+    points: list[tuple[float, float]] = []
+
+
 class GateResult(msgspec.Struct, kw_only=True):
     gate: str
     """The gate's id in the policy."""
@@ -65,6 +75,8 @@ class GateResult(msgspec.Struct, kw_only=True):
     checks: list[Check] = []
     findings: list[Finding] = []
     artifacts: list[str] = []
+    series: list[Series] = []
+    """Measurements over time (k6's p95 latency per second, for the candidate and live)."""
     attempts: int = 1
     started_at: datetime | None = None
     duration_s: float = 0.0

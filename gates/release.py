@@ -26,7 +26,7 @@ from reelgate.gates.decision import apply_waivers, decide
 from reelgate.gates.model import Decision, GateResult
 from reelgate.gates.policy import LoadedPolicy
 from reelgate.gates.reports import write_reports
-from reelgate.gates.runner import Runner, RunOptions
+from reelgate.gates.runner import OnEvent, Runner, RunOptions
 from reelgate.gates.settings import EngineSettings
 from reelgate.gates.store import Release, Store, StoreError, actor
 from reelgate.gates.watch import MetricsError, failed_read, judge, read_counts
@@ -43,8 +43,18 @@ def new_release_id() -> str:
 
 
 class ReleaseManager:
-    def __init__(self, settings: EngineSettings, store: Store, registry: Any, hooks: Any, say: Say) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        store: Store,
+        registry: Any,
+        hooks: Any,
+        say: Say,
+        on_gate: OnEvent | None = None,
+    ) -> None:
         self.settings, self.store, self.registry, self.hooks, self.say = settings, store, registry, hooks, say
+        self.on_gate = on_gate
+        """Gate events (started, finished) for a live display; without one they are said as lines."""
         self.ctx = settings.plugin_context()
 
     # -- plugins of a policy ---------------------------------------------------------
@@ -310,6 +320,16 @@ class ReleaseManager:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    async def _live_commit(self) -> str | None:
+        """The commit the live color runs: its build's REVISION, or the checkout's HEAD when it runs the
+        checkout itself (no release promoted yet, as after `stack up`)."""
+        _, build = self.store.live()
+        revision = Path(build) / "REVISION" if build else None
+        if revision is not None and revision.exists():
+            return revision.read_text().strip() or None
+        run = await run_tool(["git", "rev-parse", "HEAD"], cwd=self.settings.home, kill_after=30)
+        return run.stdout.decode().strip() or None if run.exit_code == 0 else None
+
     def _keep_deployment(self, release_id: str, deployment: Deployment) -> None:
         """The deployment goes into the release's row, without the gates' key: that stays in a file only
         root can read, in the release's folder, until the release ends (`release approve` runs later)."""
@@ -345,7 +365,9 @@ class ReleaseManager:
             return self.store.last_promoted_value(gate, check)
 
         def on_event(kind: str, spec: Any, result: GateResult | None) -> None:
-            if kind == "started":
+            if self.on_gate is not None:
+                self.on_gate(kind, spec, result)
+            elif kind == "started":
                 self.say(f"gate {spec.id} ({spec.uses}) started")
             elif result is not None:
                 self.say(f"gate {spec.id}: {result.verdict}: {result.reason}")
@@ -361,6 +383,7 @@ class ReleaseManager:
             on_event=on_event,
             source_dir=Path(deployment.source_dir) if deployment and deployment.source_dir else None,
             python=deployment.python if deployment else None,
+            live_commit=await self._live_commit(),
         )
         runner = Runner(loaded, self.registry.gates, options, self.hooks)
         results = await runner.run(phase)

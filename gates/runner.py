@@ -46,6 +46,7 @@ class RunOptions(msgspec.Struct, kw_only=True):
     on_event: OnEvent = _ignore
     source_dir: Path | None = None
     python: str | None = None
+    live_commit: str | None = None
 
 
 class Runner:
@@ -149,6 +150,7 @@ class Runner:
             release_id=self.options.release_id,
             source_dir=self.options.source_dir,
             python=self.options.python,
+            live_commit=self.options.live_commit,
         )
 
     async def _live_baseline(self, spec: GateSpec, result: GateResult) -> list[Check]:
@@ -162,6 +164,7 @@ class Runner:
             return []
         live = await self._attempt(spec, self._context(spec, self.options.baseline_url, "live"))
         result.artifacts += live.artifacts
+        result.series += [msgspec.structs.replace(s, label="live") for s in live.series]
         if live.verdict in ("error", "skipped"):
             log.warning("gate %s against live: %s: %s", spec.id, live.verdict, live.reason)
             return []

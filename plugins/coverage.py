@@ -4,11 +4,19 @@ Either runs a test command under `coverage run` (the demo runs the unit tests
 only, so the gate never runs the suite that runs it) or reads an existing
 coverage JSON. The coverage JSON is kept as an artifact; the least-covered
 files become findings.
+
+Measured from the packages' real folders: `source: [reelgate]` names a
+namespace package, and coverage given a package name silently leaves out the
+files the tests never import, so each name is resolved to its folders with the
+candidate's own interpreter first. The installed files are mapped back to the
+repository's paths (`platform/auth.py`, not a build folder), so findings read
+as the source does and diff-cover can match them to the changed lines.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,24 +32,73 @@ class CoverageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Test command to run under coverage, e.g. `[-m, pytest, tests/unit, -q]` (arguments to `coverage run`)."""
     coverage_json: str = ""
     """Or: an existing coverage JSON report to read (then nothing is run)."""
-    source: list[str] = []
-    """`--source` for coverage run; empty uses the project's own [tool.coverage.run]."""
+    source: list[str] = msgspec.field(
+        default_factory=lambda: ["reelgate.platform", "reelgate.gates", "reelgate.plugins"]
+    )
+    """What to measure: package names (resolved to the folders the candidate has them in) or folders."""
     cwd: str = ""
     """Where to run; defaults to the candidate's source (in a release) or the working folder."""
     python: str = ""
     """Interpreter that runs the tests; defaults to the candidate build's (in a release) or this one."""
     diff_against: str = ""
-    """A git ref: also measure coverage of the lines changed since it (diff-cover)."""
+    """A git ref, or `live` (the commit the live color runs): also measure the coverage of the lines changed
+    since it (diff-cover), as `changed_lines_percent`."""
     least_covered: int = 5
     """How many of the least-covered files to report as findings."""
     file_floor: float = 0.0
     """Files below this percent are findings of severity `medium`."""
 
 
+# The outer test run's own coverage settings must not leak into the candidate's measured test run.
+_LEAKY = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "COVERAGE_RCFILE", "REELGATE_ROOT")
+_RESOLVE = (
+    "import importlib.util, json, os, sys\n"
+    "found = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    spec = importlib.util.find_spec(name)\n"
+    "    places = list(spec.submodule_search_locations or []) if spec else []\n"
+    "    folders = [p for p in places if os.path.isdir(p)]\n"
+    "    found[name] = folders or ([name] if spec and spec.origin else [])\n"
+    "print(json.dumps(found))\n"
+)
+
+
 async def _run(args: list[str], cwd: Path, log: Path) -> int:
     """Run one coverage or diff-cover command, its output (stdout and stderr together) into `log`."""
     log.unlink(missing_ok=True)
-    return (await run_tool(args, cwd=cwd, log=log, merge_stderr=True)).exit_code
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
+    return (await run_tool(args, cwd=cwd, env=env, log=log, merge_stderr=True)).exit_code
+
+
+async def source_folders(python: str, names: list[str], cwd: Path) -> list[str]:
+    """Each package name as the folders it is installed in; a plain module keeps its name (coverage finds its
+    file); a folder or file path stays as it is."""
+    packages = [n for n in names if "/" not in n and not (cwd / n).exists()]
+    folders = [str(cwd / n) for n in names if n not in packages]
+    if packages:
+        run = await run_tool([python, "-c", _RESOLVE, *packages], cwd=cwd, kill_after=60)
+        found = json.loads(run.stdout or b"{}") if run.exit_code == 0 else {}
+        missing = [n for n in packages if not found.get(n)]
+        if missing:
+            raise ValueError(f"{python} cannot find the package(s) {', '.join(missing)}: {run.tail()}")
+        folders += [folder for n in packages for folder in found[n]]
+    return folders
+
+
+def rcfile(workdir: Path, cwd: Path, folders: list[str]) -> Path:
+    """The gate's own coverage settings: the real folders, and each installed folder mapped back to the
+    source's folder of the same name (`.../site-packages/reelgate/platform/` is `platform/`)."""
+    path = workdir / "coveragerc"
+    lines = ["[run]", "branch = True", "parallel = True", "relative_files = True", "source ="]
+    lines += [f"    {folder}" for folder in folders]
+    mapped = [f for f in folders if (cwd / Path(f).name).is_dir() and Path(f) != cwd / Path(f).name]
+    if mapped:
+        lines.append("[paths]")
+        for folder in mapped:
+            name = Path(folder).name
+            lines += [f"{name} =", f"    {cwd / name}/", f"    {folder}/"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 class CoverageGate:
@@ -66,9 +123,12 @@ class CoverageGate:
             shutil.copyfile(given, report)
         elif config.command:
             data_file = ctx.workdir / ".coverage"
-            run = [python, "-m", "coverage", "run", f"--data-file={data_file}", "--branch"]
-            if config.source:
-                run.append(f"--source={','.join(config.source)}")
+            try:
+                folders = await source_folders(python, config.source, cwd)
+            except ValueError as exc:
+                return error_result(ctx.gate_id, self.name, str(exc))
+            settings = f"--rcfile={rcfile(ctx.workdir, cwd, folders)}"
+            run = [python, "-m", "coverage", "run", settings, f"--data-file={data_file}"]
             code = await _run([*run, *config.command], cwd, ctx.workdir / "tests.log")
             artifacts.append(str(ctx.workdir / "tests.log"))
             if not data_file.exists() and not list(ctx.workdir.glob(".coverage.*")):
@@ -79,13 +139,14 @@ class CoverageGate:
                     artifacts=artifacts,
                     reason=f"the test command wrote no coverage data (exit {code})",
                 )
+            coverage = [python, "-m", "coverage"]
             await _run(
-                [python, "-m", "coverage", "combine", f"--data-file={data_file}", str(ctx.workdir)],
+                [*coverage, "combine", settings, f"--data-file={data_file}", str(ctx.workdir)],
                 cwd,
                 ctx.workdir / "combine.log",
             )
             await _run(
-                [python, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(report)],
+                [*coverage, "json", settings, f"--data-file={data_file}", "-o", str(report)],
                 cwd,
                 ctx.workdir / "json.log",
             )
@@ -122,7 +183,8 @@ class CoverageGate:
         if failed_tests is not None:
             checks.insert(0, failed_tests)
         if config.diff_against:
-            changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", config.diff_against)
+            ref = (ctx.live_commit or "HEAD") if config.diff_against == "live" else config.diff_against
+            changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", ref)
             if changed is None:
                 return GateResult(
                     gate=ctx.gate_id,
@@ -179,8 +241,10 @@ def judge_report(data: dict[str, Any], config: CoverageConfig) -> tuple[list[Che
 
 async def _changed_lines(ctx: GateContext, cwd: Path, python: str, data_file: Path, ref: str) -> Check | None:
     xml = ctx.workdir / "coverage.xml"
+    settings = ctx.workdir / "coveragerc"
+    rc = [f"--rcfile={settings}"] if settings.exists() else []
     await _run(
-        [python, "-m", "coverage", "xml", f"--data-file={data_file}", "-o", str(xml)], cwd, ctx.workdir / "xml.log"
+        [python, "-m", "coverage", "xml", *rc, f"--data-file={data_file}", "-o", str(xml)], cwd, ctx.workdir / "xml.log"
     )
     out = ctx.workdir / "diff-cover.json"
     diff_cover = Path(python).parent / "diff-cover"
@@ -195,8 +259,14 @@ async def _changed_lines(ctx: GateContext, cwd: Path, python: str, data_file: Pa
         return None
     report = json.loads(out.read_text())
     if not report.get("total_num_lines"):
-        return Check(name="changed_lines_percent", value=100.0, unit="%", note="no changed lines to cover")
-    return Check(name="changed_lines_percent", value=round(float(report.get("total_percent_covered", 0)), 2), unit="%")
+        return Check(name="changed_lines_percent", value=100.0, unit="%", note=f"no changed lines since {ref[:12]}")
+    percent = round(float(report.get("total_percent_covered", 0)), 2)
+    return Check(
+        name="changed_lines_percent",
+        value=percent,
+        unit="%",
+        note=f"{report['total_num_lines']} lines changed since {ref[:12]}, {len(report.get('src_stats', {}))} files",
+    )
 
 
 @hookimpl

@@ -160,6 +160,45 @@ def _artifact_link(artifact: str, folder: Path) -> str:
     return f"<li><a href='{escape(href)}'><code>{escape(href)}</code></a></li>"
 
 
+SERIES_STROKE = {"candidate": ("#1f4e79", ""), "live": ("#6a8caf", "6 3")}
+
+
+def series_chart(result: GateResult) -> str:
+    """Each series over time as a line (the candidate solid, live dashed), e.g. k6's p95 per second."""
+    series = [s for s in result.series if s.points]
+    if not series:
+        return ""
+    left, width, height, top_pad = 60, 560, 180, 10
+    last = max(p[0] for s in series for p in s.points) or 1.0
+    top = max(p[1] for s in series for p in s.points) or 1.0
+    unit = series[0].unit
+    title = f"{series[0].name} over time, {' and '.join(s.label for s in series)}"
+    ident = f"s-{escape(result.gate)}"
+    parts = [
+        f'<svg role="img" aria-labelledby="{ident}" viewBox="0 0 {left + width + 110} {height + 40}" '
+        f'width="{left + width + 110}" height="{height + 40}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}">{escape(title)} ({escape(unit)})</title>',
+        f'<line x1="{left}" y1="{top_pad + height}" x2="{left + width}" y2="{top_pad + height}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + height}" stroke="#888"/>',
+        f'<text x="{left - 4}" y="{top_pad + 10}" font-size="11" text-anchor="end">{top:g}</text>',
+        f'<text x="{left - 4}" y="{top_pad + height}" font-size="11" text-anchor="end">0 {escape(unit)}</text>',
+        f'<text x="{left + width}" y="{top_pad + height + 16}" font-size="11" text-anchor="end">{last:g} s</text>',
+    ]
+    for i, s in enumerate(series):
+        colour, dash = SERIES_STROKE.get(s.label, ("#333", ""))
+        points = " ".join(
+            f"{left + width * t / last:.1f},{top_pad + height - height * v / top:.1f}" for t, v in s.points
+        )
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dashes}/>')
+        parts.append(
+            f'<text x="{left + width + 8}" y="{top_pad + 14 + 16 * i}" font-size="12" fill="{colour}">'
+            f"{escape(s.label)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _help_link(url: str) -> str:
     return f'<a href="{escape(url)}">help</a>' if url else ""
 
@@ -202,7 +241,7 @@ def _gate_section(result: GateResult, folder: Path) -> str:
         f"{'required' if result.required else 'advisory'})</small></h2>"
         f"<p class='{result.verdict}'><strong>{result.verdict}</strong>: {escape(result.reason)} "
         f"({result.duration_s:.1f} s, {result.attempts} attempt{'s' if result.attempts != 1 else ''})</p>"
-        f"{latency_chart(result)}{checks}{findings}"
+        f"{latency_chart(result)}{series_chart(result)}{checks}{findings}"
         f"{f'<details><summary>Artifacts</summary><ul>{artifacts}</ul></details>' if artifacts else ''}</section>"
     )
 

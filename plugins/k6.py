@@ -7,6 +7,7 @@ whose threshold booleans are inverted). Exit code 99 (thresholds crossed) is a
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import msgspec
 
 from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl, run_tool
+from reelgate.gates.model import Series
 
 BUILTIN_SCRIPTS = ("read", "upload")
 THRESHOLDS_CROSSED = 99
@@ -68,12 +70,14 @@ class Run(msgspec.Struct):
     exit_code: int
     summary: dict[str, Any] | None
     stderr: str
+    series: Series | None = None
 
 
 async def run_k6(
     binary: str, script: Path, base_url: str, config: K6Config, ctx: GateContext, label: str, clip: Path | None
 ) -> Run:
     summary = ctx.workdir / f"k6-summary-{label}.json"
+    samples = ctx.workdir / f"k6-samples-{label}.csv"
     env = {
         "BASE_URL": base_url.rstrip("/"),
         "API_KEY": ctx.api_key or "",
@@ -85,13 +89,34 @@ async def run_k6(
         **({"CLIP": str(clip)} if clip else {}),
         **config.env,
     }
-    args = [binary, "run", "--no-usage-report", "--no-color", "--quiet"]
+    args = [binary, "run", "--no-usage-report", "--no-color", "--quiet", "--out", f"csv={samples}"]
     for name, value in env.items():
         args += ["-e", f"{name}={value}"]
     run = await run_tool([*args, str(script)])
     (ctx.workdir / f"k6-{label}.log").write_bytes(run.stderr)
     data = json.loads(summary.read_text()) if summary.exists() else None
-    return Run(exit_code=run.exit_code, summary=data, stderr=run.stderr.decode(errors="replace"))
+    series = latency_series(samples, "live" if label == "live" else "candidate") if samples.exists() else None
+    return Run(exit_code=run.exit_code, summary=data, stderr=run.stderr.decode(errors="replace"), series=series)
+
+
+def latency_series(samples: Path, label: str) -> Series | None:
+    """p95 of `http_req_duration` per second of the run, from k6's CSV output."""
+    per_second: dict[int, list[float]] = {}
+    start: float | None = None
+    with samples.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("metric_name") != "http_req_duration":
+                continue
+            at = float(row["timestamp"])
+            start = at if start is None else min(start, at)
+            per_second.setdefault(int(at), []).append(float(row["metric_value"]))
+    if start is None:
+        return None
+    points = []
+    for second, values in sorted(per_second.items()):
+        values.sort()
+        points.append((float(second - int(start)), round(values[min(len(values) - 1, int(0.95 * len(values)))], 3)))
+    return Series(name="p95_ms", label=label, unit="ms", points=points)
 
 
 def measurements(summary: dict[str, Any], prefix: str = "") -> list[Check]:
@@ -145,6 +170,7 @@ class K6Gate:
             clip = Path(config.clip) if config.clip else await _clip(ctx.workdir)
         checks: list[Check] = []
         artifacts: list[str] = []
+        live_series: Series | None = None
         if config.compare_live:
             if not ctx.baseline:
                 return error_result(ctx.gate_id, self.name, "compare_live is set but there is no live color URL")
@@ -157,6 +183,7 @@ class K6Gate:
                     f"(exit {live.exit_code}): {live.stderr.strip()[-300:]}",
                 )
             checks += measurements(live.summary, "baseline:")
+            live_series = live.series
             artifacts.append(str(ctx.workdir / "k6-summary-live.json"))
         run = await run_k6(binary, script, ctx.target, config, ctx, "target", clip)
         artifacts += [str(ctx.workdir / "k6-summary-target.json"), str(ctx.workdir / "k6-target.log")]
@@ -195,7 +222,13 @@ class K6Gate:
             errors.note = f"{errors.value:.2%} of requests failed"
         checks = measured + threshold_checks(run.summary) + checks
         result = GateResult(
-            gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks, artifacts=artifacts
+            gate=ctx.gate_id,
+            uses=self.name,
+            verdict="pass",
+            reason="",
+            checks=checks,
+            artifacts=artifacts,
+            series=[s for s in (live_series, run.series) if s is not None],
         )
         if run.exit_code == THRESHOLDS_CROSSED and not any(c.verdict == "fail" for c in checks):
             result.checks.append(

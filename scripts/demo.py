@@ -163,16 +163,18 @@ def main() -> None:
     watch = RouterWatch(f"{router}/health/live")
     watch.start()
     try:
-        bad_code, bad_report, bad_decision, _ = release(branch)
+        bad_code, bad_report, bad_decision, bad_gates = release(branch)
     finally:
         watch.stop.set()
         watch.join()
         run("git", "branch", "-D", branch, check=False)
     print("\n=== demo summary")
     good = "promoted" if good_code == 0 else f"NOT promoted (exit {good_code})"
-    # Blocked, and by the load gate: a candidate that merely failed to deploy proves nothing here.
-    by_gate = "required gate `read-latency`" in bad_decision
-    bad = "blocked by read-latency" if bad_code == 1 and by_gate else f"NOT blocked as expected: {bad_decision}"
+    # Blocked, and the load gate caught the slowness: a candidate that merely failed to deploy proves nothing.
+    # (Its untested change also fails the diff coverage of `unit-tests`.)
+    by_gate = bad_gates.get("read-latency") == "fail"
+    failing = ", ".join(f"{gate} {verdict}" for gate, verdict in bad_gates.items() if verdict in ("fail", "error"))
+    bad = f"blocked ({failing})" if bad_code == 1 and by_gate else f"NOT blocked as expected: {bad_decision}"
     print(f"HEAD:          {good}; report {good_report}")
     print(f"slow patch:    {bad}; report {bad_report}")
     print(f"live traffic during the blocked release: {watch.ok} answered, {watch.failed} failed")

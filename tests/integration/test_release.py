@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import textwrap
 import time
@@ -188,36 +189,73 @@ def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies
     assert load.failed == 0 and load.ok > 100
 
 
-def test_runner_killed_while_switching_is_recovered_by_the_next_command(
-    stack: Stack, policies: dict[str, Path]
+@pytest.fixture()
+def blackhole() -> Iterator[str]:
+    """A URL whose server accepts connections and never answers: a deploy that hangs in `deploying`."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def crash_policy(stack: Stack, state: str, blackhole: str) -> Path:
+    """A policy that holds a release in `state` for several seconds."""
+    holds = {
+        "deploying": f'deployer: {{uses: external, with: {{url: "{blackhole}"}}}}\n'
+        "gates:\n  - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}\n",
+        "gating": "gates:\n  - {id: long, uses: k6, with: {script: read, vus: 1, duration: 20s, rate: 2}}\n",
+        "switching": "router: {uses: haproxy, with: {drain: 8}}\n"
+        "gates:\n  - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}\n",
+        "watching": "watch: {duration: 60s, interval: 2s}\n"
+        "gates:\n  - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}\n",
+    }
+    if state == "deploying":
+        path = stack.home / f"crash-{state}.yaml"
+        path.write_text(holds[state])
+        return path
+    return write_policy(stack, f"crash-{state}", holds[state])
+
+
+def active_state(stack: Stack) -> str | None:
+    with psycopg.connect(stack.settings.db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT state FROM reelgate_gates.releases WHERE state NOT IN ('promoted', 'blocked', 'rolled_back',"
+            " 'aborted')"
+        ).fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.parametrize(
+    ("state", "ends"),
+    [("deploying", "aborted"), ("gating", "aborted"), ("switching", "rolled_back"), ("watching", "rolled_back")],
+)
+def test_a_runner_killed_in_any_state_is_recovered_by_the_next_command(
+    stack: Stack, blackhole: str, state: str, ends: str
 ) -> None:
+    """SIGKILL the runner in `state`; the next command settles the release, and traffic is on the color that
+    was live before (the only one that passed its gates in every case) and stays there."""
     live = live_color(stack)
     runner = subprocess.Popen(
-        [REELGATE, "release", "start", "--candidate", "HEAD", "--policy", str(policies["slow-switch"])],
+        [REELGATE, "release", "start", "--candidate", "HEAD", "--policy", str(crash_policy(stack, state, blackhole))],
         env=stack.env,
         cwd=stack.home,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-
-        def switching() -> bool:
-            with psycopg.connect(stack.settings.db_url, autocommit=True) as conn:
-                row = conn.execute(
-                    "SELECT state FROM reelgate_gates.releases WHERE state NOT IN"
-                    " ('promoted', 'blocked', 'rolled_back', 'aborted')"
-                ).fetchone()
-            return bool(row and row[0] == "switching")
-
-        wait_for(switching, 240, "the release to reach `switching`", interval=0.1)
+        wait_for(lambda: active_state(stack) == state or None, 240, f"the release to reach `{state}`", interval=0.1)
         os.kill(runner.pid, signal.SIGKILL)
     finally:
         runner.wait()
     status = release(stack, "status")
-    assert status.returncode == 0
-    assert "recovering" in status.stdout and "rolled_back" in status.stdout
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "recovering" in status.stdout and ends in status.stdout
     assert f"live color: {live}" in status.stdout
     wait_for(lambda: live_color(stack) == live, 10, f"traffic back on {live}")
+    candidate = "green" if live == "blue" else "blue"
+    if state != "deploying":  # the external deployer's candidate is not reelgate's to stop
+        wait_for(lambda: not running(stack, f"api-{candidate}"), 30, f"the candidate {candidate} to be stopped")
+    assert active_state(stack) is None
 
 
 def flat(text: str) -> str:
@@ -309,6 +347,7 @@ def test_last_promoted_baseline_compares_across_two_real_releases(stack: Stack) 
     assert second.returncode == 1, second.stdout + second.stderr
     assert "9 is more than 10% worse than the last_promoted baseline 90" in flat(second.stdout)
     assert "required gate `coverage-trend` is fail" in flat(second.stdout)
+    assert release(stack, "rollback").returncode == 0  # the modules after this one expect blue live
 
 
 def test_a_whole_release_with_the_external_deployer_gates_with_the_deployments_key(stack: Stack) -> None:

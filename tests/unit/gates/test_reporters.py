@@ -148,3 +148,27 @@ def test_html_timeline_chart_baselines_and_relative_artifacts(tmp_path: Path) ->
         assert f">{kind}</text>" in chart
     assert "<h2>Candidate against baseline</h2>" in page and "<td class='num'>+2</td>" in page
     assert "href='../gates/pre/read/attempt-1/k6.log'" in page
+
+
+def test_html_latency_over_time_for_both_colors(tmp_path: Path) -> None:
+    from reelgate.gates.model import Report, Series
+    from reelgate.plugins.html_report import HtmlReporter
+
+    result = GateResult(
+        gate="read",
+        uses="k6",
+        verdict="pass",
+        reason="ok",
+        series=[
+            Series(name="p95_ms", label="live", unit="ms", points=[(0, 10.0), (1, 20.0), (2, 10.0)]),
+            Series(name="p95_ms", label="candidate", unit="ms", points=[(0, 40.0), (2, 20.0)]),
+        ],
+    )
+    report = Report(release_id="r1", candidate="HEAD", policy="p", state="promoted", decision=None, results=[result])
+    HtmlReporter().write(report, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    chart = page.split('aria-labelledby="s-read"')[1].split("</svg>")[0]
+    assert "p95_ms over time, live and candidate (ms)" in chart
+    lines = re.findall(r'<polyline points="([^"]+)" fill="none" stroke="([^"]+)"', chart)
+    # x: 60 + 560 * t / 2 s; y: 10 + 180 - 180 * v / 40 ms
+    assert lines == [("60.0,145.0 340.0,100.0 620.0,145.0", "#6a8caf"), ("60.0,10.0 620.0,100.0", "#1f4e79")]

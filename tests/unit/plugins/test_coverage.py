@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from reelgate.plugins.coverage import CoverageConfig, judge_report
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from reelgate.plugins.coverage import CoverageConfig, judge_report, rcfile, source_folders
 
 REPORT = {
     "totals": {
@@ -37,3 +43,26 @@ def test_least_covered_files_are_findings_and_the_floor_warns() -> None:
         ("gates/release.py", "medium", "warn"),
         ("plugins/k6.py", "info", "pass"),
     ]
+
+
+def test_packages_are_measured_from_their_real_folders(tmp_path: Path) -> None:
+    """`reelgate.*` has no top-level __init__: given by name, coverage would drop never-imported files."""
+    folders = asyncio.run(source_folders(sys.executable, ["reelgate.gates", "reelgate.plugins"], tmp_path))
+    assert [Path(f).name for f in folders] == ["gates", "plugins"] and all(Path(f).is_dir() for f in folders)
+    with pytest.raises(ValueError, match="cannot find the package"):
+        asyncio.run(source_folders(sys.executable, ["reelgate.no_such_room"], tmp_path))
+
+
+def test_installed_folders_map_back_to_the_source_tree(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "platform").mkdir(parents=True)
+    installed = tmp_path / "venv" / "lib" / "site-packages" / "reelgate" / "platform"
+    text = rcfile(tmp_path, src, [str(installed)]).read_text()
+    assert f"source =\n    {installed}\n" in text
+    assert f"[paths]\nplatform =\n    {src / 'platform'}/\n    {installed}/\n" in text
+    assert "relative_files = True" in text
+
+
+def test_a_plain_module_keeps_its_name(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("x = 1\n")
+    assert asyncio.run(source_folders(sys.executable, ["calc"], tmp_path)) == ["calc"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reelgate.plugins.k6 import measurements, threshold_checks
+from pathlib import Path
+
+from reelgate.plugins.k6 import latency_series, measurements, threshold_checks
 
 SUMMARY = {
     "metrics": {
@@ -41,3 +43,17 @@ def test_threshold_ok_true_held_and_false_crossed() -> None:
     assert checks["k6:http_req_duration:p(95)<5"].note == "k6 threshold crossed"
     assert checks["k6:http_req_duration:p(99)<50"].verdict == "pass"
     assert all(c.value is None for c in checks.values())
+
+
+def test_latency_series_is_the_p95_of_each_second(tmp_path: Path) -> None:
+    """From k6's CSV output (`--out csv=`): only http_req_duration counts, one point per second of the run."""
+    rows = ["metric_name,timestamp,metric_value,check,error,error_code"]
+    rows += [f"http_req_duration,1000,{ms},,,," for ms in range(1, 21)]  # second 0: 1..20 ms
+    rows += ["http_reqs,1000,1,,,,", "http_req_duration,1002,50,,,,"]  # second 2: one request
+    samples = tmp_path / "k6-samples-target.csv"
+    samples.write_text("\n".join(rows) + "\n")
+    series = latency_series(samples, "candidate")
+    assert series is not None and (series.name, series.label, series.unit) == ("p95_ms", "candidate", "ms")
+    assert series.points == [(0.0, 20.0), (2.0, 50.0)]
+    samples.write_text(rows[0] + "\nhttp_reqs,1000,1,,,,\n")
+    assert latency_series(samples, "live") is None
