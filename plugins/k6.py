@@ -8,6 +8,7 @@ whose threshold booleans are inverted). Exit code 99 (thresholds crossed) is a
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import shutil
 import sys
@@ -77,7 +78,8 @@ async def run_k6(
     binary: str, script: Path, base_url: str, config: K6Config, ctx: GateContext, label: str, clip: Path | None
 ) -> Run:
     summary = ctx.workdir / f"k6-summary-{label}.json"
-    samples = ctx.workdir / f"k6-samples-{label}.csv"
+    # Every sample k6 took, gzipped by k6 itself (a .gz name): the raw data behind the latency chart.
+    samples = ctx.workdir / f"k6-samples-{label}.csv.gz"
     env = {
         "BASE_URL": base_url.rstrip("/"),
         "API_KEY": ctx.api_key or "",
@@ -100,10 +102,10 @@ async def run_k6(
 
 
 def latency_series(samples: Path, label: str) -> Series | None:
-    """p95 of `http_req_duration` per second of the run, from k6's CSV output."""
+    """p95 of `http_req_duration` per second of the run, from k6's gzipped CSV output."""
     per_second: dict[int, list[float]] = {}
     start: float | None = None
-    with samples.open(newline="") as fh:
+    with gzip.open(samples, "rt", newline="") as fh:
         for row in csv.DictReader(fh):
             if row.get("metric_name") != "http_req_duration":
                 continue
@@ -184,9 +186,11 @@ class K6Gate:
                 )
             checks += measurements(live.summary, "baseline:")
             live_series = live.series
-            artifacts.append(str(ctx.workdir / "k6-summary-live.json"))
+            artifacts += [str(ctx.workdir / "k6-summary-live.json"), str(ctx.workdir / "k6-samples-live.csv.gz")]
         run = await run_k6(binary, script, ctx.target, config, ctx, "target", clip)
-        artifacts += [str(ctx.workdir / "k6-summary-target.json"), str(ctx.workdir / "k6-target.log")]
+        artifacts += [
+            str(ctx.workdir / name) for name in ("k6-summary-target.json", "k6-target.log", "k6-samples-target.csv.gz")
+        ]
         if run.summary is None or (run.exit_code not in (0, THRESHOLDS_CROSSED)):
             return GateResult(
                 gate=ctx.gate_id,

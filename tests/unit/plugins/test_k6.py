@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from reelgate.plugins.k6 import latency_series, measurements, threshold_checks
@@ -50,10 +51,10 @@ def test_latency_series_is_the_p95_of_each_second(tmp_path: Path) -> None:
     rows = ["metric_name,timestamp,metric_value,check,error,error_code"]
     rows += [f"http_req_duration,1000,{ms},,,," for ms in range(1, 21)]  # second 0: 1..20 ms
     rows += ["http_reqs,1000,1,,,,", "http_req_duration,1002,50,,,,"]  # second 2: one request
-    samples = tmp_path / "k6-samples-target.csv"
-    samples.write_text("\n".join(rows) + "\n")
+    samples = tmp_path / "k6-samples-target.csv.gz"
+    samples.write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
     series = latency_series(samples, "candidate")
     assert series is not None and (series.name, series.label, series.unit) == ("p95_ms", "candidate", "ms")
     assert series.points == [(0.0, 20.0), (2.0, 50.0)]
-    samples.write_text(rows[0] + "\nhttp_reqs,1000,1,,,,\n")
+    samples.write_bytes(gzip.compress((rows[0] + "\nhttp_reqs,1000,1,,,,\n").encode()))
     assert latency_series(samples, "live") is None
