@@ -359,6 +359,8 @@ def release_history(limit: int) -> None:
 @click.argument("release_id")
 def release_show(release_id: str) -> None:
     """One release: its timeline, gates and reports."""
+    from rich.markup import escape
+
     from reelgate.gates.console import console, show_result
     from reelgate.gates.store import StoreError
 
@@ -369,7 +371,7 @@ def release_show(release_id: str) -> None:
         raise UsageError(str(exc)) from None
     console.print(f"release {found.id}: [bold]{found.state}[/] - {found.candidate} ({found.commit_sha or '?'})")
     for event in manager.store.timeline(found.id):
-        console.print(f"  {event.at:%H:%M:%S} {event.kind:<18} {event.message} [dim]({event.actor})[/]")
+        console.print(f"  {event.at:%H:%M:%S} {event.kind:<18} {escape(event.message)} [dim]({event.actor})[/]")
     for result in manager.store.results(found.id):
         show_result(result)
     console.print(f"report: {manager.report_path(found.id)}")

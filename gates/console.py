@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from reelgate.gates.model import Decision, GateResult
@@ -23,7 +24,7 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True, width=WIDTH)
 def show_result(result: GateResult) -> None:
     style = STYLES[result.verdict]
     console.print(
-        f"[{style}]{result.verdict.upper():>7}[/] {result.gate} ({result.uses}): {result.reason} "
+        f"[{style}]{result.verdict.upper():>7}[/] {escape(result.gate)} ({result.uses}): {escape(result.reason)} "
         f"[dim]{result.duration_s:.1f} s, {result.attempts} attempt(s)[/]"
     )
     if not result.checks:
@@ -35,19 +36,19 @@ def show_result(result: GateResult) -> None:
         value = "—" if c.value is None else f"{c.value:g} {c.unit}".strip()
         limit = f"{c.op} {c.threshold:g}" if c.op and c.threshold is not None else ""
         table.add_row(
-            c.name,
+            escape(c.name),
             value,
             limit,
             "" if c.baseline is None else f"{c.baseline:g}",
             f"[{STYLES[c.verdict]}]{c.verdict}[/]",
-            c.waived_by or c.note,
+            escape(c.waived_by or c.note),
         )
     console.print(table)
 
 
 def show_decision(decision: Decision) -> None:
     style = "bold green" if decision.outcome == "promote" else "bold red"
-    console.print(f"[{style}]{decision.outcome.upper()}[/]: {decision.reason}")
+    console.print(f"[{style}]{decision.outcome.upper()}[/]: {escape(decision.reason)}")
 
 
 class GateBoard:
@@ -78,7 +79,8 @@ class GateBoard:
             self.live = None
 
     def say(self, message: str) -> None:
-        self.out.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/] {message}")
+        # Messages carry paths and tool output: `[test]` in a build's path is text, not rich markup.
+        self.out.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/] {escape(message)}")
 
     def on_gate(self, kind: str, spec: Any, result: GateResult | None) -> None:
         """A gate started or finished (the runner's events)."""
@@ -107,6 +109,6 @@ class GateBoard:
                 row.get("state", "waiting"),
                 f"{elapsed or 0:.1f} s",
                 verdict,
-                result.reason if result else "",
+                escape(result.reason) if result else "",
             )
         return table

@@ -7,6 +7,11 @@ traffic or stop it, keeping every step in PostgreSQL.
 One release at a time (a unique index), and the runner holds an advisory lock
 for as long as it lives: a release whose runner died is found by the next
 command and resumed safely (traffic goes back to the color that was live).
+
+A little over 400 lines on purpose: every transition of the state machine, and
+every human decision that moves one (approve, abort, rollback, recovery), stays
+in this one class so that the states can be read side by side. The watch's
+sampling lives in `gates/watch.py`, the judging in `gates/judge.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from reelgate.gates.reports import write_reports
 from reelgate.gates.runner import OnEvent, Runner, RunOptions
 from reelgate.gates.settings import EngineSettings
 from reelgate.gates.store import Release, Store, StoreError, actor
-from reelgate.gates.watch import MetricsError, failed_read, judge, read_counts
+from reelgate.gates.watch import Failure, watch
 
 log = logging.getLogger("reelgate.gates.release")
 
@@ -167,7 +172,7 @@ class ReleaseManager:
         self._reports(release_id)
         return self.store.get(release_id)
 
-    async def _post_gates(self, release_id: str, loaded: LoadedPolicy) -> tuple[str, str | None, float] | None:
+    async def _post_gates(self, release_id: str, loaded: LoadedPolicy) -> Failure | None:
         """The post gates through the router once; (reason, gate, when) of the first required failure."""
         deployment = self.store.get(release_id).deployment
         post = await self._gates(release_id, loaded, "post", self.settings.url("router"), deployment)
@@ -177,45 +182,19 @@ class ReleaseManager:
         reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
         return reason, failed[0].gate, time.monotonic()
 
-    async def _watch(self, release_id: str, loaded: LoadedPolicy, color: str) -> tuple[str, str | None, float] | None:
-        """Judge the new live color's own traffic every interval, and run the post gates again, until the
-        watch ends; the first failure is returned (with when it was seen) and switches traffic back."""
-        watch = loaded.policy.watch
-        assert watch is not None
+    async def _watch(self, release_id: str, loaded: LoadedPolicy, color: str) -> Failure | None:
+        """The policy's watch of the new live color (`gates.watch`), its samples kept in the timeline."""
+        assert loaded.policy.watch is not None
         deployment = self.store.get(release_id).deployment
         url = deployment.url if deployment is not None else self.ctx.url(color)
-        deadline = time.monotonic() + watch.duration_s
-        self.store.event(
-            release_id, "watch", f"watching {color} for {watch.duration_s:g} s, a sample every {watch.interval_s:g} s"
+        self.say(f"watching {color} for {loaded.policy.watch.duration_s:g} s")
+        return await watch(
+            url,
+            color,
+            loaded.policy.watch,
+            record=lambda kind, message: self.store.event(release_id, kind, message),
+            post_gates=lambda: self._post_gates(release_id, loaded),
         )
-        self.say(f"watching {color} for {watch.duration_s:g} s")
-        try:
-            before = await read_counts(url)
-        except MetricsError as exc:
-            return f"the watch could not read {color}'s metrics: {exc}", None, time.monotonic()
-        number = 0
-        while time.monotonic() < deadline:
-            await asyncio.sleep(max(0.0, min(watch.interval_s, deadline - time.monotonic())))
-            number += 1
-            try:
-                after = await read_counts(url)
-                sample = judge(before, after, watch)
-                before = after
-            except MetricsError as exc:
-                sample = failed_read(str(exc))
-            kind = "watch-sample" if sample.ok else "watch-failed"
-            self.store.event(release_id, kind, f"sample {number}: {sample.reason}")
-            if not sample.ok:
-                return (
-                    f"the watch's sample {number} of {color}'s traffic failed: {sample.reason}",
-                    None,
-                    time.monotonic(),
-                )
-            failure = await self._post_gates(release_id, loaded)
-            if failure is not None:
-                return failure
-        self.store.event(release_id, "watch-passed", f"{number} samples of {color} passed")
-        return None
 
     async def _switch_back(self, router: Router, color: str, release_id: str) -> None:
         await self._switch(router, color, None, self.store.build_before(release_id))

@@ -9,7 +9,10 @@ its metrics at all fails the interval: a crashed release must not look idle.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -123,3 +126,43 @@ def judge(before: Counts, after: Counts, policy: WatchPolicy) -> Sample:
 
 def failed_read(reason: str) -> Sample:
     return Sample(at=datetime.now(UTC), requests=0, errors=0, error_ratio=0.0, p95_ms=None, ok=False, reason=reason)
+
+
+Failure = tuple[str, str | None, float]
+"""Why the watch failed, the gate that failed (None for the traffic), and when it was seen (time.monotonic())."""
+
+
+async def watch(
+    url: str,
+    color: str,
+    policy: WatchPolicy,
+    record: Callable[[str, str], None],
+    post_gates: Callable[[], Awaitable[Failure | None]],
+) -> Failure | None:
+    """Judge `color`'s own traffic at `url` every interval, and run the post gates again, until the watch
+    ends; return the first failure (the caller switches traffic back), or None. `record(kind, message)`
+    keeps each sample in the release's timeline."""
+    deadline = time.monotonic() + policy.duration_s
+    record("watch", f"watching {color} for {policy.duration_s:g} s, a sample every {policy.interval_s:g} s")
+    try:
+        before = await read_counts(url)
+    except MetricsError as exc:
+        return f"the watch could not read {color}'s metrics: {exc}", None, time.monotonic()
+    number = 0
+    while time.monotonic() < deadline:
+        await asyncio.sleep(max(0.0, min(policy.interval_s, deadline - time.monotonic())))
+        number += 1
+        try:
+            after = await read_counts(url)
+            sample = judge(before, after, policy)
+            before = after
+        except MetricsError as exc:
+            sample = failed_read(str(exc))
+        record("watch-sample" if sample.ok else "watch-failed", f"sample {number}: {sample.reason}")
+        if not sample.ok:
+            return f"the watch's sample {number} of {color}'s traffic failed: {sample.reason}", None, time.monotonic()
+        failure = await post_gates()
+        if failure is not None:
+            return failure
+    record("watch-passed", f"{number} samples of {color} passed")
+    return None

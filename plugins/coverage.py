@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -96,7 +97,9 @@ def rcfile(workdir: Path, cwd: Path, folders: list[str]) -> Path:
         lines.append("[paths]")
         for folder in mapped:
             name = Path(folder).name
-            lines += [f"{name} =", f"    {cwd / name}/", f"    {folder}/"]
+            # A coverage pattern may not hold `[` or `]` (a build of extras is `<commit>[test]`): `?` stands in.
+            pattern = "*" + re.sub(r"[\[\]]", "?", folder)
+            lines += [f"{name} =", f"    {cwd / name}/", f"    {pattern}/"]
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -19,8 +19,11 @@ def git_apply_check(patch: Path, *extra: str) -> subprocess.CompletedProcess[str
 @pytest.mark.parametrize("patch", PATCHES, ids=[p.name for p in PATCHES])
 def test_shipped_patch_applies_to_this_tree(patch: Path) -> None:
     forward = git_apply_check(patch)
-    # In a bad candidate itself the patch is already applied: then it reverses cleanly.
+    # In a bad candidate itself its patch is already applied: then it reverses cleanly, and the other
+    # patches, written against the pristine tree, need not apply on top of it.
     already = git_apply_check(patch, "--reverse")
+    if already.returncode != 0 and any(git_apply_check(p, "--reverse").returncode == 0 for p in PATCHES):
+        pytest.skip(f"this tree is a bad candidate built with another patch; {patch.name} is for the pristine tree")
     assert forward.returncode == 0 or already.returncode == 0, (
         f"{patch.name} no longer applies; regenerate it: {forward.stderr}"
     )

@@ -52,3 +52,9 @@ def _render(gates: GateBoard) -> str:
     text = io.StringIO()
     Console(file=text, width=120, color_system=None).print(gates.table())
     return text.getvalue()
+
+
+def test_brackets_in_messages_are_text_not_markup() -> None:
+    gates, out = board(terminal=False)
+    gates.say("building into var/builds/abc[test]/.venv")
+    assert "var/builds/abc[test]/.venv" in out.getvalue()
