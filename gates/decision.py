@@ -55,7 +55,7 @@ def decide(results: list[GateResult], approval_required: bool = False) -> Decisi
             deciding_gate=first.gate,
             reason=f"required gate `{first.gate}` is {first.verdict}: {first.reason}",
         )
-    unrun = [r for r in results if r.required and r.verdict == "skipped"]
+    unrun = [r for r in results if r.required and r.verdict == "skipped" and not r.skipped_on_purpose]
     if unrun:
         first = unrun[0]
         return Decision(
@@ -63,7 +63,7 @@ def decide(results: list[GateResult], approval_required: bool = False) -> Decisi
             deciding_gate=first.gate,
             reason=f"required gate `{first.gate}` did not run ({first.reason}): missing evidence never promotes",
         )
-    if not any(r.required for r in results):
+    if not any(r.required and not r.skipped_on_purpose for r in results):
         return Decision(outcome="block", reason="no required gate ran: missing evidence never promotes")
     warned = [r.gate for r in results if r.verdict in ("warn", "fail", "error")]
     note = f" ({len(warned)} with warnings or advisory failures: {', '.join(warned)})" if warned else ""

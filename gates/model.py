@@ -83,6 +83,8 @@ class GateResult(msgspec.Struct, kw_only=True):
     required: bool = True
     phase: Literal["pre", "post"] = "pre"
     target: str = ""
+    skipped_on_purpose: bool = False
+    """Skipped by a condition of the policy (`when`), not for want of evidence: it blocks nothing."""
 
 
 class Decision(msgspec.Struct, kw_only=True):

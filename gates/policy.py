@@ -37,6 +37,14 @@ class CheckRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """What a breach makes the check."""
 
 
+class When(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A condition for running a gate at all; a gate it leaves out is `skipped` on purpose and blocks nothing."""
+
+    changed: list[str]
+    """Run only when the candidate changes a file matching one of these globs (`platform/*`, `*.js`; `*`
+    crosses folders), compared with the commit the live color runs. When that cannot be told, the gate runs."""
+
+
 class GateSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     uses: str
     """The gate type (e.g. `k6`, `coverage`)."""
@@ -55,6 +63,9 @@ class GateSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     exclusive: bool = False
     """Run alone: for gates that disturb the target (load, chaos)."""
     checks: list[CheckRule] = []
+    when: When | None = None
+    """Run the gate only when this holds; otherwise it is skipped on purpose (a required gate that did not run
+    for any other reason blocks the release)."""
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

@@ -8,6 +8,7 @@ missing data never passes.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import GateContext, ToolNotFound
+from reelgate.gates.api import GateContext, ToolNotFound, run_tool
 from reelgate.gates.judge import apply_rule, summarize
 from reelgate.gates.model import Check, GateResult
 from reelgate.gates.policy import CheckRule, GateSpec, LoadedPolicy
@@ -57,6 +58,8 @@ class Runner:
         self.gate_types = gate_types
         self.options = options
         self.hooks = hooks
+        self._changed: list[str] | None = None
+        self._changed_asked = False
 
     async def run(self, phase: str = "pre") -> list[GateResult]:
         """Run every gate of `phase`; parallel groups first, then each exclusive gate alone."""
@@ -69,6 +72,12 @@ class Runner:
         async def one(spec: GateSpec) -> None:
             if stop.is_set():
                 results[spec.id] = self._skipped(spec, "skipped: a required gate already failed (fail_fast)")
+                return
+            unwanted = await self._left_out(spec)
+            if unwanted:
+                results[spec.id] = self._skipped(spec, unwanted)
+                results[spec.id].skipped_on_purpose = True
+                self.options.on_event("finished", spec, results[spec.id])
                 return
             result = await self.run_gate(spec)
             results[spec.id] = result
@@ -95,6 +104,34 @@ class Runner:
                 await asyncio.gather(*pending, return_exceptions=True)
                 break
         waiter.cancel()
+
+    async def _left_out(self, spec: GateSpec) -> str | None:
+        """Why the policy's `when` leaves this gate out, or None to run it."""
+        if spec.when is None:
+            return None
+        changed = await self._changed_files()
+        if changed is None:  # cannot tell what changed: run the gate rather than skip evidence
+            return None
+        if any(fnmatch.fnmatch(path, glob) for path in changed for glob in spec.when.changed):
+            return None
+        since = (self.options.live_commit or "")[:12]
+        return f"skipped by its `when`: none of the {len(changed)} files changed since {since} matches " + ", ".join(
+            spec.when.changed
+        )
+
+    async def _changed_files(self) -> list[str] | None:
+        """The files the candidate changes since the live color's commit (git), once per run."""
+        if not self._changed_asked:
+            self._changed_asked = True
+            if self.options.source_dir is not None and self.options.live_commit:
+                run = await run_tool(
+                    ["git", "diff", "--name-only", self.options.live_commit, "HEAD"],
+                    cwd=self.options.source_dir,
+                    kill_after=60,
+                )
+                if run.exit_code == 0:
+                    self._changed = run.stdout.decode().split()
+        return self._changed
 
     def _skipped(self, spec: GateSpec, reason: str) -> GateResult:
         return GateResult(

@@ -17,7 +17,7 @@ from reelgate.gates.model import GateResult, Report
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 2rem;color:#1b1b1b}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#eee}table{table-layout:auto}td.num{text-align:right;font-variant-numeric:tabular-nums}
 svg{max-width:100%;height:auto}
 .pass{color:#0b6e0b}.warn{color:#8a5a00}.fail,.error{color:#b00020}.skipped{color:#555}

@@ -220,3 +220,35 @@ def test_run_tool_output_timeout_and_missing_tools(tmp_path: Path) -> None:
     orphan.chmod(0o755)
     with pytest.raises(ToolNotFound, match="the interpreter its first line names is missing"):
         asyncio.run(run_tool([str(orphan)]))
+
+
+def test_when_changed_skips_a_gate_on_purpose_and_that_blocks_nothing(tmp_path: Path) -> None:
+    """A gate left out by its `when` is skipped on purpose; when what changed cannot be told, it runs."""
+    import subprocess
+
+    from reelgate.gates.decision import decide
+
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "docs" / "a.md").write_text("one\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    live = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    (repo / "docs" / "a.md").write_text("two\n")
+    subprocess.run([*git, "commit", "-qam", "docs only"], check=True)
+    text = """gates:
+  - {id: unit, uses: sleep, with: {seconds: 0}}
+  - {id: load, uses: sleep, with: {seconds: 0}, when: {changed: ["platform/*"]}}
+  - {id: docs, uses: sleep, with: {seconds: 0}, when: {changed: ["*.md"]}}
+"""
+    loaded = parse_policy(text, "t.yaml", TYPES)
+    options = RunOptions(target="http://t", workdir=tmp_path / "w", source_dir=repo, live_commit=live)
+    unit, load, docs = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
+    assert (unit.verdict, docs.verdict) == ("pass", "pass")
+    assert load.verdict == "skipped" and load.skipped_on_purpose
+    assert load.reason == f"skipped by its `when`: none of the 1 files changed since {live[:12]} matches platform/*"
+    assert decide([unit, load, docs]).outcome == "promote"
+    unknown = RunOptions(target="http://t", workdir=tmp_path / "u")  # no source, no live commit
+    assert [r.verdict for r in asyncio.run(Runner(loaded, TYPES, unknown).run("pre"))] == ["pass"] * 3
