@@ -29,12 +29,14 @@ def run_gate_sync(
     workdir: Path,
     checks: list[dict[str, Any]] | None = None,
     api_key: str | None = None,
+    baseline_url: str | None = None,
 ) -> GateResult:
+    """Run one gate through the real runner; with `baseline_url`, checks with `baseline: live` compare with it."""
     document = msgspec.json.encode(
         {"gates": [{"uses": gate_type.name, "with": config, "checks": checks or []}]}
     ).decode()
     loaded = parse_policy(document, f"<{gate_type.name} test>", {gate_type.name: gate_type})
-    options = RunOptions(target=target, workdir=workdir, api_key=api_key)
+    options = RunOptions(target=target, workdir=workdir, api_key=api_key, baseline_url=baseline_url)
     [result] = asyncio.run(Runner(loaded, {gate_type.name: gate_type}, options).run("pre"))
     return result
 

@@ -106,3 +106,33 @@ def test_a_failing_setup_step_is_an_error_that_names_it(stack: Any, tmp_path: Pa
     }
     result = run_gate_sync(AxeGate, config, stack.router, tmp_path)
     assert result.verdict == "error" and "step 2 (click #no-such-button) failed" in result.reason
+
+
+def test_no_new_violations_compared_with_live_is_one_rule(tmp_path: Path) -> None:
+    """`baseline: live` on the axe gate: the engine audits the live site too, in the same run, and the
+    check fails only on violations live does not have."""
+    for name, page in (("live", "broken.html"), ("same", "broken.html"), ("better", "clean.html")):
+        (tmp_path / "sites" / name).mkdir(parents=True)
+        (tmp_path / "sites" / name / "page.html").write_text((PAGES / page).read_text())
+    (tmp_path / "sites" / "worse").mkdir()
+    # A kind of violation live does not have: a select with no accessible name (axe counts rules violated).
+    worse = (PAGES / "broken.html").read_text().replace("</body>", "<select><option>a</option></select></body>")
+    (tmp_path / "sites" / "worse" / "page.html").write_text(worse)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path / "sites")))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    rule = [{"name": "violations", "op": "<=", "baseline": "live", "max_regression": 0}]
+    config = {"pages": ["page.html"], "min_impact": "moderate"}
+    try:
+        results = {
+            name: run_gate_sync(AxeGate, config, f"{base}/{name}/", tmp_path / name, rule, baseline_url=f"{base}/live/")
+            for name in ("same", "better", "worse")
+        }
+    finally:
+        httpd.shutdown()
+    checks = {name: next(c for c in r.checks if c.name == "violations vs live") for name, r in results.items()}
+    live = checks["same"].baseline
+    assert live is not None and live > 0 and all(c.baseline == live for c in checks.values())
+    assert (checks["same"].verdict, checks["same"].delta) == ("pass", 0)
+    assert checks["better"].verdict == "pass" and checks["better"].value == 0
+    assert checks["worse"].verdict == "fail" and (checks["worse"].delta or 0) > 0
