@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.comments import CommentedMap
 
 from reelgate.gates.model import Op
+from reelgate.gates.yamlfile import FileError, decode, load_yaml, plain, position
 
 
 class CheckRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -138,10 +137,8 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     gates: list[GateSpec]
 
 
-class PolicyError(Exception):
-    def __init__(self, file: str, line: int, column: int, message: str) -> None:
-        super().__init__(f"{file}:{line}:{column}: {message}")
-        self.file, self.line, self.column, self.message = file, line, column, message
+class PolicyError(FileError):
+    """A policy file that cannot be used: `file:line:column: what was expected`."""
 
 
 class LoadedPolicy(msgspec.Struct):
@@ -153,66 +150,11 @@ class LoadedPolicy(msgspec.Struct):
     deployer_config: Any = None
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's round-trip types (ScalarFloat, CommentedMap...) as plain Python values."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return str(node)
-
-
-_PATH = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]")
-
-
-def _position(tree: Any, path: str, unknown_key: str | None = None) -> tuple[int, int]:
-    """Line and column (1-based) of a msgspec error path such as `$.gates[0].with.vus`."""
-    node, line, col = tree, 0, 0
-    steps = [(m.group(1), m.group(2)) for m in _PATH.finditer(path)]
-    if unknown_key is not None:
-        steps.append((unknown_key, None))
-    for key, index in steps:
-        try:
-            if key is not None and isinstance(node, CommentedMap) and key in node:
-                line, col = node.lc.key(key)
-                node = node[key]
-            elif index is not None and isinstance(node, CommentedSeq) and int(index) < len(node):
-                line, col = node.lc.item(int(index))
-                node = node[int(index)]
-            else:
-                break
-        except (KeyError, TypeError, AttributeError):
-            break
-    if (line, col) == (0, 0) and isinstance(tree, CommentedMap):
-        line, col = tree.lc.line, tree.lc.col
-    return line + 1, col + 1
-
-
-def _explain(exc: msgspec.ValidationError) -> tuple[str, str, str | None]:
-    """(message, path, unknown field) from msgspec's "... - at `$.path`"."""
-    text = str(exc)
-    message, _, at = text.partition(" - at `")
-    path = at.rstrip("`") if at else "$"
-    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
-    if unknown:
-        return f"unknown field `{unknown.group(1)}`", path, unknown.group(1)
-    return message[0].lower() + message[1:], path, None
-
-
-def _decode(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> Any:
+def _decode_policy(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> Any:
     try:
-        return msgspec.convert(data, type_, strict=True)
-    except msgspec.ValidationError as exc:
-        message, path, unknown = _explain(exc)
-        full = prefix + path[1:]
-        line, col = _position(tree, full, unknown)
-        raise PolicyError(file, line, col, f"{message} (at {full})") from None
+        return decode(tree, data, type_, file, prefix)
+    except FileError as exc:
+        raise PolicyError(exc.file, exc.line, exc.column, exc.message) from None
 
 
 def load_policy(
@@ -238,30 +180,28 @@ def parse_policy(
     deployers: dict[str, type[Any]] | None = None,
 ) -> LoadedPolicy:
     try:
-        tree = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PolicyError(file, line, col, f"not valid YAML: {exc.problem or exc.context}") from None
+        tree = load_yaml(text, file)
+    except FileError as exc:
+        raise PolicyError(exc.file, exc.line, exc.column, exc.message) from None
     if not isinstance(tree, CommentedMap):
         raise PolicyError(file, 1, 1, "expected a mapping with `gates:` at the top level")
-    policy: Policy = _decode(tree, _plain(tree), Policy, file)
+    policy: Policy = _decode_policy(tree, plain(tree), Policy, file)
     configs: dict[str, Any] = {}
     for i, spec in enumerate(policy.gates):
         here = f"$.gates[{i}]"
         if not spec.id:
             spec.id = spec.uses
         if spec.id in configs:
-            line, col = _position(tree, f"{here}.id" if "id" in tree["gates"][i] else here)
+            line, col = position(tree, f"{here}.id" if "id" in tree["gates"][i] else here)
             raise PolicyError(file, line, col, f"gate id `{spec.id}` is used twice; give each gate its own `id`")
         gate_type = gate_types.get(spec.uses)
         if gate_type is None:
-            line, col = _position(tree, f"{here}.uses")
+            line, col = position(tree, f"{here}.uses")
             known = ", ".join(sorted(gate_types)) or "none installed"
             raise PolicyError(file, line, col, f"unknown gate type `{spec.uses}` (known: {known})")
-        configs[spec.id] = _decode(tree, spec.with_, gate_type.Config, file, f"{here}.with")
+        configs[spec.id] = _decode_policy(tree, spec.with_, gate_type.Config, file, f"{here}.with")
         if spec.timeout <= 0 or spec.retries < 0:
-            line, col = _position(tree, here)
+            line, col = position(tree, here)
             raise PolicyError(file, line, col, "expected `timeout` > 0 and `retries` >= 0")
         for j, rule in enumerate(spec.checks):
             problem = _rule_problem(rule)
@@ -271,7 +211,7 @@ def parse_policy(
                     "`baseline: live` has nothing to compare; use `baseline: last_promoted`"
                 )
             if problem:
-                line, col = _position(tree, f"{here}.checks[{j}]")
+                line, col = position(tree, f"{here}.checks[{j}]")
                 raise PolicyError(file, line, col, problem)
     loaded = LoadedPolicy(policy=policy, configs=configs, source=file)
     for kind, table in (("router", routers), ("deployer", deployers)):
@@ -280,25 +220,25 @@ def parse_policy(
         component: Component = getattr(policy, kind)
         plugin = table.get(component.uses)
         if plugin is None:
-            line, col = _position(tree, f"$.{kind}.uses" if kind in tree else "$")
+            line, col = position(tree, f"$.{kind}.uses" if kind in tree else "$")
             known = ", ".join(sorted(table)) or "none installed"
             raise PolicyError(file, line, col, f"unknown {kind} `{component.uses}` (known: {known})")
-        setattr(loaded, f"{kind}_config", _decode(tree, component.with_, plugin.Config, file, f"$.{kind}.with"))
+        setattr(loaded, f"{kind}_config", _decode_policy(tree, component.with_, plugin.Config, file, f"$.{kind}.with"))
     if policy.watch is not None:
         for name in ("duration", "interval"):
             try:
                 value = seconds(getattr(policy.watch, name))
             except ValueError as exc:
-                line, col = _position(tree, f"$.watch.{name}")
+                line, col = position(tree, f"$.watch.{name}")
                 raise PolicyError(file, line, col, str(exc)) from None
             if value <= 0:
-                line, col = _position(tree, f"$.watch.{name}")
+                line, col = position(tree, f"$.watch.{name}")
                 raise PolicyError(file, line, col, f"expected `watch.{name}` > 0")
         if not 0 <= policy.watch.max_error_ratio <= 1:
-            line, col = _position(tree, "$.watch.max_error_ratio")
+            line, col = position(tree, "$.watch.max_error_ratio")
             raise PolicyError(file, line, col, "expected `max_error_ratio` between 0 and 1")
     if not any(spec.required and spec.phase == "pre" for spec in policy.gates):
-        line, col = _position(tree, "$.gates" if "gates" in tree else "$")
+        line, col = position(tree, "$.gates" if "gates" in tree else "$")
         raise PolicyError(
             file, line, col, "expected at least one required `pre` gate: a release with no evidence never promotes"
         )
