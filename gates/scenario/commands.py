@@ -1,0 +1,100 @@
+"""`reelgate scenario check|schema|run` (registered through `reelgate.commands`).
+
+Exit codes like the release commands: 0 passed, 1 a step failed, 2 a file that cannot be used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reelgate.gates.commands import UsageError, _parse_sets
+from reelgate.gates.scenario.format import LoadedScenario, ScenarioError, json_schema, load_scenario
+from reelgate.gates.scenario.run import ScenarioResult, run_loaded
+
+EXIT_FAILED = 1
+
+
+def _load_all(files: tuple[Path, ...]) -> list[LoadedScenario]:
+    """Every file, or every error (each `file:line:column: ...`) at once."""
+    loaded, errors = [], []
+    for file in files:
+        try:
+            loaded.append(load_scenario(file))
+        except ScenarioError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise UsageError("\n".join(errors))
+    return loaded
+
+
+@click.group()
+def scenario() -> None:
+    """QA's scenario files: check them, print their JSON Schema, run them against a URL."""
+
+
+@scenario.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def scenario_check(files: tuple[Path, ...]) -> None:
+    """Validate FILES; errors say file:line:column, what was expected and what was found."""
+    for loaded in _load_all(files):
+        click.echo(f"{loaded.file}: ok: `{loaded.scenario.name}`, {len(loaded.scenario.steps)} steps")
+
+
+@scenario.command("schema")
+def scenario_schema() -> None:
+    """Print the JSON Schema of scenario files, for editors."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+def write_junit(results: list[ScenarioResult], path: Path) -> None:
+    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+
+    xml = JUnitXml()
+    for result in results:
+        suite = TestSuite(result.name)
+        for step in result.steps:
+            case = TestCase(step.name, classname=result.file, time=step.ms / 1000)
+            if not step.ok:
+                case.result = [Failure(step.reason)]
+            suite.add_testcase(case)
+        xml.add_testsuite(suite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    xml.write(str(path), pretty=True)
+
+
+@scenario.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="Base URL the scenarios' relative URLs go to.")
+@click.option("--api-key", envvar="REELGATE_API_KEY", help="Given to the scenarios as ${secret.API_KEY}.")
+@click.option("--var", "sets", multiple=True, metavar="NAME=VALUE", help="Set or override a var.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Also write the results as JUnit XML here.")
+def scenario_run(
+    files: tuple[Path, ...], target: str, api_key: str | None, sets: tuple[str, ...], junit: Path | None
+) -> None:
+    """Run FILES against --target, step by step, with each step's result and time."""
+    loaded = _load_all(files)
+    variables: dict[str, Any] = _parse_sets(sets)
+    env = {**os.environ, **({"API_KEY": api_key} if api_key else {})}
+    results = []
+    for one in loaded:
+        result = asyncio.run(run_loaded(one, target, variables, env))
+        results.append(result)
+        verdict = "PASS" if result.passed else "FAIL"
+        click.echo(f"{verdict} {result.name} ({result.file}, {result.duration_s:.2f} s)")
+        for step in result.steps:
+            mark = "ok  " if step.ok else "FAIL"
+            click.echo(f"  {mark} {step.name}: {step.method} {step.url}: {step.reason}")
+        skipped = len(one.scenario.steps) - len(result.steps)
+        if skipped:
+            click.echo(f"  ({skipped} later steps not run)")
+    if junit:
+        write_junit(results, junit)
+        click.echo(f"junit: {junit}")
+    if not all(r.passed for r in results):
+        raise click.exceptions.Exit(EXIT_FAILED)

@@ -1,0 +1,178 @@
+"""The scenario file format (`scenarios/*.yaml`): msgspec Structs decoded strictly, errors at `file:line:column`.
+
+version: 1
+name: upload and play
+vars: {title: "A clip"}
+defaults: {headers: {Authorization: "Bearer ${secret.API_KEY}"}, timeout: 30}
+steps:
+  - name: upload
+    post: /v1/videos
+    multipart: {file: {path: fixtures/clip-160x120.mp4, content_type: video/mp4}, title: "${title}"}
+    expect: {status: 202, json: {$.status: queued}}
+    capture: {video: $.url}
+  - name: wait until ready
+    get: ${video}
+    poll: {until: {$.status: ready}, fail_if: {$.status: failed}, interval: 1, timeout: 120}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from ruamel.yaml.comments import CommentedMap
+
+from reelgate.gates.yamlfile import FileError, decode, load_yaml, plain, position
+
+METHODS = ("get", "post", "put", "patch", "delete", "head")
+
+
+class ScenarioError(FileError):
+    """A scenario file that cannot be used: `file:line:column: what was expected, what was found`."""
+
+
+class Defaults(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    base_url: str = ""
+    """Prefix of every relative URL; `--target` (or the gate's target) when empty."""
+    headers: dict[str, str] = {}
+    timeout: float = 30
+    """Seconds a request may take."""
+
+
+class FilePart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    path: str
+    """Relative to the scenario file."""
+    content_type: str = "application/octet-stream"
+    filename: str | None = None
+
+
+class Expect(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    status: int | list[int] | None = None
+    """The status, or one of several."""
+    headers: dict[str, str] = {}
+    """Headers that must be present with these values (names are case-insensitive)."""
+    json: dict[str, Any] = {}
+    """`$.path: value`: the value at each path must equal this (a mapping matches as a subset)."""
+    matches: dict[str, str] = {}
+    """`$.path` or `header:Name`: a regular expression the value must match."""
+    max_ms: float | None = None
+    """The longest the request may take."""
+
+
+class Poll(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    until: dict[str, Any]
+    """`$.path: value` that must all hold to stop polling (the step then passes)."""
+    fail_if: dict[str, Any] = {}
+    """`$.path: value` that ends the poll as a failure at once."""
+    interval: float = 1.0
+    timeout: float = 60.0
+
+
+class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: str = ""
+    get: str | None = None
+    post: str | None = None
+    put: str | None = None
+    patch: str | None = None
+    delete: str | None = None
+    head: str | None = None
+    headers: dict[str, str] = {}
+    json: Any = None
+    multipart: dict[str, str | FilePart] = {}
+    body: str | None = None
+    """A file (relative to the scenario file) sent as the raw body."""
+    expect: Expect = msgspec.field(default_factory=Expect)
+    capture: dict[str, str] = {}
+    """`name: $.path` or `name: header:Name`, for later steps as `${name}`."""
+    poll: Poll | None = None
+
+    @property
+    def method(self) -> str:
+        return next(m for m in METHODS if getattr(self, m) is not None).upper()
+
+    @property
+    def url(self) -> str:
+        return str(getattr(self, self.method.lower()))
+
+
+class Scenario(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    version: Literal[1] = 1
+    name: str
+    vars: dict[str, Any] = {}
+    defaults: Defaults = msgspec.field(default_factory=Defaults)
+    steps: list[Step]
+
+
+class LoadedScenario(msgspec.Struct):
+    scenario: Scenario
+    file: str
+    folder: Path
+
+
+def _step_problem(step: Step, folder: Path) -> tuple[str, str] | None:
+    """(what is wrong, the key to point at) for a step that decodes but cannot run."""
+    methods = [m for m in METHODS if getattr(step, m) is not None]
+    if len(methods) != 1:
+        found = ", ".join(methods) or "none"
+        return f"expected exactly one of {', '.join(METHODS)}, found {found}", methods[1] if methods else ""
+    if step.poll is not None and step.method == "POST":
+        return "a POST is never polled (it would repeat its effect): poll with a GET of what it made", "poll"
+    bodies = [key for key in ("json", "multipart", "body") if getattr(step, key) not in (None, {})]
+    if len(bodies) > 1:
+        return f"expected one body, found {' and '.join(bodies)}", bodies[1]
+    places = [
+        ("expect", [*step.expect.json, *step.expect.matches]),
+        ("capture", list(step.capture.values())),
+        ("poll", [*step.poll.until, *step.poll.fail_if] if step.poll else []),
+    ]
+    for key, paths in places:
+        bad = [p for p in paths if not (p.startswith("$") or p.lower().startswith("header:"))]
+        if bad:
+            return f"expected a path such as `$.status` or `header:Content-Type`, found {bad[0]!r}", key
+    files = [p.path for p in step.multipart.values() if isinstance(p, FilePart)] + ([step.body] if step.body else [])
+    missing = [f for f in files if "${" not in f and not (folder / f).is_file()]
+    if missing:
+        return f"expected a file at {missing[0]} (relative to the scenario), found none", (
+            "body" if step.body == missing[0] else "multipart"
+        )
+    return None
+
+
+def parse_scenario(text: str, file: str, folder: Path) -> LoadedScenario:
+    try:
+        tree = load_yaml(text, file)
+    except FileError as exc:
+        raise ScenarioError(exc.file, exc.line, exc.column, exc.message) from None
+    if not isinstance(tree, CommentedMap):
+        raise ScenarioError(file, 1, 1, f"expected a mapping with `name:` and `steps:`, found {type(tree).__name__}")
+    try:
+        scenario: Scenario = decode(tree, plain(tree), Scenario, file)
+    except FileError as exc:
+        raise ScenarioError(exc.file, exc.line, exc.column, exc.message) from None
+    if not scenario.steps:
+        line, col = position(tree, "$.steps")
+        raise ScenarioError(file, line, col, "expected at least one step, found none")
+    for i, step in enumerate(scenario.steps):
+        step.name = step.name or f"step {i + 1}"
+        problem = _step_problem(step, folder)
+        if problem:
+            message, key = problem
+            line, col = position(tree, f"$.steps[{i}].{key}" if key else f"$.steps[{i}]")
+            raise ScenarioError(file, line, col, f"step `{step.name}`: {message}")
+    return LoadedScenario(scenario=scenario, file=file, folder=folder)
+
+
+def load_scenario(path: Path | str) -> LoadedScenario:
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise ScenarioError(str(path), 1, 1, f"cannot read the scenario: {exc.strerror}") from None
+    return parse_scenario(text, str(path), file.resolve().parent)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = msgspec.json.schema(Scenario)
+    schema["title"] = "reelgate scenario"
+    return schema

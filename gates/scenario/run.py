@@ -1,0 +1,192 @@
+"""Running a scenario against a base URL: each step's request, its expectations, captures and polling.
+
+`run_scenario(path, target)` is a plain function (the chaos experiments use a scenario as their steady
+state). A step that fails stops the scenario; its result says which expectation and what was found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from reelgate.gates.scenario.format import FilePart, LoadedScenario, Step, load_scenario
+from reelgate.gates.scenario.values import MISSING, UnknownVariable, Values, json_path, matches
+
+
+class StepResult(msgspec.Struct, kw_only=True):
+    name: str
+    method: str
+    url: str
+    ok: bool
+    reason: str
+    status: int | None = None
+    ms: float = 0.0
+    attempts: int = 1
+
+
+class ScenarioResult(msgspec.Struct, kw_only=True):
+    name: str
+    file: str
+    steps: list[StepResult]
+    duration_s: float
+
+    @property
+    def passed(self) -> bool:
+        return all(s.ok for s in self.steps) and bool(self.steps)
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if not s.ok]
+
+
+class _Failed(Exception):
+    """One expectation did not hold; the message says which and what was found."""
+
+
+def _read(response: httpx.Response, where: str) -> Any:
+    if where.lower().startswith("header:"):
+        value = response.headers.get(where[len("header:") :].strip())
+        return MISSING if value is None else value
+    try:
+        document = response.json()
+    except ValueError:
+        return MISSING
+    return json_path(document, where)
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is MISSING else repr(value)
+
+
+def _check(step: Step, response: httpx.Response, ms: float, values: Values) -> None:
+    expect = step.expect
+    wanted = [expect.status] if isinstance(expect.status, int) else expect.status
+    if wanted is not None and response.status_code not in wanted:
+        detail = response.text[:200].replace("\n", " ")
+        raise _Failed(f"expected status {' or '.join(map(str, wanted))}, found {response.status_code}: {detail}")
+    for name, value in expect.headers.items():
+        found = response.headers.get(name)
+        if found != values.render(value):
+            raise _Failed(f"expected header {name}: {values.render(value)!r}, found {found!r}")
+    for path, value in expect.json.items():
+        found = _read(response, path)
+        if found is MISSING or not matches(found, values.render(value)):
+            raise _Failed(f"expected {path} to be {values.render(value)!r}, found {_shown(found)}")
+    for where, pattern in expect.matches.items():
+        found = _read(response, where)
+        if found is MISSING or not re.search(values.render(pattern), str(found)):
+            raise _Failed(f"expected {where} to match /{pattern}/, found {_shown(found)}")
+    if expect.max_ms is not None and ms > expect.max_ms:
+        raise _Failed(f"expected an answer within {expect.max_ms:g} ms, it took {ms:.1f} ms")
+
+
+def _capture(step: Step, response: httpx.Response, values: Values) -> None:
+    for name, where in step.capture.items():
+        found = _read(response, where)
+        if found is MISSING:
+            raise _Failed(f"expected {where} to capture `{name}`, found nothing")
+        values.variables[name] = found
+
+
+class Runner:
+    def __init__(self, loaded: LoadedScenario, target: str, values: Values, client: httpx.AsyncClient) -> None:
+        self.loaded, self.target, self.values, self.client = loaded, target, values, client
+        defaults = loaded.scenario.defaults
+        self.base = (values.render(defaults.base_url) or target).rstrip("/")
+
+    def _url(self, raw: str) -> str:
+        url = str(self.values.render(raw))
+        return url if re.match(r"https?://", url) else f"{self.base}/{url.lstrip('/')}"
+
+    async def _send(self, step: Step, url: str) -> tuple[httpx.Response, float]:
+        defaults = self.loaded.scenario.defaults
+        headers = {**self.values.render(defaults.headers), **self.values.render(step.headers)}
+        with ExitStack() as stack:
+            kwargs: dict[str, Any] = {"headers": headers, "timeout": defaults.timeout}
+            if step.json is not None:
+                kwargs["json"] = self.values.render(step.json)
+            if step.body is not None:
+                kwargs["content"] = (self.loaded.folder / str(self.values.render(step.body))).read_bytes()
+            if step.multipart:
+                files, data = {}, {}
+                for field, part in step.multipart.items():
+                    if isinstance(part, FilePart):
+                        path = self.loaded.folder / str(self.values.render(part.path))
+                        handle = stack.enter_context(path.open("rb"))
+                        files[field] = (part.filename or path.name, handle, part.content_type)
+                    else:
+                        data[field] = str(self.values.render(part))
+                kwargs["files"], kwargs["data"] = files, data
+            started = time.perf_counter()
+            response = await self.client.request(step.method, url, **kwargs)
+            return response, (time.perf_counter() - started) * 1000
+
+    async def step(self, step: Step) -> StepResult:
+        url = step.url
+        result = StepResult(name=step.name, method=step.method, url=url, ok=False, reason="")
+        try:
+            url = result.url = self._url(step.url)
+            response, ms = await self._send(step, url)
+            attempts = 1
+            if step.poll is not None:
+                deadline = time.monotonic() + step.poll.timeout
+                while True:
+                    if any(matches(_read(response, p), self.values.render(v)) for p, v in step.poll.fail_if.items()):
+                        raise _Failed(f"poll ended by fail_if: {self._describe(response, step.poll.fail_if)}")
+                    if all(matches(_read(response, p), self.values.render(v)) for p, v in step.poll.until.items()):
+                        break
+                    if time.monotonic() + step.poll.interval > deadline:
+                        raise _Failed(
+                            f"poll timed out after {step.poll.timeout:g} s and {attempts} requests: "
+                            f"{self._describe(response, step.poll.until)}"
+                        )
+                    await asyncio.sleep(step.poll.interval)
+                    response, ms = await self._send(step, url)
+                    attempts += 1
+            result.status, result.ms, result.attempts = response.status_code, round(ms, 3), attempts
+            _check(step, response, ms, self.values)
+            _capture(step, response, self.values)
+            result.ok, result.reason = True, f"{response.status_code} in {ms:.1f} ms"
+        except _Failed as exc:
+            result.reason = str(exc)
+        except UnknownVariable as exc:
+            result.reason = str(exc)
+        except httpx.HTTPError as exc:
+            result.reason = f"the request failed: {type(exc).__name__}: {exc}"
+        except OSError as exc:
+            result.reason = f"cannot read a file to send: {exc}"
+        result.url, result.reason = self.values.redact(result.url), self.values.redact(result.reason)
+        return result
+
+    def _describe(self, response: httpx.Response, paths: dict[str, Any]) -> str:
+        return ", ".join(f"{p} is {_shown(_read(response, p))}" for p in paths)
+
+
+async def run_loaded(
+    loaded: LoadedScenario, target: str, variables: dict[str, Any] | None = None, env: dict[str, str] | None = None
+) -> ScenarioResult:
+    started = time.monotonic()
+    values = Values({**loaded.scenario.vars, **(variables or {})}, env)
+    steps: list[StepResult] = []
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        runner = Runner(loaded, target, values, client)
+        for step in loaded.scenario.steps:
+            result = await runner.step(step)
+            steps.append(result)
+            if not result.ok:
+                break
+    return ScenarioResult(
+        name=loaded.scenario.name, file=loaded.file, steps=steps, duration_s=round(time.monotonic() - started, 3)
+    )
+
+
+def run_scenario(path: Path | str, target: str, variables: dict[str, Any] | None = None) -> ScenarioResult:
+    """Load and run one scenario file against `target` (raises ScenarioError for a bad file)."""
+    return asyncio.run(run_loaded(load_scenario(path), target, variables))
