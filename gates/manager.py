@@ -23,6 +23,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.k6",
     "reelgate.plugins.coverage",
     "reelgate.plugins.axe",
+    "reelgate.plugins.scenario",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

@@ -15,7 +15,7 @@ import click
 
 from reelgate.gates.commands import UsageError, _parse_sets
 from reelgate.gates.scenario.format import LoadedScenario, ScenarioError, json_schema, load_scenario
-from reelgate.gates.scenario.run import ScenarioResult, run_loaded
+from reelgate.gates.scenario.run import run_loaded, write_junit
 
 EXIT_FAILED = 1
 
@@ -50,22 +50,6 @@ def scenario_check(files: tuple[Path, ...]) -> None:
 def scenario_schema() -> None:
     """Print the JSON Schema of scenario files, for editors."""
     click.echo(json.dumps(json_schema(), indent=2))
-
-
-def write_junit(results: list[ScenarioResult], path: Path) -> None:
-    from junitparser import Failure, JUnitXml, TestCase, TestSuite
-
-    xml = JUnitXml()
-    for result in results:
-        suite = TestSuite(result.name)
-        for step in result.steps:
-            case = TestCase(step.name, classname=result.file, time=step.ms / 1000)
-            if not step.ok:
-                case.result = [Failure(step.reason)]
-            suite.add_testcase(case)
-        xml.add_testsuite(suite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    xml.write(str(path), pretty=True)
 
 
 @scenario.command("run")

@@ -190,3 +190,19 @@ async def run_loaded(
 def run_scenario(path: Path | str, target: str, variables: dict[str, Any] | None = None) -> ScenarioResult:
     """Load and run one scenario file against `target` (raises ScenarioError for a bad file)."""
     return asyncio.run(run_loaded(load_scenario(path), target, variables))
+
+
+def write_junit(results: list[ScenarioResult], path: Path) -> None:
+    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+
+    xml = JUnitXml()
+    for result in results:
+        suite = TestSuite(result.name)
+        for step in result.steps:
+            case = TestCase(step.name, classname=result.file, time=step.ms / 1000)
+            if not step.ok:
+                case.result = [Failure(step.reason)]
+            suite.add_testcase(case)
+        xml.add_testsuite(suite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    xml.write(str(path), pretty=True)

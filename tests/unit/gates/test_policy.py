@@ -26,7 +26,9 @@ def error_of(text: str) -> PolicyError:
 def test_shipped_policy_loads_with_typed_configs() -> None:
     reg = registry()
     loaded = load_policy(DEFAULT, reg.gates, reg.routers, reg.deployers)
-    assert [g.id for g in loaded.policy.gates] == ["unit-tests", "accessibility", "read-latency", "smoke-after-switch"]
+    ids = [g.id for g in loaded.policy.gates]
+    assert ids == ["unit-tests", "accessibility", "scenarios", "read-latency", "smoke-after-switch"]
+    assert loaded.configs["scenarios"].files == ["scenarios/*.yaml"]
     assert loaded.configs["read-latency"].vus == 10
     axe = loaded.configs["accessibility"]
     assert axe.min_impact == "moderate" and axe.sign_in[1].value == "${API_KEY}" and "/usage" in axe.pages
