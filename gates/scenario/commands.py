@@ -52,6 +52,23 @@ def scenario_schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+@scenario.command("k6")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Write the script here (default: standard output).")
+def scenario_k6(file: Path, out: Path | None) -> None:
+    """Write FILE as a k6 script. Run it with `k6 run -e BASE_URL=... -e API_KEY=... SCRIPT`; its secrets come
+    from the environment, never from the script."""
+    from reelgate.gates.scenario.k6 import to_k6
+
+    [loaded] = _load_all((file,))
+    script = to_k6(loaded)
+    if out is None:
+        click.echo(script, nl=False)
+        return
+    out.write_text(script)
+    click.echo(f"{out}: k6 script for `{loaded.scenario.name}`", err=True)
+
+
 @scenario.command("run")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--target", required=True, help="Base URL the scenarios' relative URLs go to.")

@@ -95,6 +95,26 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def url(self) -> str:
         return str(getattr(self, self.method.lower()))
 
+    @property
+    def files(self) -> list[str]:
+        """The files this step sends (multipart parts and raw body), relative to the scenario."""
+        parts = [p.path for p in self.multipart.values() if isinstance(p, FilePart)]
+        return parts + ([self.body] if self.body else [])
+
+
+class Load(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How the scenario runs as a k6 load test (`reelgate scenario k6`); without it, one iteration."""
+
+    vus: int = 1
+    """Virtual users (closed loop), or pre-allocated VUs with `rate`."""
+    duration: str = ""
+    """How long (k6's `30s`, `2m`); empty: `iterations` in all, shared by the VUs."""
+    iterations: int = 1
+    rate: int = 0
+    """Iterations a second (open loop, constant arrival rate) for `duration`."""
+    thresholds: dict[str, list[str]] = {}
+    """More k6 thresholds, in k6's syntax, e.g. `{http_req_duration: ["p(95)<500"]}`."""
+
 
 class Scenario(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     version: Literal[1] = 1
@@ -102,6 +122,7 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     vars: dict[str, Any] = {}
     defaults: Defaults = msgspec.field(default_factory=Defaults)
     steps: list[Step]
+    load: Load | None = None
 
 
 class LoadedScenario(msgspec.Struct):
@@ -130,8 +151,7 @@ def _step_problem(step: Step, folder: Path) -> tuple[str, str] | None:
         bad = [p for p in paths if not (p.startswith("$") or p.lower().startswith("header:"))]
         if bad:
             return f"expected a path such as `$.status` or `header:Content-Type`, found {bad[0]!r}", key
-    files = [p.path for p in step.multipart.values() if isinstance(p, FilePart)] + ([step.body] if step.body else [])
-    missing = [f for f in files if "${" not in f and not (folder / f).is_file()]
+    missing = [f for f in step.files if "${" not in f and not (folder / f).is_file()]
     if missing:
         return f"expected a file at {missing[0]} (relative to the scenario), found none", (
             "body" if step.body == missing[0] else "multipart"
@@ -150,6 +170,9 @@ def parse_scenario(text: str, file: str, folder: Path) -> LoadedScenario:
         scenario: Scenario = decode(tree, plain(tree), Scenario, file)
     except FileError as exc:
         raise ScenarioError(exc.file, exc.line, exc.column, exc.message) from None
+    if scenario.load is not None and scenario.load.rate and not scenario.load.duration:
+        line, col = position(tree, "$.load.rate")
+        raise ScenarioError(file, line, col, "expected a `duration` with `rate` (iterations a second, for how long)")
     if not scenario.steps:
         line, col = position(tree, "$.steps")
         raise ScenarioError(file, line, col, "expected at least one step, found none")
