@@ -55,7 +55,7 @@ class Expect(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     json: dict[str, Any] = {}
     """`$.path: value`: the value at each path must equal this (a mapping matches as a subset)."""
     matches: dict[str, str] = {}
-    """`$.path` or `header:Name`: a regular expression the value must match."""
+    """`$.path`, `header:Name` or `body` (the whole body as text): a regular expression the value must match."""
     max_ms: float | None = None
     """The longest the request may take."""
 
@@ -148,9 +148,9 @@ def _step_problem(step: Step, folder: Path) -> tuple[str, str] | None:
         ("poll", [*step.poll.until, *step.poll.fail_if] if step.poll else []),
     ]
     for key, paths in places:
-        bad = [p for p in paths if not (p.startswith("$") or p.lower().startswith("header:"))]
+        bad = [p for p in paths if not (p.startswith("$") or p.lower().startswith("header:") or p == "body")]
         if bad:
-            return f"expected a path such as `$.status` or `header:Content-Type`, found {bad[0]!r}", key
+            return f"expected a path such as `$.status`, `header:Content-Type` or `body`, found {bad[0]!r}", key
     missing = [f for f in step.files if "${" not in f and not (folder / f).is_file()]
     if missing:
         return f"expected a file at {missing[0]} (relative to the scenario), found none", (

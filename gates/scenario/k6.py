@@ -51,6 +51,7 @@ function render(vars, value) {
 const MISSING = Symbol("missing");
 
 function read(res, where) {
+  if (where === "body") return res.body === null ? MISSING : String(res.body);
   if (where.toLowerCase().startsWith("header:")) {
     const wanted = where.slice(7).trim().toLowerCase();
     for (const [name, value] of Object.entries(res.headers)) if (name.toLowerCase() === wanted) return value;

@@ -51,6 +51,8 @@ class _Failed(Exception):
 
 
 def _read(response: httpx.Response, where: str) -> Any:
+    if where == "body":
+        return response.text
     if where.lower().startswith("header:"):
         value = response.headers.get(where[len("header:") :].strip())
         return MISSING if value is None else value
