@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_load, ladder, pages, pipeline, runner, switch, watch
+from bench import api_load, ladder, pages, pipeline, runner, scenario, switch, watch
 from bench.common import write_table
 
 SUITES = {
@@ -15,6 +15,7 @@ SUITES = {
     "runner": runner.run,
     "pages": pages.run,
     "watch": watch.run,
+    "scenario": scenario.run,
 }
 
 

@@ -56,11 +56,23 @@ def _read(response: httpx.Response, where: str) -> Any:
     if where.lower().startswith("header:"):
         value = response.headers.get(where[len("header:") :].strip())
         return MISSING if value is None else value
-    try:
-        document = response.json()
-    except ValueError:
-        return MISSING
-    return json_path(document, where)
+    document = _document(response)
+    return MISSING if document is _NOT_JSON else json_path(document, where)
+
+
+_NOT_JSON = object()
+
+
+def _document(response: httpx.Response) -> Any:
+    """The body parsed once per response, however many paths a step reads from it."""
+    cached = response.extensions.get("reelgate_json", MISSING)
+    if cached is MISSING:
+        try:
+            cached = response.json()
+        except ValueError:
+            cached = _NOT_JSON
+        response.extensions["reelgate_json"] = cached
+    return cached
 
 
 def _shown(value: Any) -> str:

@@ -68,3 +68,19 @@ def test_step_names_default_to_their_number_and_the_schema_is_for_editors() -> N
 def test_an_unreadable_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"missing.yaml:1:1: cannot read the scenario"):
         load_scenario(tmp_path / "missing.yaml")
+
+
+def test_the_load_section_becomes_k6_options() -> None:
+    from reelgate.gates.scenario.k6 import to_k6
+
+    text = (
+        "name: x\nload: {vus: 4, rate: 20, duration: 30s, thresholds: {http_req_duration: ['p(95)<300']}}\n"
+        "steps:\n  - get: /a\n"
+    )
+    script = to_k6(parse_scenario(text, "s.yaml", ROOT))
+    assert '"executor": "constant-arrival-rate"' in script and '"rate": 20' in script and '"maxVUs": 16' in script
+    assert '"http_req_duration": [\n      "p(95)<300"\n    ]' in script and '"checks": [\n      "rate==1"' in script
+    once = to_k6(parse_scenario("name: x\nsteps:\n  - get: /a\n", "s.yaml", ROOT))
+    assert '"executor": "shared-iterations"' in once and '"iterations": 1' in once
+    err = error_of("name: x\nload: {rate: 5}\nsteps:\n  - get: /a\n")
+    assert (err.line, err.column) == (2, 8) and "expected a `duration` with `rate`" in err.message
