@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -86,11 +87,33 @@ def _explain(exc: msgspec.ValidationError) -> tuple[str, str, str | None]:
     return message[0].lower() + message[1:], path, None
 
 
+def known_fields(type_: Any, path: str) -> list[str]:
+    """The keys the Struct at `path` (a msgspec error path under `type_`) accepts, for "expected one of"."""
+    node: Any = msgspec.inspect.type_info(type_)
+    for match in _PATH.finditer(path):
+        while isinstance(node, msgspec.inspect.UnionType):  # Optional[X] and the like: the Struct in it
+            node = next((t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)), None)
+        if match.group(2) is not None and isinstance(node, msgspec.inspect.ListType):
+            node = node.item_type
+        elif match.group(1) is not None and isinstance(node, msgspec.inspect.StructType):
+            node = next((f.type for f in node.fields if f.encode_name == match.group(1)), None)
+        elif match.group(1) is not None and isinstance(node, msgspec.inspect.DictType):
+            node = node.value_type
+        else:
+            return []
+    while isinstance(node, msgspec.inspect.UnionType):
+        node = next((t for t in node.types if isinstance(t, msgspec.inspect.StructType)), None)
+    return [f.encode_name for f in node.fields] if isinstance(node, msgspec.inspect.StructType) else []
+
+
 def decode(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> Any:
     try:
         return msgspec.convert(data, type_, strict=True)
     except msgspec.ValidationError as exc:
         message, path, unknown = _explain(exc)
+        if unknown is not None:
+            fields = known_fields(type_, path)
+            message += f"; expected one of: {', '.join(fields)}" if fields else ""
         full = prefix + path[1:]
         line, col = position(tree, full, unknown)
         raise FileError(file, line, col, f"{message} (at {full})") from None

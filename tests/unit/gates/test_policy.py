@@ -135,3 +135,9 @@ def test_watch_is_decoded_and_checked_with_its_position() -> None:
     assert (bad.line, bad.column) == (2, 3) and "expected a duration such as 15s" in bad.message
     unknown = error_of("watch: {duration: 1m, every: 5s}\ngates:\n  - {uses: k6}\n")
     assert "unknown field `every`" in unknown.message
+
+
+def test_an_unknown_field_names_the_fields_expected_there() -> None:
+    err = error_of("gates:\n  - uses: k6\n    with: {vuz: 3}\n")
+    assert (err.line, err.column) == (3, 12)
+    assert "unknown field `vuz`; expected one of: script, scenario, vus, duration" in err.message

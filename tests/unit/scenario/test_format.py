@@ -27,7 +27,12 @@ def test_shipped_scenarios_load(path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "column", "message"),
     [
-        ("name: x\nsteps:\n  - get: /a\n    expect: {stauts: 200}\n", 4, 14, "unknown field `stauts`"),
+        (
+            "name: x\nsteps:\n  - get: /a\n    expect: {stauts: 200}\n",
+            4,
+            14,
+            "unknown field `stauts`; expected one of: status, headers, json, matches, max_ms",
+        ),
         (
             "name: x\nsteps:\n  - get: /a\n    expect: {status: two hundred}\n",
             4,
