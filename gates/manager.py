@@ -24,6 +24,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.coverage",
     "reelgate.plugins.axe",
     "reelgate.plugins.scenario",
+    "reelgate.plugins.bandit",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

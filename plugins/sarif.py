@@ -12,6 +12,16 @@ from reelgate.gates.model import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# GitHub code scanning ranks security findings by this number (critical >= 9, high >= 7, medium >= 4).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
+
+
+def location(where: str) -> dict[str, Any]:
+    """A finding's `path:line` (or URL, or path) as a SARIF physical location."""
+    path, _, line = where.rpartition(":")
+    if path and line.isdigit() and "://" not in where:
+        return {"physicalLocation": {"artifactLocation": {"uri": path}, "region": {"startLine": int(line)}}}
+    return {"physicalLocation": {"artifactLocation": {"uri": where}}}
 
 
 class SarifReporter:
@@ -30,6 +40,7 @@ class SarifReporter:
                         "id": finding.rule_id,
                         "shortDescription": {"text": finding.rule_id},
                         **({"helpUri": finding.help_url} if finding.help_url else {}),
+                        "properties": {"security-severity": SECURITY_SEVERITY.get(finding.severity, "0.0")},
                     },
                 )
                 entry: dict[str, Any] = {
@@ -39,7 +50,7 @@ class SarifReporter:
                     "properties": {"severity": finding.severity, "verdict": finding.verdict},
                 }
                 if finding.location:
-                    entry["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": finding.location}}}]
+                    entry["locations"] = [location(finding.location)]
                 results.append(entry)
             runs.append(
                 {
