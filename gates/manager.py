@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.axe",
     "reelgate.plugins.scenario",
     "reelgate.plugins.bandit",
+    "reelgate.plugins.zap",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

@@ -1,0 +1,159 @@
+"""The ZAP gate's client logic, against recorded responses in ZAP's documented API shapes.
+
+A test double, and only because the ZAP daemon (Java, not in this machine's registries) cannot run here:
+a small HTTP server stands where ZAP's API proxy would, answers `http://zap/JSON/<component>/<view|action>/
+<name>/` with the JSON shapes ZAP documents, and records every call. The gate itself uses the real
+`zapv2` client. `tests/integration/test_zap_real.py` runs a real scan whenever REELGATE_ZAP_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from reelgate.gates.api import GateContext
+from reelgate.plugins.zap import RulesError, ZapConfig, ZapGate, parse_rules
+
+TARGET = "http://127.0.0.1:8402"
+
+
+def alert(plugin: str, name: str, risk: str, confidence: str, url: str = f"{TARGET}/v1/videos") -> dict[str, Any]:
+    return {
+        "pluginId": plugin,
+        "alert": name,
+        "risk": risk,
+        "confidence": confidence,
+        "cweid": "693",
+        "url": url,
+        "method": "GET",
+        "param": "x-frame-options",
+        "evidence": "<none>",
+        "solution": "Set the header.",
+        "reference": "https://www.zaproxy.org/docs/alerts/10020/\nmore",
+    }
+
+
+ALERTS = [
+    alert("10020", "Missing Anti-clickjacking Header", "Medium", "Medium"),
+    alert("10021", "X-Content-Type-Options Header Missing", "Low", "Medium"),
+    alert("10038", "Content Security Policy Header Not Set", "Medium", "High", f"{TARGET}/static/app.css"),
+    alert("90022", "Application Error Disclosure", "Medium", "Low"),
+]
+
+
+class FakeZap(BaseHTTPRequestHandler):
+    calls: list[tuple[str, dict[str, list[str]]]] = []
+    answers: dict[str, Any] = {}
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        url = urlparse(self.path)  # absolute: the client talks to ZAP as to a proxy
+        query = parse_qs(url.query)
+        type(self).calls.append((url.path, query))
+        answer = self.answers.get(url.path)
+        if callable(answer):
+            answer = answer(query)
+        body = json.dumps(answer if answer is not None else {"Result": "OK"}).encode()
+        self.send_response(200 if answer is not None or "/action/" in url.path else 400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture()
+def zap(tmp_path: Path) -> Iterator[str]:
+    pending = iter(["3", "0"])  # the passive queue drains between two polls
+    FakeZap.calls = []
+    FakeZap.answers = {
+        "/JSON/core/view/version/": {"version": "2.16.1"},
+        "/JSON/openapi/action/importUrl/": {"importUrl": []},
+        "/JSON/spider/action/scan/": {"scan": "4"},
+        "/JSON/spider/view/status/": {"status": "100"},
+        "/JSON/ascan/action/scan/": {"scan": "7"},
+        "/JSON/ascan/view/status/": {"status": "100"},
+        "/JSON/pscan/view/recordsToScan/": lambda q: {"recordsToScan": next(pending, "0")},
+        "/JSON/core/view/alerts/": lambda q: {"alerts": ALERTS[int(q["start"][0]) :]},
+        "/JSON/core/view/urls/": {"urls": [f"{TARGET}/", f"{TARGET}/v1/videos"]},
+        "/JSON/reports/action/generate/": {"generate": str(tmp_path / "nowhere" / "zap-report.html")},
+    }
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeZap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def scan(url: str, tmp_path: Path, **config: Any) -> Any:
+    ctx = GateContext(
+        gate_id="dast",
+        target=TARGET,
+        config=ZapConfig(zap_url=url, **config),
+        workdir=tmp_path,
+        api_key="rg_gates",
+        source_dir=tmp_path,
+    )
+    return asyncio.run(ZapGate().run(ctx))
+
+
+def test_a_scan_imports_the_api_spiders_drains_and_judges_the_alerts(zap: str, tmp_path: Path) -> None:
+    result = scan(zap, tmp_path)
+    paths = [p for p, _ in FakeZap.calls]
+    assert paths[0] == "/JSON/core/view/version/"
+    rule = next(q for p, q in FakeZap.calls if p == "/JSON/replacer/action/addRule/")
+    assert rule["matchString"] == ["Authorization"] and rule["replacement"] == ["Bearer rg_gates"]
+    imported = next(q for p, q in FakeZap.calls if p == "/JSON/openapi/action/importUrl/")
+    assert imported["url"] == [f"{TARGET}/schema/openapi.json"]
+    assert paths.count("/JSON/pscan/view/recordsToScan/") == 2  # waited for the passive queue to drain
+    assert "/JSON/ascan/action/scan/" not in paths  # active scanning is opt-in
+    verdicts = {f.rule_id: f.verdict for f in result.findings}
+    assert verdicts == {"zap/10020": "fail", "zap/10021": "warn", "zap/10038": "fail", "zap/90022": "warn"}
+    clickjacking = next(f for f in result.findings if f.rule_id == "zap/10020")
+    assert clickjacking.severity == "medium" and clickjacking.location == f"GET {TARGET}/v1/videos"
+    assert (
+        "(CWE-693) parameter `x-frame-options`" in clickjacking.message
+        and "Solution: Set the header." in clickjacking.message
+    )
+    assert clickjacking.help_url == "https://www.zaproxy.org/docs/alerts/10020/"
+    checks = {c.name: c.value for c in result.checks}
+    assert checks == {"urls_scanned": 2, "alerts": 4, "alerts_failing": 2}
+    assert json.loads((tmp_path / "zap-alerts.json").read_text()) == ALERTS
+
+
+def test_rules_ignore_warn_or_fail_by_plugin_and_url(zap: str, tmp_path: Path) -> None:
+    (tmp_path / "rules.tsv").write_text("# zap-baseline's format\n10020\tIGNORE\n10038\tWARN\t/static/\n90022\tFAIL\n")
+    result = scan(zap, tmp_path, rules_file="rules.tsv", active_scan=True)
+    verdicts = {f.rule_id: f.verdict for f in result.findings}
+    assert verdicts == {"zap/10021": "warn", "zap/10038": "warn", "zap/90022": "fail"}
+    assert "/JSON/ascan/action/scan/" in [p for p, _ in FakeZap.calls]
+
+
+def test_a_bad_rules_line_says_where() -> None:
+    with pytest.raises(RulesError, match=r"r.tsv:2: expected `<pluginId> IGNORE\|WARN\|FAIL \[url regex\]`"):
+        parse_rules("10020 IGNORE\n10021 SKIP\n", "r.tsv")
+
+
+def test_a_scan_that_reached_nothing_is_an_error(zap: str, tmp_path: Path) -> None:
+    FakeZap.answers["/JSON/core/view/urls/"] = {"urls": []}
+    result = scan(zap, tmp_path)
+    assert result.verdict == "error" and "reached no URL" in result.reason and "checked nothing" in result.reason
+
+
+def test_an_unreachable_zap_is_an_error_naming_the_url(tmp_path: Path) -> None:
+    result = scan("http://127.0.0.1:9", tmp_path)
+    assert result.verdict == "error" and result.reason.startswith("ZAP at http://127.0.0.1:9 is unreachable")
+
+
+def test_no_zap_configured_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REELGATE_ZAP_URL", raising=False)
+    result = scan("", tmp_path)
+    assert result.verdict == "error" and "set REELGATE_ZAP_URL" in result.reason
