@@ -85,7 +85,8 @@ def gate_list() -> None:
         click.echo(f"{kind}: {names}")
 
 
-def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
+def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
+    """`KEY=VALUE` options (`--set`, `--var`) as a mapping; each value is read as YAML (`3` is a number)."""
     from ruamel.yaml import YAML
 
     config: dict[str, Any] = {}
@@ -138,7 +139,7 @@ def gate_run(
             )
         loaded.policy.gates = specs
     else:
-        document = json.dumps({"name": f"gate run {name}", "gates": [{"uses": name, "with": _parse_sets(sets)}]})
+        document = json.dumps({"name": f"gate run {name}", "gates": [{"uses": name, "with": parse_sets(sets)}]})
         try:
             loaded = parse_policy(document, "--set", reg.gates)
         except PolicyError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reelgate.gates.commands import UsageError, _parse_sets
+from reelgate.gates.commands import UsageError, parse_sets
 from reelgate.gates.scenario.format import LoadedScenario, ScenarioError, json_schema, load_scenario
 from reelgate.gates.scenario.run import run_loaded, write_junit
 
@@ -80,7 +80,7 @@ def scenario_run(
 ) -> None:
     """Run FILES against --target, step by step, with each step's result and time."""
     loaded = _load_all(files)
-    variables: dict[str, Any] = _parse_sets(sets)
+    variables: dict[str, Any] = parse_sets(sets)
     env = {**os.environ, **({"API_KEY": api_key} if api_key else {})}
     results = []
     for one in loaded:
