@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -259,6 +260,17 @@ class ToolRun(msgspec.Struct, kw_only=True):
     stdout: bytes
     stderr: bytes
     timed_out: bool = False
+
+    def json_object(self) -> dict[str, Any]:
+        """The JSON object a `--json` command prints on its last line; ValueError saying what came instead."""
+        lines = self.stdout.decode(errors="replace").strip().splitlines()
+        try:
+            answer = json.loads(lines[-1]) if lines else None
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise ValueError(f"expected a JSON object on the last line, found {(lines or [''])[-1][:200]!r}")
+        return answer
 
     def tail(self, lines: int = 5) -> str:
         """The last lines of the tool's stderr (or stdout), joined with ` | `, for a one-line reason."""

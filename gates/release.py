@@ -17,7 +17,6 @@ sampling lives in `gates/watch.py`, the judging in `gates/judge.py`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -218,8 +217,8 @@ class ReleaseManager:
             kill_after=60,
         )
         try:
-            answer = json.loads(run.stdout.decode().strip().splitlines()[-1]) if run.exit_code == 0 else {}
-        except (ValueError, IndexError):
+            answer = run.json_object() if run.exit_code == 0 else {}
+        except ValueError:
             answer = {}
         if answer.get("live") != color:
             raise RouterError(f"switched to {color}, but the stack's router config was not rewritten: {run.tail()}")

@@ -14,7 +14,6 @@ gates' tenant `gates-<release id>` on the stack's database (deleted by
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import DeployError, Deployment, PluginContext, Say, ToolNotFound, hookimpl, run_tool
+from reelgate.gates.api import DeployError, Deployment, PluginContext, Say, ToolNotFound, ToolRun, hookimpl, run_tool
 
 
 class LocalDeployerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -51,7 +50,9 @@ class LocalDeployer:
         self.config, self.ctx, self.home = config, ctx, ctx.home
         self.repo = Path(config.repo) if config.repo else ctx.home
 
-    async def _run(self, args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None) -> str:
+    async def _run(
+        self, args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None
+    ) -> ToolRun:
         """One step: its output goes to `log`; a failure is a DeployError naming the step and the log's tail."""
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -62,31 +63,24 @@ class LocalDeployer:
             raise DeployError(f"{step} did not finish within {self.config.step_timeout:g} s; see {log}")
         if run.exit_code != 0:
             raise DeployError(f"{step} failed (exit {run.exit_code}); see {log}: {run.tail()}")
-        return run.stdout.decode(errors="replace").strip()
+        return run
 
     async def _reelgate(self, step: str, *args: str) -> dict[str, Any]:
         """The checkout's own CLI with `--json`: the answer is one JSON object on stdout."""
-        out = await self._run(
-            [self.ctx.reelgate, *args, "--json"], self.home, self.ctx.var / "log" / "deployer.log", step, self.ctx.env()
-        )
+        log = self.ctx.var / "log" / "deployer.log"
+        run = await self._run([self.ctx.reelgate, *args, "--json"], self.home, log, step, self.ctx.env())
         try:
-            answer = json.loads(out.splitlines()[-1])
-        except (ValueError, IndexError):
-            raise DeployError(
-                f"{step}: `reelgate {' '.join(args)} --json` printed no JSON object: {out[-200:]!r}"
-            ) from None
-        if not isinstance(answer, dict):
-            raise DeployError(f"{step}: expected a JSON object, got {answer!r}")
-        return answer
+            return run.json_object()
+        except ValueError as exc:
+            raise DeployError(f"{step}: `reelgate {' '.join(args)} --json`: {exc}") from None
 
     async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
         folder = self.ctx.var / "releases" / release_id
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
         src = folder / "src"
-        commit = await self._run(
-            ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], self.repo, log, f"resolving {ref!r} to a commit"
-        )
+        resolve = ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"]
+        commit = (await self._run(resolve, self.repo, log, f"resolving {ref!r} to a commit")).stdout.decode().strip()
         if not src.exists():
             await self._run(
                 ["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add"

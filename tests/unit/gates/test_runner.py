@@ -210,6 +210,10 @@ def test_run_tool_output_timeout_and_missing_tools(tmp_path: Path) -> None:
     done = asyncio.run(run_tool(["sh", "-c", "echo out; echo err >&2; exit 3"], log=log))
     assert (done.exit_code, done.stdout, done.stderr, done.timed_out) == (3, b"out\n", b"err\n", False)
     assert done.tail() == "err" and "$ sh -c" in log.read_text()
+    answer = asyncio.run(run_tool(["sh", "-c", "echo starting; echo '{\"live\": \"green\"}'"]))
+    assert answer.json_object() == {"live": "green"}
+    with pytest.raises(ValueError, match="expected a JSON object on the last line, found 'out'"):
+        done.json_object()
     started = time.monotonic()
     slow = asyncio.run(run_tool(["sh", "-c", "sleep 30 & sleep 30"], kill_after=0.3))
     assert slow.timed_out and slow.exit_code == -9 and time.monotonic() - started < 5  # the group, children too
