@@ -17,6 +17,7 @@ steps:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -151,6 +152,12 @@ def _step_problem(step: Step, folder: Path) -> tuple[str, str] | None:
         bad = [p for p in paths if not (p.startswith("$") or p.lower().startswith("header:") or p == "body")]
         if bad:
             return f"expected a path such as `$.status`, `header:Content-Type` or `body`, found {bad[0]!r}", key
+    for where, pattern in step.expect.matches.items():
+        if "${" not in pattern:  # with a variable it is only known when the step runs
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                return f"expected a regular expression for {where}, found {pattern!r} ({exc})", "expect"
     missing = [f for f in step.files if "${" not in f and not (folder / f).is_file()]
     if missing:
         return f"expected a file at {missing[0]} (relative to the scenario), found none", (

@@ -95,7 +95,11 @@ def _check(step: Step, response: httpx.Response, ms: float, values: Values) -> N
             raise _Failed(f"expected {path} to be {values.render(value)!r}, found {_shown(found)}")
     for where, pattern in expect.matches.items():
         found = _read(response, where)
-        if found is MISSING or not re.search(values.render(pattern), str(found)):
+        try:
+            matched = found is not MISSING and re.search(values.render(pattern), str(found)) is not None
+        except re.error as exc:
+            raise _Failed(f"{where}: {values.render(pattern)!r} is not a regular expression ({exc})") from None
+        if not matched:
             raise _Failed(f"expected {where} to match /{pattern}/, found {_shown(found)}")
     if expect.max_ms is not None and ms > expect.max_ms:
         raise _Failed(f"expected an answer within {expect.max_ms:g} ms, it took {ms:.1f} ms")

@@ -210,7 +210,7 @@ def test_run_tool_output_timeout_and_missing_tools(tmp_path: Path) -> None:
     done = asyncio.run(run_tool(["sh", "-c", "echo out; echo err >&2; exit 3"], log=log))
     assert (done.exit_code, done.stdout, done.stderr, done.timed_out) == (3, b"out\n", b"err\n", False)
     assert done.tail() == "err" and "$ sh -c" in log.read_text()
-    answer = asyncio.run(run_tool(["sh", "-c", "echo starting; echo '{\"live\": \"green\"}'"]))
+    answer = asyncio.run(run_tool(["sh", "-c", 'echo starting; echo \'{"live": "green"}\'']))
     assert answer.json_object() == {"live": "green"}
     with pytest.raises(ValueError, match="expected a JSON object on the last line, found 'out'"):
         done.json_object()

@@ -51,6 +51,12 @@ def test_shipped_scenarios_load(path: Path) -> None:
         ),
         ("name: x\nsteps:\n  - post: /v\n    json: {a: 1}\n    body: f.bin\n", 5, 5, "expected one body"),
         ("name: x\nsteps: []\n", 2, 1, "expected at least one step, found none"),
+        (
+            "name: x\nsteps:\n  - get: /a\n    expect: {matches: {$.a: '(unclosed'}}\n",
+            4,
+            5,
+            "expected a regular expression for $.a, found '(unclosed'",
+        ),
         ("steps:\n  - get: /a\n", 1, 1, "missing required field `name`"),
         ("name: x\nsteps:\n  - get: [/a\n", 4, 1, "not valid YAML: expected ',' or ']'"),
         ("- just a list\n", 1, 1, "expected a mapping with `name:` and `steps:`, found CommentedSeq"),
