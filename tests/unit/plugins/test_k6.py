@@ -32,6 +32,13 @@ def test_measurements_name_units_and_values() -> None:
     assert {c.name for c in measurements(SUMMARY, "baseline:")} == {f"baseline:{c}" for c in found}
 
 
+def test_a_percentile_k6_did_not_report_is_not_measured() -> None:
+    """k6 reports p(90) and p(95) unless the script asks for more: p99 is then missing, not 0 ms."""
+    summary = {"metrics": {**SUMMARY["metrics"], "http_req_duration": {"values": {"med": 1.5, "p(95)": 7.25}}}}
+    names = [c.name for c in measurements(summary)]
+    assert "p99_ms" not in names and {"p50_ms", "p95_ms", "error_rate"} <= set(names)
+
+
 def test_no_request_means_no_measurement() -> None:
     assert measurements({"metrics": {"http_reqs": {"values": {"count": 0}}}}) == []
     assert measurements({}) == []
