@@ -58,6 +58,8 @@ class ReleaseManager:
     ) -> None:
         self.settings, self.store, self.registry, self.hooks, self.say = settings, store, registry, hooks, say
         self.on_gate = on_gate
+        self._live_commits: dict[tuple[str, str], str | None] = {}
+        """(release, phase) -> the live commit the gates compare with: asked once, not every watch interval."""
         """Gate events (started, finished) for a live display; without one they are said as lines."""
         self.ctx = settings.plugin_context()
 
@@ -298,7 +300,12 @@ class ReleaseManager:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _live_commit(self) -> str | None:
+    async def _live_commit(self, release_id: str, phase: str) -> str | None:
+        if (release_id, phase) not in self._live_commits:
+            self._live_commits[release_id, phase] = await self._read_live_commit()
+        return self._live_commits[release_id, phase]
+
+    async def _read_live_commit(self) -> str | None:
         """The commit the live color runs: its build's REVISION, or the checkout's HEAD when it runs the
         checkout itself (no release promoted yet, as after `stack up`)."""
         _, build = self.store.live()
@@ -361,7 +368,7 @@ class ReleaseManager:
             on_event=on_event,
             source_dir=Path(deployment.source_dir) if deployment and deployment.source_dir else None,
             python=deployment.python if deployment else None,
-            live_commit=await self._live_commit(),
+            live_commit=await self._live_commit(release_id, phase),
         )
         runner = Runner(loaded, self.registry.gates, options, self.hooks)
         results = await runner.run(phase)
