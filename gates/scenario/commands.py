@@ -65,7 +65,10 @@ def scenario_k6(file: Path, out: Path | None) -> None:
     if out is None:
         click.echo(script, nl=False)
         return
-    out.write_text(script)
+    try:
+        out.write_text(script)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"{out}: k6 script for `{loaded.scenario.name}`", err=True)
 
 
@@ -95,7 +98,10 @@ def scenario_run(
         if skipped:
             click.echo(f"  ({skipped} later steps not run)")
     if junit:
-        write_junit(results, junit)
+        try:
+            write_junit(results, junit)
+        except OSError as exc:
+            raise UsageError(f"cannot write {junit}: {exc.strerror}") from None
         click.echo(f"junit: {junit}")
     if not all(r.passed for r in results):
         raise click.exceptions.Exit(EXIT_FAILED)

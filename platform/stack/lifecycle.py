@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import shutil
 import sys
-import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,9 +26,9 @@ from reelgate.platform.stack.paths import (
 from reelgate.platform.stack.ports import check_ports_free
 from reelgate.platform.stack.postgres import ensure_database, init_postgres, pg_accepting
 from reelgate.platform.stack.supervisor import (
-    _rpc,
     process_info,
     reap_stale_supervisor,
+    shutdown_supervisor,
     start_part,
     start_supervisor,
     stop_part,
@@ -185,8 +183,7 @@ def down(settings: Settings) -> bool:
     ):
         stop_part(settings, name)
     pid = int(pidfile.read_text()) if pidfile.exists() else None
-    with contextlib.suppress(OSError, xmlrpc.client.Error):
-        _rpc(settings).supervisor.shutdown()
+    shutdown_supervisor(settings)
     if pid:
         wait_until(lambda: not psutil.pid_exists(pid), 30, f"supervisord (pid {pid}) to exit")
     return True

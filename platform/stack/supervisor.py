@@ -71,6 +71,12 @@ def stop_part(settings: Settings, name: str) -> None:
         _rpc(settings).supervisor.stopProcess(name, True)
 
 
+def shutdown_supervisor(settings: Settings) -> None:
+    """Ask supervisord to stop; one that is already gone is not an error."""
+    with contextlib.suppress(OSError, xmlrpc.client.Error):
+        _rpc(settings).supervisor.shutdown()
+
+
 def _tail(path: Path, lines: int) -> str:
     if not path.exists():
         return "(no log)"
