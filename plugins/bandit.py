@@ -71,14 +71,10 @@ def _accepted(issue: dict[str, Any], file: str, accepted: list[Accepted]) -> Acc
     )
 
 
-def judge(data: dict[str, Any], root: Path, config: BanditConfig, accepted: list[Accepted]) -> GateResult:
+def judge(data: dict[str, Any], config: BanditConfig, accepted: list[Accepted]) -> GateResult:
     findings, blocking, waived = [], 0, 0
     for issue in data.get("results", []):
-        file = (
-            str(Path(issue["filename"]).resolve().relative_to(root))
-            if Path(issue["filename"]).is_absolute()
-            else (issue["filename"])
-        )
+        file = str(Path(issue["filename"]))  # bandit runs in the source root on relative paths
         severity, confidence = issue["issue_severity"].lower(), issue["issue_confidence"].lower()
         over = ORDER[severity] >= ORDER[config.severity] and ORDER[confidence] >= ORDER[config.confidence]
         accept = _accepted(issue, file, accepted)
@@ -158,7 +154,7 @@ class BanditGate:
         if run.timed_out or not out.exists():
             return error_result(ctx.gate_id, self.name, f"bandit wrote no report (exit {run.exit_code}): {run.tail()}")
         data = json.loads(out.read_text())
-        result = judge(data, root, config, accepted)
+        result = judge(data, config, accepted)
         if not result.checks[0].value:
             return error_result(ctx.gate_id, self.name, f"bandit scanned no code in {', '.join(paths)}")
         result.gate, result.artifacts = ctx.gate_id, [str(out)]
