@@ -8,6 +8,7 @@ same scenarios against the live color in the same run.
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 from pathlib import Path
@@ -33,7 +34,8 @@ def _files(config: ScenarioConfig, root: Path) -> list[Path]:
     found: list[Path] = []
     for pattern in config.files:
         path = Path(pattern)
-        matched = [path] if path.is_absolute() and path.exists() else sorted(root.glob(pattern))
+        # Path.glob takes relative patterns only; an absolute one (a file, or a glob) goes to glob.glob.
+        matched = sorted(Path(p) for p in glob.glob(pattern)) if path.is_absolute() else sorted(root.glob(pattern))
         found += [m for m in matched if m.is_file() and m not in found]
     return found
 
