@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.scenario",
     "reelgate.plugins.bandit",
     "reelgate.plugins.zap",
+    "reelgate.plugins.wapiti",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

@@ -39,9 +39,15 @@ class CheckRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class When(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A condition for running a gate at all; a gate it leaves out is `skipped` on purpose and blocks nothing."""
 
-    changed: list[str]
+    changed: list[str] = []
     """Run only when the candidate changes a file matching one of these globs (`platform/*`, `*.js`; `*`
     crosses folders), compared with the commit the live color runs. When that cannot be told, the gate runs."""
+    env: list[str] = []
+    """Run only when each of these environment variables is set (non-empty), e.g. a scanner's address."""
+
+    def __post_init__(self) -> None:
+        if not (self.changed or self.env):
+            raise ValueError("expected `changed` or `env` in `when`")
 
 
 class GateSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -108,6 +109,11 @@ class Runner:
     async def _left_out(self, spec: GateSpec) -> str | None:
         """Why the policy's `when` leaves this gate out, or None to run it."""
         if spec.when is None:
+            return None
+        unset = [name for name in spec.when.env if not os.environ.get(name)]
+        if unset:
+            return f"skipped by its `when`: {', '.join(unset)} is not set"
+        if not spec.when.changed:
             return None
         changed = await self._changed_files()
         if changed is None:  # cannot tell what changed: run the gate rather than skip evidence

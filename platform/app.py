@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from reelgate.platform.auth import KeyCache
 from reelgate.platform.cache import VideoCache
 from reelgate.platform.captions import CaptionController
+from reelgate.platform.headers import baseline_headers
 from reelgate.platform.health import HealthController
 from reelgate.platform.jobs import app as jobs_app
 from reelgate.platform.kv import KV
@@ -57,7 +58,10 @@ def _web(secret: str) -> list[Router]:
 
     CSRF is middleware on the pages' router only: /v1, /health and /metrics never pass through it.
     """
-    csrf = CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_samesite="lax")
+    # HttpOnly: the upload script takes the token from the page's meta tag, never from the cookie.
+    csrf = CSRFConfig(
+        secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_samesite="lax", cookie_httponly=True
+    )
     pages = Router(
         path="/",
         route_handlers=[PublicPages, Pages],
@@ -108,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         lifespan=[lifespan],
         middleware=[request_id_middleware],  # also counts and times requests for /metrics
+        before_send=[baseline_headers],
         exception_handlers={HTTPException: page_exception_handler, Exception: page_internal_error_handler},
         openapi_config=OpenAPIConfig(title="reelgate platform", version="1", path="/schema"),
         request_max_body_size=1024 * 1024,

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
+from reelgate.gates import scanrules
 from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl
 from reelgate.gates.model import Severity, Verdict
+from reelgate.gates.scanrules import Rule, RulesError
 
 RISKS: dict[str, int] = {"informational": 0, "low": 1, "medium": 2, "high": 3}
 CONFIDENCES: dict[str, int] = {"false positive": 0, "low": 1, "medium": 2, "high": 3, "confirmed": 4}
 SEVERITY: dict[str, Severity] = {"informational": "info", "low": "low", "medium": "medium", "high": "high"}
-RULE = re.compile(r"^\s*(\d+)\s+(IGNORE|WARN|FAIL)(?:\s+(\S.*?))?\s*$")
 
 
 class ZapConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -48,44 +48,15 @@ class ZapConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """zap-baseline's rules: `<pluginId> IGNORE|WARN|FAIL [url regex]`, one a line, `#` comments."""
 
 
-class Rule(msgspec.Struct, frozen=True):
-    plugin_id: str
-    action: Literal["IGNORE", "WARN", "FAIL"]
-    url: re.Pattern[str] | None
-
-
-class RulesError(Exception):
-    """A rules file line that is not `<pluginId> IGNORE|WARN|FAIL [url regex]`; the message says where."""
-
-
 def parse_rules(text: str, file: str) -> list[Rule]:
-    rules = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        found = RULE.match(line.split("\t#")[0])
-        if not found:
-            raise RulesError(f"{file}:{number}: expected `<pluginId> IGNORE|WARN|FAIL [url regex]`, found {line!r}")
-        try:
-            url = re.compile(found.group(3)) if found.group(3) else None
-        except re.error as exc:
-            raise RulesError(f"{file}:{number}: the URL pattern is not a regular expression: {exc}") from None
-        rules.append(Rule(plugin_id=found.group(1), action=found.group(2), url=url))  # type: ignore[arg-type]
-    return rules
+    return scanrules.parse_rules(text, file, key=r"\d+", key_name="pluginId")
 
 
 def judge_alert(alert: dict[str, Any], config: ZapConfig, rules: list[Rule]) -> Verdict | None:
     """The verdict of one alert (None: ignored by a rule)."""
-    rule = next(
-        (
-            r
-            for r in rules
-            if r.plugin_id == str(alert.get("pluginId")) and (r.url is None or r.url.search(alert.get("url", "")))
-        ),
-        None,
-    )
-    if rule is not None:
-        return None if rule.action == "IGNORE" else ("warn" if rule.action == "WARN" else "fail")
+    verdict = scanrules.ruled(rules, str(alert.get("pluginId")), str(alert.get("url", "")))
+    if verdict != "unruled":
+        return verdict
     risk = RISKS.get(str(alert.get("risk", "")).lower(), 0)
     confidence = CONFIDENCES.get(str(alert.get("confidence", "")).lower(), 0)
     over = risk >= RISKS[config.fail_risk] and confidence >= CONFIDENCES[config.min_confidence]
@@ -182,8 +153,8 @@ class ZapGate:
             path = Path(config.rules_file)
             path = path if path.is_absolute() else (ctx.source_dir or ctx.home) / path
             try:
-                rules = parse_rules(path.read_text(), str(path))
-            except (OSError, RulesError) as exc:
+                rules = scanrules.read_rules(path, key=r"\d+", key_name="pluginId")
+            except RulesError as exc:
                 return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
         import requests
         from zapv2 import ZAPv2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from uuid import uuid4
 
 from litestar import Litestar, get
@@ -110,3 +111,22 @@ def test_usage_chart_scales_to_the_most_expensive() -> None:
         )
         == []
     )
+
+
+def test_every_route_has_a_body_limit(tmp_path: Path) -> None:
+    """Only the two upload routes go without Litestar's limit: they stream to disk against
+    `max_upload_bytes` themselves. Every other route, pages included, has one."""
+    from reelgate.platform.app import create_app
+    from reelgate.platform.settings import load_settings
+
+    app = create_app(load_settings({"REELGATE_HOME": str(tmp_path)}))
+    unlimited, limits = [], {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in handler.http_methods - {"HEAD", "OPTIONS"}:
+                limit = handler.resolve_request_max_body_size()
+                limits[(method, route.path)] = limit
+                if limit is None:
+                    unlimited.append((method, route.path))
+    assert sorted(unlimited) == [("POST", "/upload"), ("POST", "/v1/videos")]
+    assert limits[("POST", "/sign-in")] == 16 * 1024 and limits[("GET", "/v1/videos")] == 1024 * 1024

@@ -27,7 +27,16 @@ def test_shipped_policy_loads_with_typed_configs() -> None:
     reg = registry()
     loaded = load_policy(DEFAULT, reg.gates, reg.routers, reg.deployers)
     ids = [g.id for g in loaded.policy.gates]
-    assert ids == ["unit-tests", "static-analysis", "accessibility", "scenarios", "read-latency", "smoke-after-switch"]
+    assert ids == [
+        "unit-tests",
+        "static-security",
+        "security",
+        "security-zap",
+        "accessibility",
+        "scenarios",
+        "read-latency",
+        "smoke-after-switch",
+    ]
     assert loaded.configs["scenarios"].files == ["scenarios/*.yaml"]
     assert loaded.configs["read-latency"].vus == 10
     axe = loaded.configs["accessibility"]

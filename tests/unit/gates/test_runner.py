@@ -10,7 +10,7 @@ import pytest
 
 from reelgate.gates.api import Check, GateResult
 from reelgate.gates.judge import apply_rule, relative_limit
-from reelgate.gates.policy import CheckRule, parse_policy
+from reelgate.gates.policy import CheckRule, PolicyError, parse_policy
 from reelgate.gates.runner import Runner, RunOptions
 from tests.unit.gates.sample_gates import TYPES, Sleeper
 
@@ -256,3 +256,24 @@ def test_when_changed_skips_a_gate_on_purpose_and_that_blocks_nothing(tmp_path: 
     assert decide([unit, load, docs]).outcome == "promote"
     unknown = RunOptions(target="http://t", workdir=tmp_path / "u")  # no source, no live commit
     assert [r.verdict for r in asyncio.run(Runner(loaded, TYPES, unknown).run("pre"))] == ["pass"] * 3
+
+
+def test_when_env_runs_a_gate_only_when_its_variables_are_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`when: {env: [...]}` leaves a gate out on purpose until its tool's address is configured."""
+    from reelgate.gates.decision import decide
+
+    text = """gates:
+  - {id: unit, uses: sleep, with: {seconds: 0}}
+  - {id: dast, uses: sleep, with: {seconds: 0}, when: {env: [REELGATE_TEST_SCANNER]}}
+"""
+    loaded = parse_policy(text, "t.yaml", TYPES)
+    options = RunOptions(target="http://t", workdir=tmp_path)
+    monkeypatch.delenv("REELGATE_TEST_SCANNER", raising=False)
+    unit, left_out = asyncio.run(Runner(loaded, TYPES, options).run("pre"))
+    assert left_out.verdict == "skipped" and left_out.skipped_on_purpose
+    assert left_out.reason == "skipped by its `when`: REELGATE_TEST_SCANNER is not set"
+    assert decide([unit, left_out]).outcome == "promote"
+    monkeypatch.setenv("REELGATE_TEST_SCANNER", "http://127.0.0.1:8090")
+    assert [r.verdict for r in asyncio.run(Runner(loaded, TYPES, options).run("pre"))] == ["pass", "pass"]
+    with pytest.raises(PolicyError, match="t.yaml:2:.*expected `changed` or `env` in `when`"):
+        parse_policy("gates:\n  - {id: x, uses: sleep, when: {}}\n", "t.yaml", TYPES)
