@@ -45,9 +45,12 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
     cache: KeyCache = state.key_cache
     tenant = cache.get(key)
     if tenant is None:
+        client = client_address(request)
+        await refuse_if_throttled(state, client, key)
         async with state.pool.connection() as conn:
             tenant = await repo.tenant_for_key(conn, key)
         if tenant is None:
+            await count_failure(state, client, key)
             raise Unauthorized(
                 "The API key is not valid.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             )
@@ -73,3 +76,44 @@ async def rate_limit(state: State, tenant: repo.TenantRow) -> None:
             f"This tenant may make {limit} requests a minute; try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+# -- failed authentication ----------------------------------------------------------------------------
+# Keys are 256-bit random, so guessing one is hopeless; the throttle keeps a brute force from loading
+# the database and the logs. It counts failures per client address (the router passes it on in
+# X-Forwarded-For) and per key prefix (the first 8 characters, so one attacker on many addresses
+# aiming at one key is slowed as well), in the same fixed one-minute windows as the tenant limit.
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _failure_keys(client: str, key: str) -> list[tuple[str, str]]:
+    window = int(time.time() // RATE_WINDOW_S)
+    return [
+        (f"reelgate:authfail:addr:{client}:{window}", "this address"),
+        (f"reelgate:authfail:prefix:{key[:8]}:{window}", "keys starting with these characters"),
+    ]
+
+
+async def refuse_if_throttled(state: State, client: str, key: str) -> None:
+    """429 when `client` or `key`'s prefix already failed `failed_auth_per_minute` times this minute
+    (the database is not asked). Fails open when Valkey cannot answer."""
+    limit = state.settings.failed_auth_per_minute
+    if limit <= 0:
+        return
+    for counter, what in _failure_keys(client, key):
+        raw = await state.kv.get(counter)
+        if raw is not None and int(raw) >= limit:
+            retry_after = RATE_WINDOW_S - int(time.time() % RATE_WINDOW_S)
+            raise RateLimited(
+                f"Too many failed attempts to authenticate from {what}; try again in {retry_after} seconds.",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+
+async def count_failure(state: State, client: str, key: str) -> None:
+    if state.settings.failed_auth_per_minute > 0:
+        for counter, _ in _failure_keys(client, key):
+            await state.kv.hit(counter, RATE_WINDOW_S)

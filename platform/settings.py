@@ -37,6 +37,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Rendition rungs by the short side of the displayed picture, largest first."""
     rate_limit_per_minute: int = 600
     """Requests per tenant per minute on /v1; 0 turns the limit off."""
+    failed_auth_per_minute: int = 20
+    """Failed key checks (API or sign-in page) allowed per client address, and per key prefix, per
+    minute; past it, key checks from there answer 429 until the minute ends. 0 turns it off."""
     cost_per_cpu_second: float = 0.00005
     """Cost estimate: currency units per CPU second of processing."""
     cost_per_gb_month: float = 0.02

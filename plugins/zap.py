@@ -1,7 +1,8 @@
 """`zap`: OWASP ZAP drives a dynamic scan of the target through its API (the `zaproxy` client, `zapv2`).
 
 Steps, against a ZAP daemon at `REELGATE_ZAP_URL` with its API key from `REELGATE_ZAP_API_KEY`:
-wait for `core.version`; put the gates' key on every request (a replacer rule); import the platform's
+wait for `core.version`; put the gates' key on every request (a replacer rule), and the cookies of a
+session signed in with it (another), so pages behind sign-in are scanned too; import the platform's
 OpenAPI so the API routes are scanned, not only crawled pages; spider (and the AJAX spider when asked);
 wait for the passive scan queue to drain; an active scan only when asked (opt-in, bounded in time); read
 the alerts page by page; ask ZAP for its own HTML report. Criteria as zap-baseline users know them: a
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from reelgate.gates import scanrules
 from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl
 from reelgate.gates.model import Severity, Verdict
 from reelgate.gates.scanrules import Rule, RulesError
+from reelgate.gates.signin import SignInError, page_cookies
 
 RISKS: dict[str, int] = {"informational": 0, "low": 1, "medium": 2, "high": 3}
 CONFIDENCES: dict[str, int] = {"false positive": 0, "low": 1, "medium": 2, "high": 3, "confirmed": 4}
@@ -36,6 +39,10 @@ class ZapConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The environment variable holding ZAP's API key."""
     openapi_path: str = "/schema/openapi.json"
     """Imported so that the API's routes are scanned (empty: none)."""
+    pages: bool = True
+    """Sign in with the gates' key and send that session's cookies, so the pages behind sign-in are scanned."""
+    exclude: list[str] = msgspec.field(default_factory=lambda: ["/sign-out"])
+    """Paths the spider leaves alone (signing out would end the scan's session)."""
     ajax_spider: bool = False
     active_scan: bool = False
     """Attack the target too: opt-in, and only ever against the candidate."""
@@ -82,8 +89,11 @@ def to_finding(alert: dict[str, Any], verdict: Verdict) -> Finding:
 class Scan:
     """One scan's calls to ZAP, in a worker thread (the client is synchronous)."""
 
-    def __init__(self, zap: Any, config: ZapConfig, target: str, key: str | None, workdir: Path) -> None:
+    def __init__(
+        self, zap: Any, config: ZapConfig, target: str, key: str | None, cookies: dict[str, str], workdir: Path
+    ) -> None:
         self.zap, self.config, self.target, self.key, self.workdir = zap, config, target.rstrip("/"), key, workdir
+        self.cookies = cookies
         self.deadline_s = config.max_minutes * 60
 
     def _wait(self, done: Any, what: str) -> None:
@@ -105,6 +115,17 @@ class Scan:
                 matchstring="Authorization",
                 replacement=f"Bearer {self.key}",
             )
+        if self.cookies:
+            zap.replacer.add_rule(
+                description="reelgate page session",
+                enabled="true",
+                matchtype="REQ_HEADER",
+                matchregex="false",
+                matchstring="Cookie",
+                replacement="; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            )
+        for path in self.config.exclude:
+            zap.spider.exclude_from_scan(re.escape(target + path) + ".*")
         if self.config.openapi_path:
             zap.openapi.import_url(target + self.config.openapi_path)
         spider = zap.spider.scan(target)
@@ -156,11 +177,17 @@ class ZapGate:
                 rules = scanrules.read_rules(path, key=r"\d+", key_name="pluginId")
             except RulesError as exc:
                 return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
+        cookies: dict[str, str] = {}
+        if config.pages and ctx.api_key:
+            try:
+                cookies = await page_cookies(ctx.target, ctx.api_key)
+            except SignInError as exc:
+                return error_result(ctx.gate_id, self.name, f"cannot sign in to scan the pages: {exc}")
         import requests
         from zapv2 import ZAPv2
 
         zap = ZAPv2(apikey=os.environ.get(config.api_key_env, ""), proxies={"http": url, "https": url})
-        scan = Scan(zap, config, ctx.target, ctx.api_key, ctx.workdir)
+        scan = Scan(zap, config, ctx.target, ctx.api_key, cookies, ctx.workdir)
         try:
             version, alerts, urls, artifacts = await asyncio.to_thread(scan.run)
         except requests.RequestException as exc:

@@ -19,6 +19,7 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
 from reelgate.platform import captions, repo, videos, webvtt
+from reelgate.platform.auth import client_address, count_failure, refuse_if_throttled
 from reelgate.platform.uploads import Received
 from reelgate.platform.web import session
 from reelgate.platform.web.csrf import CSRF_EXPIRED, CSRF_HEADER, CSRFFailed, valid_csrf
@@ -98,8 +99,12 @@ class PublicPages(Controller):
         target = _safe_next(str(form.get("next", "")))
         found = None
         if key:
+            client = client_address(request)
+            await refuse_if_throttled(state, client, key)
             async with state.pool.connection() as conn:
                 found = await repo.sign_in_key(conn, key)
+            if found is None:
+                await count_failure(state, client, key)
         if found is None:
             error = "That API key is not valid. Check that you copied all of it." if key else "Enter your API key."
             return Template("sign_in.html", status_code=401, context=_sign_in_context(state, target, error))

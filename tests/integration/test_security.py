@@ -3,6 +3,7 @@ vulnerable app and blocks; on the hardened platform it finds nothing at medium o
 
 from __future__ import annotations
 
+import secrets
 import socket
 import subprocess
 import sys
@@ -126,3 +127,36 @@ def test_a_json_route_refuses_a_body_over_its_limit(stack: Stack, key: str) -> N
         video = upload(api, CLIP).json()
         patch = api.patch(video["url"], content=big, headers={"Content-Type": "application/json"})
         assert patch.status_code == 413 and patch.headers["content-type"] == "application/problem+json"
+
+
+def test_a_brute_force_slows_to_the_failed_authentication_limit(stack: Stack, key: str) -> None:
+    """20 failed key checks a minute per client address, and per key prefix; then 429 without asking
+    the database. The requests go to a color directly with their own X-Forwarded-For (trusted from
+    loopback, as from the router), so the throttled address is not the one every other test uses."""
+    color = f"http://127.0.0.1:{stack.settings.port('blue')}"
+    limit = stack.settings.failed_auth_per_minute
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    if time.time() % 60 > 50:  # the counts live in one-minute windows: start early in one
+        time.sleep(61 - time.time() % 60)
+    answers = [
+        httpx.get(f"{color}/v1/usage", headers={"Authorization": f"Bearer rg_{secrets.token_urlsafe(32)}", **attacker})
+        for _ in range(limit + 5)
+    ]
+    assert [a.status_code for a in answers] == [401] * limit + [429] * 5
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "from this address" in refused.json()["detail"] and 0 < int(refused.headers["Retry-After"]) <= 60
+    # Another address is unaffected; so is the sign-in page for it, and a good key from elsewhere.
+    other = {"X-Forwarded-For": "198.51.100.9", "Authorization": f"Bearer {key}"}
+    assert httpx.get(f"{color}/v1/usage", headers=other, timeout=10).status_code == 200
+    # One key prefix guessed from many addresses is throttled too.
+    prefix = "rg_" + secrets.token_urlsafe(4)[:5]
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)
+    spread = [
+        httpx.get(
+            f"{color}/v1/usage",
+            headers={"Authorization": f"Bearer {prefix}{secrets.token_urlsafe(30)}", "X-Forwarded-For": f"192.0.2.{n}"},
+        ).status_code
+        for n in range(limit + 3)
+    ]
+    assert spread == [401] * limit + [429] * 3

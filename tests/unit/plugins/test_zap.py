@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,10 +94,11 @@ def zap(tmp_path: Path) -> Iterator[str]:
     server.shutdown()
 
 
-def scan(url: str, tmp_path: Path, **config: Any) -> Any:
+def scan(url: str, tmp_path: Path, target: str = TARGET, **config: Any) -> Any:
+    config.setdefault("pages", target != TARGET)  # TARGET is a name only: nothing there to sign in to
     ctx = GateContext(
         gate_id="dast",
-        target=TARGET,
+        target=target,
         config=ZapConfig(zap_url=url, **config),
         workdir=tmp_path,
         api_key="rg_gates",
@@ -157,3 +159,52 @@ def test_no_zap_configured_is_an_error(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv("REELGATE_ZAP_URL", raising=False)
     result = scan("", tmp_path)
     assert result.verdict == "error" and "set REELGATE_ZAP_URL" in result.reason
+
+
+class SignInPage(BaseHTTPRequestHandler):
+    """The platform's sign-in form, as far as a scanner sees it: a CSRF cookie and token, then a session."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        body = b'<form method="post"><input type="hidden" name="_csrf_token" value="tok1"></form>'
+        self.send_response(200)
+        self.send_header("Set-Cookie", "reelgate_csrf=tok1; Path=/; HttpOnly")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        good = (
+            form == {"_csrf_token": ["tok1"], "api_key": ["rg_gates"]}
+            and "reelgate_csrf=tok1" in self.headers["Cookie"]
+        )
+        self.send_response(303 if good else 401)
+        if good:
+            self.send_header("Set-Cookie", "reelgate_session=signed; Path=/; HttpOnly")
+        self.send_header("Location", "/library")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_the_pages_are_scanned_signed_in_and_sign_out_is_left_alone(zap: str, tmp_path: Path) -> None:
+    site = ThreadingHTTPServer(("127.0.0.1", 0), SignInPage)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.1:{site.server_address[1]}"
+    try:
+        result = scan(zap, tmp_path, target=target)
+    finally:
+        site.shutdown()
+    assert result.verdict != "error", result.reason
+    rules = [q for p, q in FakeZap.calls if p == "/JSON/replacer/action/addRule/"]
+    session = next(q for q in rules if q["matchString"] == ["Cookie"])
+    assert session["replacement"] == ["reelgate_csrf=tok1; reelgate_session=signed"]
+    excluded = next(q for p, q in FakeZap.calls if p == "/JSON/spider/action/excludeFromScan/")
+    assert excluded["regex"] == [re.escape(f"{target}/sign-out") + ".*"]
+
+
+def test_a_sign_in_that_gives_no_session_is_an_error(zap: str, tmp_path: Path) -> None:
+    result = scan(zap, tmp_path, target="http://127.0.0.1:9")
+    assert result.verdict == "error" and result.reason.startswith("cannot sign in to scan the pages")
