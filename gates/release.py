@@ -128,6 +128,7 @@ class ReleaseManager:
         if not self.store.hold_runner_lock(release_id):
             raise StoreError(f"another runner is working on {release_id}")
         self.store.event(release_id, "approved", "approved for the switch", actor())
+        self.store.audit("release.approve", actor(), release=release_id)
         return await self._switch_and_watch(release_id, loaded, self._deployer(loaded))
 
     # -- switch, watch, scale down -------------------------------------------------------
@@ -239,6 +240,7 @@ class ReleaseManager:
         await self._stop_quietly(self._deployer(loaded), release.candidate_color)
         await self._cleanup(self._deployer(loaded), release.id)
         self.store.transition(release.id, "aborted", reason, actor())
+        self.store.audit("release.abort", actor(), release=release.id, reason=reason)
         self._reports(release.id)
         return self.store.get(release.id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import zlib
 from datetime import datetime
 from importlib import resources
@@ -231,6 +232,14 @@ class Store:
             " VALUES (%s, %s, %s, %s, %s, %s)",
             (release_id, waiver.gate, waiver.check, waiver.reason, waiver.author, waiver.expires_at),
         )
+        self.audit(
+            "release.waive",
+            waiver.author,
+            release=release_id,
+            check=f"{waiver.gate}.{waiver.check}",
+            reason=waiver.reason,
+            expires=f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC",
+        )
         if release_id:
             self.event(
                 release_id,
@@ -239,6 +248,19 @@ class Store:
                 f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC: {waiver.reason}",
                 waiver.author,
             )
+
+    def audit(self, action: str, who: str, **detail: Any) -> None:
+        """Add a release decision to the platform's audit log (`audit_events`, a shared name), which
+        `reelgate audit` reads beside the keys and sign-ins. A database without it (a platform from before
+        migration 0003) keeps the decision in the release's own timeline only."""
+        try:
+            with self.conn.transaction():
+                self.conn.execute(
+                    "INSERT INTO audit_events (action, actor, address, detail) VALUES (%s, %s, %s, %s)",
+                    (action, who, f"cli@{socket.gethostname()}", Jsonb(detail)),
+                )
+        except psycopg.errors.UndefinedTable:
+            pass
 
     def waivers(self, release_id: str) -> list[Waiver]:
         rows = self.conn.execute(

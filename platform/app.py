@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The pool opens without waiting: the API starts even while PostgreSQL is down,
         # and /health/ready says so until it is back.
         pool = AsyncConnectionPool(
-            settings.db_url, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}, timeout=10
+            settings.app_db_url, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}, timeout=10
         )
         await pool.open(wait=False)
         kv = KV(settings.kv_url, settings.valkey_timeout_s)
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.update(
             settings=settings, pool=pool, kv=kv, cache=cache, media=MediaStore(settings.media), key_cache=KeyCache()
         )
-        listener = asyncio.create_task(cache.listen())
+        listener = asyncio.create_task(cache.listen(app.state.key_cache))
         try:
             async with jobs_app.open_async(pool):
                 yield

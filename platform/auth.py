@@ -11,17 +11,32 @@ from litestar.datastructures import State
 from reelgate.platform import repo
 from reelgate.platform.errors import RateLimited, Unauthorized
 
-# Keys found recently skip the database; a revoked key stops working within this many seconds.
+# Keys found recently skip the database for this long (revocations clear the cache sooner).
 KEY_CACHE_TTL_S = 30.0
 KEY_CACHE_MAX = 10_000
 RATE_WINDOW_S = 60
+KEYS_CHANNEL = "reelgate:keys"
+"""`reelgate tenant key revoke` publishes here; every API process then drops its key cache."""
 
 
 class KeyCache:
+    """Keys (and page sessions) found recently, so that not every request asks PostgreSQL.
+
+    Trusted only while this process hears revocations (`KEYS_CHANNEL` on Valkey, through
+    `VideoCache.listen`): a revoked key is then refused within a second. While the listener is
+    down (Valkey down), every check goes to PostgreSQL, so a revocation takes effect at once.
+    """
+
     def __init__(self) -> None:
         self._entries: dict[str, tuple[repo.TenantRow, float]] = {}
+        self.trusted = False
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def get(self, key: str) -> repo.TenantRow | None:
+        if not self.trusted:
+            return None
         entry = self._entries.get(key)
         if entry and entry[1] > time.monotonic():
             return entry[0]
@@ -49,6 +64,8 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
         await refuse_if_throttled(state, client, key)
         async with state.pool.connection() as conn:
             tenant = await repo.tenant_for_key(conn, key)
+            if tenant is None:
+                await repo.record(conn, "auth.failed", actor=f"key:{key[:8]}", address=client, via="api")
         if tenant is None:
             await count_failure(state, client, key)
             raise Unauthorized(
@@ -57,7 +74,13 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
         cache.put(key, tenant)
     await rate_limit(state, tenant)
     request.scope["state"]["tenant"] = tenant.name
+    request.scope["state"]["actor"] = f"key:{key[:8]}"
     return tenant
+
+
+def who(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The audit log's actor and address for this request (the key prefix, or the page session)."""
+    return {"actor": request.scope.get("state", {}).get("actor", "unknown"), "address": client_address(request)}
 
 
 async def rate_limit(state: State, tenant: repo.TenantRow) -> None:

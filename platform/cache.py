@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 
+from reelgate.platform.auth import KEYS_CHANNEL, KeyCache
 from reelgate.platform.kv import KV, video_channel, video_key
 
 log = logging.getLogger("reelgate.platform.cache")
@@ -55,23 +56,33 @@ class VideoCache:
         video_id = data.decode() if channel == INVALIDATE_CHANNEL else channel.rsplit(":", 1)[-1]
         self._local.pop(video_id, None)
 
-    async def listen(self) -> None:
-        """Drop local copies as changes are announced; reconnects until cancelled."""
+    async def listen(self, keys: KeyCache | None = None) -> None:
+        """Drop local copies as changes are announced, and `keys` when a key is revoked; reconnects
+        until cancelled. `keys` is trusted only while this listener is subscribed."""
         while True:
             pubsub = self.kv.pubsub()
             try:
-                await pubsub.subscribe(INVALIDATE_CHANNEL)
+                await pubsub.subscribe(INVALIDATE_CHANNEL, KEYS_CHANNEL)
                 await pubsub.psubscribe(EVENTS_PATTERN)
+                if keys is not None:
+                    keys.trusted = True
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
                     if message and message["type"] in ("message", "pmessage"):
                         channel = message["channel"]
-                        self._evict(channel.decode() if isinstance(channel, bytes) else channel, message["data"])
+                        channel = channel.decode() if isinstance(channel, bytes) else channel
+                        if channel == KEYS_CHANNEL and keys is not None:
+                            keys.clear()
+                        else:
+                            self._evict(channel, message["data"])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Valkey down: the TTL bounds staleness; try again shortly
                 log.debug("cache invalidation listener: %s", exc)
                 self._local.clear()
+                if keys is not None:  # revocations cannot reach us: ask PostgreSQL every time
+                    keys.trusted = False
+                    keys.clear()
                 await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(Exception):

@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from reelgate.platform import repo, webvtt
 from reelgate.platform.auth import current_tenant
+from reelgate.platform.db import tenant_db
 from reelgate.platform.errors import ApplicationError, problem_responses
 from reelgate.platform.media import display_text
 from reelgate.platform.schemas import Caption
@@ -72,7 +73,7 @@ async def save(
     # The row first, then the file, in one transaction: another tenant's video matches no row (a 404
     # before anything is written), the row lock makes two uploads of one track take turns, and a video
     # deleted meanwhile waits for the commit, then removes the file with the rest.
-    async with state.pool.connection() as conn, conn.transaction():
+    async with tenant_db(state, tenant) as conn:
         if not await repo.upsert_caption(conn, tenant.id, video_id, lang, label, len(cues), len(text)):
             raise not_found(video_id)
         await asyncio.to_thread(write)
@@ -85,7 +86,7 @@ async def save(
 async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str, action: TrackAction) -> str:
     """Run `action` (delete or look up) on one of the tenant's tracks; 404 if there is none."""
     lang = _language(lang)
-    async with state.pool.connection() as conn:
+    async with tenant_db(state, tenant) as conn:
         if not await action(conn, tenant.id, video_id, lang):
             raise _no_track(video_id, lang)
     return lang

@@ -12,10 +12,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import click
+import msgspec
 
+from reelgate.platform.auth import KEYS_CHANNEL
 from reelgate.platform.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
@@ -187,11 +190,15 @@ def tenant_create(name: str, rate_limit: int | None, as_json: bool) -> None:
     from reelgate.platform import repo
 
     settings = _settings()
+    actor, address = _cli_actor()
     with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
         try:
             tenant_id, key = repo.create_tenant_sync(conn, name, rate_limit)
         except psycopg.errors.UniqueViolation:
             raise click.ClickException(f"a tenant named {name!r} already exists") from None
+        repo.record_sync(
+            conn, "key.created", actor=actor, address=address, tenant_id=tenant_id, tenant=name, prefix=key[:8]
+        )
     if as_json:
         _emit(True, {"name": name, "id": str(tenant_id), "api_key": key}, "")
         return
@@ -239,8 +246,11 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
     from reelgate.platform.media import MediaStore
 
     settings = _settings()
+    actor, address = _cli_actor()
     with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
         deleted = repo.delete_tenant_sync(conn, name)
+        if deleted is not None:
+            repo.record_sync(conn, "tenant.deleted", actor=actor, address=address, tenant=name, videos=len(deleted[0]))
     if deleted is None:
         raise click.ClickException(f"there is no tenant named {name!r}")
     video_ids, folders = deleted
@@ -254,6 +264,171 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
         {"name": name, "videos": len(video_ids), "rendition_sets": len(folders)},
         f"tenant {name} deleted, with {len(video_ids)} video(s) and {len(folders)} set(s) of renditions",
     )
+
+
+def _cli_actor() -> tuple[str, str]:
+    """Who runs a CLI command and from where, for the audit log."""
+    import getpass
+    import socket
+
+    return f"cli:{getpass.getuser()}", f"cli@{socket.gethostname()}"
+
+
+def _announce_key_change(settings: Settings) -> bool:
+    """Tell every API process to drop its key cache; False when Valkey cannot be told (they then
+    check every key against PostgreSQL until their listener is back)."""
+    import valkey
+
+    try:
+        client = valkey.Valkey.from_url(settings.kv_url, socket_timeout=2, socket_connect_timeout=2)
+        client.publish(KEYS_CHANNEL, b"revoked")
+        client.close()
+        return True
+    except (valkey.ValkeyError, OSError):
+        return False
+
+
+@tenant.group("key")
+def tenant_key() -> None:
+    """A tenant's API keys: create another, list them, revoke one (key rotation)."""
+
+
+def _tenant_id(conn: Any, name: str) -> UUID:
+    from reelgate.platform import repo
+
+    tenant_id = repo.tenant_id_sync(conn, name)
+    if tenant_id is None:
+        raise click.ClickException(f"there is no tenant named {name!r}")
+    return tenant_id
+
+
+@tenant_key.command("create")
+@click.argument("name")
+@JSON_OPTION
+def tenant_key_create(name: str, as_json: bool) -> None:
+    """Give tenant NAME another API key (its other keys keep working until revoked).
+
+    The key is printed alone on the last line, once. --json prints `{"name", "key_id", "prefix", "api_key"}`.
+    """
+    import psycopg
+
+    from reelgate.platform import repo
+
+    settings = _settings()
+    actor, address = _cli_actor()
+    with _user_errors(), psycopg.connect(settings.db_url, connect_timeout=5) as conn, conn.transaction():
+        tenant_id = _tenant_id(conn, name)
+        key_id, key = repo.create_key_sync(conn, tenant_id)
+        repo.record_sync(
+            conn, "key.created", actor=actor, address=address, tenant_id=tenant_id, tenant=name, prefix=key[:8]
+        )
+    if as_json:
+        _emit(True, {"name": name, "key_id": str(key_id), "prefix": key[:8], "api_key": key}, "")
+        return
+    click.echo(f"a new key for {name} (id {key_id}, prefix {key[:8]}) follows and is shown only once:", err=True)
+    click.echo(key)
+
+
+@tenant_key.command("list")
+@click.argument("name")
+@JSON_OPTION
+def tenant_key_list(name: str, as_json: bool) -> None:
+    """Tenant NAME's keys: id, prefix, created, revoked (never the keys themselves)."""
+    import psycopg
+
+    from reelgate.platform import repo
+
+    settings = _settings()
+    with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
+        keys = repo.keys_sync(conn, _tenant_id(conn, name))
+    if as_json:
+        click.echo(msgspec.json.encode({"name": name, "keys": keys}).decode())
+        return
+    click.echo(f"{'key id':<36}  {'prefix':<8}  {'created':<16}  revoked")
+    for k in keys:
+        revoked = f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-"
+        click.echo(f"{k.id!s:<36}  {k.prefix:<8}  {k.created_at:%Y-%m-%d %H:%M}  {revoked}")
+
+
+@tenant_key.command("revoke")
+@click.argument("name")
+@click.argument("key")
+@JSON_OPTION
+def tenant_key_revoke(name: str, key: str, as_json: bool) -> None:
+    """Revoke tenant NAME's key KEY (its id, or its prefix as `key list` shows it).
+
+    The API refuses it everywhere within a second (every API process drops its key cache through
+    Valkey); with Valkey down, API processes check every key against PostgreSQL, so at once.
+    Page sessions signed in with it end too. --json prints `{"name", "revoked": [ids]}`.
+    """
+    import psycopg
+
+    from reelgate.platform import repo
+
+    settings = _settings()
+    actor, address = _cli_actor()
+    with _user_errors(), psycopg.connect(settings.db_url, connect_timeout=5) as conn, conn.transaction():
+        tenant_id = _tenant_id(conn, name)
+        live = [k for k in repo.keys_sync(conn, tenant_id) if k.revoked_at is None and key in (str(k.id), k.prefix)]
+        if len(live) > 1:
+            raise click.ClickException(f"{len(live)} live keys start with {key!r}: give the key id instead")
+        if not live:
+            raise click.ClickException(f"{name} has no live key with id or prefix {key!r} (see `tenant key list`)")
+        repo.revoke_key_sync(conn, live[0].id)
+        repo.record_sync(
+            conn,
+            "key.revoked",
+            actor=actor,
+            address=address,
+            tenant_id=tenant_id,
+            tenant=name,
+            prefix=live[0].prefix,
+            key_id=str(live[0].id),
+        )
+    told = _announce_key_change(settings)
+    if not told:
+        click.echo("Valkey did not answer: API processes check keys against PostgreSQL meanwhile", err=True)
+    _emit(as_json, {"name": name, "revoked": [str(live[0].id)]}, f"key {live[0].prefix} of {name} revoked")
+
+
+SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+@click.command()
+@click.option("--tenant", "tenant_name", help="Only this tenant's events.")
+@click.option("--action", help="Only these actions: a name or its start (`key.`, `auth.failed`).")
+@click.option("--since", help="Only the last so long: 30m, 12h, 7d.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@JSON_OPTION
+def audit(tenant_name: str | None, action: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """The audit log of security events, newest first: keys created and revoked, sign-in and sign-out,
+    failed authentication, deletes, tenant deletes, release approvals, waivers and aborts."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    from reelgate.platform import repo
+
+    start = None
+    if since:
+        number, unit = since[:-1], since[-1:]
+        if not number.isdigit() or unit not in SINCE_UNITS:
+            raise click.UsageError(f"--since takes a number and m, h or d (30m, 12h, 7d), not {since!r}")
+        start = datetime.now(UTC) - timedelta(seconds=int(number) * SINCE_UNITS[unit])
+    settings = _settings()
+    with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
+        events = repo.events_sync(conn, tenant_name, action, start, limit)
+    if as_json:
+        click.echo(msgspec.json.encode(events).decode())
+        return
+    for e in events:
+        detail = " ".join(f"{k}={v}" for k, v in e.detail.items())
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S}  {e.action:<16} {e.tenant or '-':<20} {e.actor:<24} "
+            f"{e.address or '-':<16} {detail}"
+        )
+    if not events:
+        click.echo("no audit events match", err=True)
 
 
 # -- db ------------------------------------------------------------------------
@@ -270,8 +445,11 @@ def db_upgrade() -> None:
     from reelgate.platform.migrate import upgrade
 
     settings = _settings()
+    from reelgate.platform.stack.postgres import ensure_app_login
+
     with _user_errors():
         applied = upgrade(settings.db_url)
+        ensure_app_login(settings)
     click.echo("\n".join(f"applied {name}" for name in applied) or "the database is up to date")
 
 

@@ -68,6 +68,8 @@ async def retry_stalled_jobs(timestamp: int) -> None:
 
 MAX_ATTEMPTS = 3
 RECONCILE_AFTER_S = 60
+SYSTEM_SCOPE = "-c reelgate.scope=system"
+"""The worker serves every tenant: row-level security lets its sessions see every tenant's rows."""
 
 
 @app.periodic(cron="* * * * * */30", periodic_id="reconcile")
@@ -126,7 +128,7 @@ class Transcoder:
         return cls._current
 
     async def _connect(self) -> AsyncConnection[Any]:
-        return await AsyncConnection.connect(self.settings.db_url, autocommit=True)
+        return await AsyncConnection.connect(self.settings.app_db_url, autocommit=True, options=SYSTEM_SCOPE)
 
     async def _announce(self, tenant_id: UUID, video_id: UUID, event: Event) -> None:
         await self.kv.delete(video_key(str(tenant_id), str(video_id)))
@@ -259,7 +261,9 @@ async def run_worker(color: str) -> None:
     settings = get_settings()
     kv = KV(settings.kv_url, settings.valkey_timeout_s)
     Transcoder._current = Transcoder(kv, MediaStore(settings.media))
-    pool = AsyncConnectionPool(settings.db_url, min_size=1, max_size=4, open=False)
+    pool = AsyncConnectionPool(
+        settings.app_db_url, min_size=1, max_size=4, open=False, kwargs={"options": SYSTEM_SCOPE}
+    )
     try:
         await pool.open(wait=True, timeout=30)
         depth = asyncio.create_task(watch_queue_depth(pool))

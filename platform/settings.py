@@ -26,7 +26,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     color: str = "blue"
     """This process's color (`blue` or `green`); it picks the job queue and the port."""
     database_url: str = ""
-    """PostgreSQL URL. Empty means the local stack's PostgreSQL under `var/`."""
+    """PostgreSQL URL of the owner role (migrations, the CLI). Empty means the local stack's PostgreSQL
+    under `var/`."""
+    app_database_url: str = ""
+    """PostgreSQL URL the API and worker use: a login of the `reelgate_app` role, which row-level security
+    binds. Empty means the local stack's `reelgate_app` login, or `database_url` when that is set."""
     valkey_url: str = ""
     """Valkey/Redis URL. Empty means the local stack's server under `var/`."""
     media_dir: str = ""
@@ -96,6 +100,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         secret = self.var / "secrets" / "db_password"
         password = secret.read_text().strip() if secret.exists() else ""
         return f"postgresql://reelgate:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
+
+    @property
+    def app_db_url(self) -> str:
+        if self.app_database_url or self.database_url:
+            return self.app_database_url or self.database_url
+        secret = self.var / "secrets" / "db_app_password"
+        password = secret.read_text().strip() if secret.exists() else ""
+        return f"postgresql://reelgate_app:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
 
     @property
     def kv_url(self) -> str:

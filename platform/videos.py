@@ -22,7 +22,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from reelgate.platform import files, ladder, repo
-from reelgate.platform.auth import current_tenant
+from reelgate.platform.auth import current_tenant, who
+from reelgate.platform.db import tenant_db
 from reelgate.platform.errors import (
     ApplicationError,
     InvalidUpload,
@@ -58,7 +59,7 @@ async def _load_json(state: State, tenant: repo.TenantRow, video_id: UUID) -> by
     cached = await state.cache.get(str(tenant.id), str(video_id))
     if cached:
         return cached
-    async with state.pool.connection() as conn:
+    async with tenant_db(state, tenant) as conn:
         video = await repo.get_video(conn, tenant.id, video_id)
     if video is None:
         raise not_found(video_id)
@@ -81,7 +82,7 @@ async def page_of_videos(
             after = repo.decode_cursor(cursor)
         except (ValueError, UnicodeDecodeError):
             raise ApplicationError(bad_cursor) from None
-    async with state.pool.connection() as conn:
+    async with tenant_db(state, tenant) as conn:
         return await repo.list_videos(conn, tenant.id, limit, after)
 
 
@@ -117,7 +118,7 @@ async def accept_upload(
         os.replace(part, source)
         info = await probe(source)
         ladder_key = ladder.ladder_key(settings.ladder)
-        async with state.pool.connection() as conn, conn.transaction():
+        async with tenant_db(state, tenant) as conn:
             output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
             fields = {
                 "id": video_id,
@@ -216,7 +217,7 @@ class VideoController(Controller):
     async def update_video(
         self, state: State, tenant: repo.TenantRow, video_id: UUID, data: JSONBody[VideoUpdate]
     ) -> Video:
-        async with state.pool.connection() as conn:
+        async with tenant_db(state, tenant) as conn:
             if not await repo.rename_video(conn, tenant.id, video_id, display_text(data.title)):
                 raise not_found(video_id)
         await state.cache.invalidate(str(tenant.id), str(video_id))
@@ -229,8 +230,10 @@ class VideoController(Controller):
         summary="Delete a video; renditions shared with another video stay",
         responses=problem_responses(400, 401, 404, 429),
     )
-    async def delete_video(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
-        await remove(state, tenant, video_id)
+    async def delete_video(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
+    ) -> None:
+        await remove(state, tenant, video_id, who(request))
 
     @get(
         "/videos/{video_id:uuid}/renditions/{name:str}",
@@ -278,7 +281,7 @@ class VideoController(Controller):
 
 async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:
     settings = state.settings
-    async with state.pool.connection() as conn:
+    async with tenant_db(state, tenant) as conn:
         rows = await repo.usage_rows(conn, tenant.id)
     per_video = [
         VideoUsage(
@@ -307,10 +310,13 @@ async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:
     )
 
 
-async def remove(state: State, tenant: repo.TenantRow, video_id: UUID) -> None:
-    """Delete a video; its outputs go only when no other video uses them."""
-    async with state.pool.connection() as conn:
+async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, by: dict[str, str]) -> None:
+    """Delete a video (audited as done `by` an actor from an address); its outputs go only when no
+    other video uses them."""
+    async with tenant_db(state, tenant) as conn:
         found, unused_dir = await repo.delete_video(conn, tenant.id, video_id)
+        if found:
+            await repo.record(conn, "video.deleted", tenant_id=tenant.id, tenant=tenant.name, video=str(video_id), **by)
     if not found:
         raise not_found(video_id)
     await state.cache.invalidate(str(tenant.id), str(video_id))
@@ -333,7 +339,7 @@ async def serve_file(
     name: str | None,
     media_type: str,
 ) -> Response[Any]:
-    async with state.pool.connection() as conn:
+    async with tenant_db(state, tenant) as conn:
         found = await repo.rendition_file(conn, tenant.id, video_id, name)
     if found is None:
         what = f"rendition '{name}'" if name else "thumbnail"
@@ -378,7 +384,7 @@ async def event_stream(state: State, tenant: repo.TenantRow, video: Video) -> As
             now = time.monotonic()
             if event is None and now - last_check >= (SSE_RECHECK_S if subscribed else 1.0):
                 last_check = now
-                async with state.pool.connection() as conn:
+                async with tenant_db(state, tenant) as conn:
                     fresh = await repo.get_video(conn, tenant.id, video.id)
                 if fresh is None:
                     return

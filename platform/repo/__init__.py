@@ -4,21 +4,27 @@ connection, so a caller can put several in one transaction.
 `from reelgate.platform import repo` and `repo.get_video(...)`: the names of every module are here.
 """
 
+from reelgate.platform.repo.audit import AuditEvent, events_sync, record, record_sync
 from reelgate.platform.repo.captions import delete_caption, has_caption, upsert_caption
 from reelgate.platform.repo.outputs import insert_rendition, rendition_file, reuse_output, upsert_output
 from reelgate.platform.repo.queue import move_waiting_jobs_sync, queue_depths, queue_for
 from reelgate.platform.repo.tenants import (
     KEY_PREFIX,
+    KeyRow,
     TenantRow,
     TenantSummary,
+    create_key_sync,
     create_tenant_sync,
     delete_tenant_sync,
     hash_key,
+    keys_sync,
     list_tenants_sync,
     new_api_key,
+    revoke_key_sync,
     sign_in_key,
     tenant_for_key,
     tenant_for_key_id,
+    tenant_id_sync,
 )
 from reelgate.platform.repo.videos import (
     decode_cursor,
@@ -41,20 +47,25 @@ from reelgate.platform.repo.videos import (
 )
 
 __all__ = [
+    "AuditEvent",
     "KEY_PREFIX",
+    "KeyRow",
     "TenantRow",
     "TenantSummary",
+    "create_key_sync",
     "create_tenant_sync",
     "decode_cursor",
     "delete_caption",
     "delete_tenant_sync",
     "delete_video",
     "encode_cursor",
+    "events_sync",
     "get_video",
     "has_caption",
     "hash_key",
     "insert_rendition",
     "insert_video",
+    "keys_sync",
     "list_tenants_sync",
     "list_videos",
     "mark_failed",
@@ -65,14 +76,18 @@ __all__ = [
     "queue_depths",
     "queue_for",
     "reassign_unfinished_sync",
+    "record",
+    "record_sync",
     "rename_video",
     "rendition_file",
     "reuse_output",
+    "revoke_key_sync",
     "set_progress",
     "sign_in_key",
     "start_processing",
     "tenant_for_key",
     "tenant_for_key_id",
+    "tenant_id_sync",
     "to_video",
     "touch_video",
     "upsert_caption",

@@ -108,3 +108,37 @@ def list_tenants_sync(conn: Any) -> list[TenantSummary]:
     return [
         TenantSummary(name, int(videos), int(stored), limit, created) for name, videos, stored, limit, created in rows
     ]
+
+
+class KeyRow(msgspec.Struct, frozen=True):
+    id: UUID
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def tenant_id_sync(conn: Any, name: str) -> UUID | None:
+    row = conn.execute("SELECT id FROM tenants WHERE name = %s", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def create_key_sync(conn: Any, tenant_id: UUID) -> tuple[UUID, str]:
+    """A new key for the tenant (its other keys keep working); return (key id, key)."""
+    key = new_api_key()
+    row = conn.execute(
+        "INSERT INTO api_keys (tenant_id, key_hash, prefix) VALUES (%s, %s, %s) RETURNING id",
+        (tenant_id, hash_key(key), key[:8]),
+    ).fetchone()
+    return row[0], key
+
+
+def keys_sync(conn: Any, tenant_id: UUID) -> list[KeyRow]:
+    rows = conn.execute(
+        "SELECT id, prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = %s ORDER BY created_at",
+        (tenant_id,),
+    ).fetchall()
+    return [KeyRow(*row) for row in rows]
+
+
+def revoke_key_sync(conn: Any, key_id: UUID) -> None:
+    conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", (key_id,))

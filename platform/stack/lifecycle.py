@@ -24,7 +24,7 @@ from reelgate.platform.stack.paths import (
     point_color,
 )
 from reelgate.platform.stack.ports import check_ports_free
-from reelgate.platform.stack.postgres import ensure_database, init_postgres, pg_accepting
+from reelgate.platform.stack.postgres import ensure_app_login, ensure_database, init_postgres, pg_accepting
 from reelgate.platform.stack.supervisor import (
     process_info,
     reap_stale_supervisor,
@@ -111,6 +111,7 @@ def up(settings: Settings, progress: Callable[[str], None] = lambda _m: None) ->
     from reelgate.platform.migrate import upgrade
 
     upgrade(settings.db_url)
+    ensure_app_login(settings)
     progress(f"starting the {live} API and worker, and {router_part(settings)}")
     start_part(settings, f"api-{live}")
     start_part(settings, f"worker-{live}")

@@ -88,3 +88,21 @@ def pg_accepting(settings: Settings) -> bool:
     with psycopg.connect(admin_url, connect_timeout=2) as conn:
         conn.execute("SELECT 1")
     return True
+
+
+def ensure_app_login(settings: Settings) -> None:
+    """Give the local stack's `reelgate_app` role (made by migration 0003) a login and a password,
+    generated once into `var/secrets/db_app_password`. An external database is left to its owner."""
+    import psycopg
+    from psycopg import sql
+
+    if settings.database_url:
+        return
+    secret = settings.var / "secrets" / "db_app_password"
+    if not secret.exists():
+        secret.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secret.write_text(secrets.token_urlsafe(24) + "\n")
+        secret.chmod(0o600)
+    password = secret.read_text().strip()
+    with psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("ALTER ROLE reelgate_app LOGIN PASSWORD {}").format(sql.Literal(password)))

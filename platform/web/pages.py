@@ -19,7 +19,8 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
 from reelgate.platform import captions, repo, videos, webvtt
-from reelgate.platform.auth import client_address, count_failure, refuse_if_throttled
+from reelgate.platform.auth import client_address, count_failure, refuse_if_throttled, who
+from reelgate.platform.db import tenant_db
 from reelgate.platform.uploads import Received
 from reelgate.platform.web import session
 from reelgate.platform.web.csrf import CSRF_EXPIRED, CSRF_HEADER, CSRFFailed, valid_csrf
@@ -103,6 +104,14 @@ class PublicPages(Controller):
             await refuse_if_throttled(state, client, key)
             async with state.pool.connection() as conn:
                 found = await repo.sign_in_key(conn, key)
+                actor = f"key:{key[:8]}"
+                if found is None:
+                    await repo.record(conn, "auth.failed", actor=actor, address=client, via="page")
+                else:
+                    tenant = found[0]
+                    await repo.record(
+                        conn, "auth.sign_in", actor=actor, address=client, tenant_id=tenant.id, tenant=tenant.name
+                    )
             if found is None:
                 await count_failure(state, client, key)
         if found is None:
@@ -113,7 +122,20 @@ class PublicPages(Controller):
         return response
 
     @post("/sign-out", request_max_body_size=16 * 1024)
-    async def sign_out(self) -> Response[Any]:
+    async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+        key_id = session.signed_in_key(request)
+        if key_id is not None:
+            async with state.pool.connection() as conn:
+                tenant = await repo.tenant_for_key_id(conn, key_id)
+                if tenant is not None:
+                    await repo.record(
+                        conn,
+                        "auth.sign_out",
+                        actor=f"session:{key_id}",
+                        address=client_address(request),
+                        tenant_id=tenant.id,
+                        tenant=tenant.name,
+                    )
         response: Response[Any] = Redirect("/sign-in?signed_out=1", status_code=HTTP_303_SEE_OTHER)
         session.end(response)
         return response
@@ -149,7 +171,7 @@ class Pages(Controller):
         self, state: State, tenant: repo.TenantRow, id: list[UUID] | None = None
     ) -> dict[str, Any]:  # noqa: A002 - the query's name
         """Where the library's unfinished videos are, so the page can update them in place."""
-        async with state.pool.connection() as conn:
+        async with tenant_db(state, tenant) as conn:
             found = await repo.video_states(conn, tenant.id, (id or [])[: PAGE_SIZE * 4])
         return {
             "videos": [
@@ -229,9 +251,11 @@ class Pages(Controller):
         return Template("delete.html", context={"tenant": tenant, "nav": "library", "video": video})
 
     @post("/videos/{video_id:uuid}/delete", request_max_body_size=16 * 1024)
-    async def delete(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Redirect:
+    async def delete(
+        self, request: Request[Any, Any, Any], state: State, tenant: repo.TenantRow, video_id: UUID
+    ) -> Redirect:
         video = await videos.load(state, tenant, video_id)
-        await videos.remove(state, tenant, video_id)
+        await videos.remove(state, tenant, video_id, who(request))
         return Redirect(
             f"/library?{urlencode({'deleted': video.title or video.filename})}", status_code=HTTP_303_SEE_OTHER
         )

@@ -108,4 +108,5 @@ async def page_tenant(request: Request[Any, Any, Any], state: State) -> repo.Ten
         raise SignInRequired("Sign in with your API key to see this page.")
     await rate_limit(state, tenant)
     request.scope["state"]["tenant"] = tenant.name
+    request.scope["state"]["actor"] = f"session:{key_id}"
     return tenant

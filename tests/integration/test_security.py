@@ -3,6 +3,7 @@ vulnerable app and blocks; on the hardened platform it finds nothing at medium o
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import subprocess
@@ -12,15 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from reelgate.gates.testing import run_gate_sync
+from reelgate.platform.stack import start_part, stop_part
 from reelgate.plugins.wapiti import WapitiGate
-from tests.integration.conftest import Stack
-from tests.integration.videos import upload
+from tests.integration.conftest import Stack, sign_in
+from tests.integration.videos import upload, wait_final
 
 VULNERABLE_APP = Path(__file__).with_name("vulnerable_app.py")
 CLIP = Path(__file__).parents[2] / "scenarios" / "fixtures" / "clip-160x120.mp4"
+CAPTIONS = CLIP.with_name("captions.srt")
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +164,117 @@ def test_a_brute_force_slows_to_the_failed_authentication_limit(stack: Stack, ke
         for n in range(limit + 3)
     ]
     assert spread == [401] * limit + [429] * 3
+
+
+def _tenant_id(stack: Stack, name: str) -> str:
+    with psycopg.connect(stack.settings.db_url) as owner:
+        row = owner.execute("SELECT id::text FROM tenants WHERE name = %s", (name,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_row_level_security_hides_other_tenants_rows_without_the_apps_filter(stack: Stack) -> None:
+    """The application's role, with the tenant set as the API sets it and no `tenant_id` filter in
+    the query, sees its own rows only; with nothing set it sees none; it cannot write another's."""
+    for name in ("rls-a", "rls-b"):
+        with stack.client(stack.tenant(name)) as api:
+            video = upload(api, CLIP).json()
+            assert wait_final(api, video)["status"] == "ready"
+            api.put(f"{video['url']}/captions/en", content=CAPTIONS.read_bytes()).raise_for_status()
+    a, b = _tenant_id(stack, "rls-a"), _tenant_id(stack, "rls-b")
+    with psycopg.connect(stack.settings.app_db_url, autocommit=True) as app:
+        role = app.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        assert role.fetchone() == ("reelgate_app", False, False)
+        assert app.execute("SELECT count(*) FROM videos").fetchone() == (0,)  # no tenant set: nothing
+        with app.transaction():
+            app.execute("SELECT set_config('reelgate.tenant', %s, true)", (a,))
+            owners = {r[0] for r in app.execute("SELECT tenant_id::text FROM videos")}
+            assert owners == {a}
+            assert {r[0] for r in app.execute("SELECT tenant_id::text FROM outputs")} == {a}
+            assert app.execute(
+                "SELECT count(*) FROM renditions r JOIN outputs o ON o.id = r.output_id WHERE o.tenant_id <> %s", (a,)
+            ).fetchone() == (0,)
+            assert app.execute(
+                "SELECT count(*) FROM video_captions c JOIN videos v ON v.id = c.video_id WHERE v.tenant_id = %s", (b,)
+            ).fetchone() == (0,)
+            assert app.execute("SELECT count(*) FROM video_captions").fetchone()[0] >= 1
+            assert app.execute("UPDATE videos SET title = 'taken' WHERE tenant_id = %s", (b,)).rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():
+            app.execute("SELECT set_config('reelgate.tenant', %s, true)", (a,))
+            app.execute(
+                "INSERT INTO videos (id, tenant_id, filename, content_type, source_bytes, content_sha256,"
+                " ladder_key, color) VALUES (gen_random_uuid(), %s, 'x.mp4', 'video/mp4', 1, 'x', 'k', 'blue')",
+                (b,),
+            )
+    with psycopg.connect(stack.settings.db_url) as owner:  # the API and worker log in as that role
+        assert owner.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'reelgate_app'").fetchone()[0] > 0
+
+
+def _refused_within(client: httpx.Client, seconds: float) -> float | None:
+    """How long until `client`'s key is refused (None: still accepted after `seconds`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if client.get("/v1/usage").status_code == 401:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def test_a_revoked_key_stops_working_everywhere_within_a_second(stack: Stack) -> None:
+    """Key rotation: a second key, then revoking the first. Every API process drops its key cache
+    through Valkey; with Valkey down, keys are checked against PostgreSQL, so revoking works at once."""
+    first = stack.tenant("rotating")
+    second = json.loads(stack.cli("tenant", "key", "create", "rotating", "--json").stdout)
+    assert second["api_key"].startswith("rg_") and second["prefix"] == second["api_key"][:8]
+    key_line = stack.cli("tenant", "key", "create", "rotating").stdout.strip().splitlines()[-1]
+    assert key_line.startswith("rg_")  # as `tenant create`: the key alone on the last line
+    with stack.client(first) as old, stack.client(second["api_key"]) as new, sign_in(stack, first) as page:
+        for _ in range(3):  # in the key cache now
+            assert old.get("/v1/usage").status_code == 200 and new.get("/v1/usage").status_code == 200
+        assert page.get("/library").status_code == 200
+        revoked = json.loads(stack.cli("tenant", "key", "revoke", "rotating", first[:8], "--json").stdout)
+        took = _refused_within(old, 5)
+        assert took is not None and took < 1.0, took
+        assert new.get("/v1/usage").status_code == 200
+        assert page.get("/library", follow_redirects=False).headers["location"].startswith("/sign-in")
+    listed = json.loads(stack.cli("tenant", "key", "list", "rotating", "--json").stdout)["keys"]
+    assert [k["id"] for k in listed if k["revoked_at"]] == revoked["revoked"] and len(listed) == 3
+    again = stack.cli("tenant", "key", "revoke", "rotating", first[:8], check=False)
+    assert again.returncode == 1 and "has no live key" in again.stderr and "Traceback" not in again.stderr
+    stop_part(stack.settings, "valkey")
+    try:
+        with stack.client(second["api_key"]) as new:
+            assert new.get("/v1/usage").status_code == 200
+            told = stack.cli("tenant", "key", "revoke", "rotating", second["prefix"])
+            assert "Valkey did not answer" in told.stderr
+            assert new.get("/v1/usage").status_code == 401  # at once: no cache is trusted without Valkey
+    finally:
+        start_part(stack.settings, "valkey")
+
+
+def test_the_audit_log_records_security_events_and_is_append_only(stack: Stack) -> None:
+    key = stack.tenant("audited")
+    with sign_in(stack, key) as page:
+        page.post("/sign-out", data={"_csrf_token": page.cookies["reelgate_csrf"]})
+    with stack.client(key) as api:
+        video = upload(api, CLIP).json()
+        assert api.delete(video["url"]).status_code == 204
+    bad = httpx.post(stack.router + "/sign-in", data={"api_key": "rg_wrong"})  # no CSRF token: refused first
+    assert bad.status_code == 403
+    with stack.client("rg_not-a-key") as stranger:
+        assert stranger.get("/v1/usage").status_code == 401
+    stack.cli("tenant", "delete", "--yes", "audited")
+    events = json.loads(stack.cli("audit", "--tenant", "audited", "--json").stdout)
+    actions = [e["action"] for e in reversed(events)]
+    assert actions == ["key.created", "auth.sign_in", "auth.sign_out", "video.deleted", "tenant.deleted"], actions
+    deleted = next(e for e in events if e["action"] == "video.deleted")
+    assert deleted["actor"] == f"key:{key[:8]}" and deleted["address"] and deleted["detail"]["video"] == video["id"]
+    failed = json.loads(stack.cli("audit", "--action", "auth.failed", "--since", "5m", "--json").stdout)
+    assert any(e["actor"] == "key:rg_not-a" and e["detail"]["via"] == "api" for e in failed)
+    people = stack.cli("audit", "--limit", "3").stdout
+    assert len(people.strip().splitlines()) == 3
+    assert stack.cli("audit", "--since", "soon", check=False).returncode == 2
+    with psycopg.connect(stack.settings.app_db_url, autocommit=True) as app:
+        for statement in ("UPDATE audit_events SET actor = 'nobody'", "DELETE FROM audit_events"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(statement)
