@@ -65,7 +65,7 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
         async with state.pool.connection() as conn:
             tenant = await repo.tenant_for_key(conn, key)
             if tenant is None:
-                await repo.record(conn, "auth.failed", actor=f"key:{key[:8]}", address=client, via="api")
+                await repo.record(conn, "auth.failed", actor=key_label(key), address=client, via="api")
         if tenant is None:
             await count_failure(state, client, key)
             raise Unauthorized(
@@ -74,8 +74,14 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
         cache.put(key, tenant)
     await rate_limit(state, tenant)
     request.scope["state"]["tenant"] = tenant.name
-    request.scope["state"]["actor"] = f"key:{key[:8]}"
+    request.scope["state"]["actor"] = key_label(key)
     return tenant
+
+
+def key_label(key: str) -> str:
+    """How the audit log names a key: its public prefix, printable (a typed or fuzzed key may hold
+    anything, a NUL included, which PostgreSQL text refuses)."""
+    return "key:" + "".join(c if c.isprintable() else "?" for c in key[:8])
 
 
 def who(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -112,12 +118,12 @@ def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _failure_keys(client: str, key: str) -> list[tuple[str, str]]:
+def _failure_keys(state: State, client: str, key: str) -> list[tuple[str, str]]:
     window = int(time.time() // RATE_WINDOW_S)
-    return [
-        (f"reelgate:authfail:addr:{client}:{window}", "this address"),
-        (f"reelgate:authfail:prefix:{key[:8]}:{window}", "keys starting with these characters"),
-    ]
+    counters = [(f"reelgate:authfail:prefix:{key[:8]}:{window}", "keys starting with these characters")]
+    if client not in state.settings.failed_auth_exempt:
+        counters.append((f"reelgate:authfail:addr:{client}:{window}", "this address"))
+    return counters
 
 
 async def refuse_if_throttled(state: State, client: str, key: str) -> None:
@@ -126,7 +132,7 @@ async def refuse_if_throttled(state: State, client: str, key: str) -> None:
     limit = state.settings.failed_auth_per_minute
     if limit <= 0:
         return
-    for counter, what in _failure_keys(client, key):
+    for counter, what in _failure_keys(state, client, key):
         raw = await state.kv.get(counter)
         if raw is not None and int(raw) >= limit:
             retry_after = RATE_WINDOW_S - int(time.time() % RATE_WINDOW_S)
@@ -138,5 +144,5 @@ async def refuse_if_throttled(state: State, client: str, key: str) -> None:
 
 async def count_failure(state: State, client: str, key: str) -> None:
     if state.settings.failed_auth_per_minute > 0:
-        for counter, _ in _failure_keys(client, key):
+        for counter, _ in _failure_keys(state, client, key):
             await state.kv.hit(counter, RATE_WINDOW_S)

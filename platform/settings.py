@@ -44,6 +44,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     failed_auth_per_minute: int = 20
     """Failed key checks (API or sign-in page) allowed per client address, and per key prefix, per
     minute; past it, key checks from there answer 429 until the minute ends. 0 turns it off."""
+    failed_auth_exempt: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Client addresses never throttled per address (the key-prefix throttle still applies): the
+    gates' scanners and the local tools run on loopback, and a scanner fuzzes the sign-in form."""
     cost_per_cpu_second: float = 0.00005
     """Cost estimate: currency units per CPU second of processing."""
     cost_per_gb_month: float = 0.02

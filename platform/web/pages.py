@@ -19,7 +19,7 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
 from reelgate.platform import captions, repo, videos, webvtt
-from reelgate.platform.auth import client_address, count_failure, refuse_if_throttled, who
+from reelgate.platform.auth import client_address, count_failure, key_label, refuse_if_throttled, who
 from reelgate.platform.db import tenant_db
 from reelgate.platform.uploads import Received
 from reelgate.platform.web import session
@@ -104,7 +104,7 @@ class PublicPages(Controller):
             await refuse_if_throttled(state, client, key)
             async with state.pool.connection() as conn:
                 found = await repo.sign_in_key(conn, key)
-                actor = f"key:{key[:8]}"
+                actor = key_label(key)
                 if found is None:
                     await repo.record(conn, "auth.failed", actor=actor, address=client, via="page")
                 else:

@@ -147,6 +147,12 @@ def test_a_brute_force_slows_to_the_failed_authentication_limit(stack: Stack, ke
         for _ in range(limit + 5)
     ]
     assert [a.status_code for a in answers] == [401] * limit + [429] * 5
+    # Loopback (every client of the local stack, the gates' scanners) is throttled per key prefix only.
+    local = [
+        httpx.get(f"{color}/v1/usage", headers={"Authorization": f"Bearer rg_{secrets.token_urlsafe(32)}"})
+        for _ in range(limit + 2)
+    ]
+    assert {a.status_code for a in local} == {401}
     refused = next(a for a in answers if a.status_code == 429)
     assert "from this address" in refused.json()["detail"] and 0 < int(refused.headers["Retry-After"]) <= 60
     # Another address is unaffected; so is the sign-in page for it, and a good key from elsewhere.
@@ -278,3 +284,14 @@ def test_the_audit_log_records_security_events_and_is_append_only(stack: Stack) 
         for statement in ("UPDATE audit_events SET actor = 'nobody'", "DELETE FROM audit_events"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 app.execute(statement)
+
+
+def test_a_key_with_a_nul_byte_is_refused_not_a_500(stack: Stack) -> None:
+    """Found by wapiti's `file` module: a NUL in the typed key reached the audit log's text column."""
+    with httpx.Client(base_url=stack.router, timeout=30) as browser:
+        browser.get("/sign-in").raise_for_status()
+        token = browser.cookies["reelgate_csrf"]
+        answer = browser.post("/sign-in", data={"api_key": "rg_\x00/etc/passwd", "_csrf_token": token})
+    assert answer.status_code == 401 and "That API key is not valid" in answer.text
+    events = json.loads(stack.cli("audit", "--action", "auth.failed", "--limit", "5", "--json").stdout)
+    assert any(e["actor"] == "key:rg_?/etc" and e["detail"]["via"] == "page" for e in events)
