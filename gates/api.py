@@ -61,6 +61,7 @@ __all__ = [
     "error_result",
     "hookimpl",
     "http_ready",
+    "make_clip",
     "run_tool",
     "worst",
 ]
@@ -341,3 +342,12 @@ async def http_ready(url: str, path: str = "/health/ready", within: float = 2.0)
             return (await client.get(url.rstrip("/") + path)).status_code
     except httpx.HTTPError:
         return None
+
+
+async def make_clip(path: Path, seconds: float = 1, size: str = "320x240") -> Path:
+    """An H.264 test clip (ffmpeg's testsrc2) of `seconds` at `size`, for gates that upload one."""
+    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-t", f"{seconds:g}"]
+    run = await run_tool([*args, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], kill_after=120)
+    if run.exit_code != 0 or run.timed_out:
+        raise RuntimeError(f"could not make a test clip: {run.tail()}")
+    return path

@@ -27,6 +27,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.bandit",
     "reelgate.plugins.zap",
     "reelgate.plugins.wapiti",
+    "reelgate.plugins.chaostoolkit",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl, run_tool
+from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl, make_clip, run_tool
 from reelgate.gates.model import Series
 
 BUILTIN_SCRIPTS = ("read", "upload")
@@ -78,13 +78,7 @@ def _script(config: K6Config) -> Path:
 
 
 async def _clip(workdir: Path) -> Path:
-    clip = workdir / "clip.mp4"
-    source = "testsrc2=size=320x240:rate=25"
-    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-t", "1", "-c:v", "libx264"]
-    run = await run_tool([*args, "-pix_fmt", "yuv420p", str(clip)], kill_after=60)
-    if run.exit_code != 0 or run.timed_out:
-        raise RuntimeError(f"could not generate the upload clip: {run.tail()}")
-    return clip
+    return await make_clip(workdir / "clip.mp4")
 
 
 class Run(msgspec.Struct):

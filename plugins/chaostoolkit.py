@@ -1,0 +1,243 @@
+"""`chaostoolkit`: chaos experiments against one color, with Chaos Toolkit, and what they cost.
+
+For each experiment (`chaos/experiments/*.yaml`) the gate:
+1. refuses it unless its blast radius is allowed: an experiment tagged `shared` (PostgreSQL,
+   Valkey, the disk: what the live color shares) needs `blast_radius: shared` and a reason;
+2. uploads a clip as the gates' tenant, so a job is in flight when the fault lands;
+3. reads the target at a steady rate all through the experiment;
+4. runs `chaos --no-version-check run` on it (the actions in `reelgate.chaos`), with the color
+   and the stack in the environment, and reads the journal: a steady state that did not hold
+   *before* the method ran is `error` (Chaos Toolkit calls that run `completed`);
+5. measures: recovery time (from the fault until the color answers its readiness probe and the
+   in-flight video is done), requests failed and availability during the experiment, and jobs lost
+   (accepted videos that did not end `ready`; any blocks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import msgspec
+from ruamel.yaml import YAML
+
+from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool
+from reelgate.gates.model import Verdict
+from reelgate.gates.settings import engine_settings
+
+TERMINAL = ("ready", "failed")
+
+
+class ChaosConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    experiments: list[str] = msgspec.field(
+        default_factory=lambda: ["chaos/experiments/worker-kill.yaml", "chaos/experiments/api-kill.yaml"]
+    )
+    """Experiment files, relative to the candidate's source (in a release) or the working folder."""
+    color: str = ""
+    """The color to act on; in a release, the candidate's (and nothing else is allowed)."""
+    blast_radius: Literal["color", "shared"] = "color"
+    """`color`: only experiments on the target color's own processes. `shared`: also PostgreSQL,
+    Valkey and the disk, which the live color shares; needs `reason`."""
+    reason: str = ""
+    rps: float = 20
+    """Reads per second against the target during each experiment."""
+    recovery_within_s: float = 60
+    """How long to wait for recovery after the experiment; longer counts as not recovered."""
+    timeout_s: float = 180
+    """Each `chaos run` is stopped after this long."""
+
+    def __post_init__(self) -> None:
+        if self.blast_radius == "shared" and not self.reason.strip():
+            raise ValueError("blast_radius: shared needs a `reason`: the live color will feel it")
+
+
+class Sample(msgspec.Struct, array_like=True):
+    at: float
+    status: int
+    """HTTP status, or 0 when no answer came."""
+
+
+async def read_steadily(client: httpx.AsyncClient, rps: float, stop: asyncio.Event, samples: list[Sample]) -> None:
+    """GET the target's video list at `rps` until `stop`; every answer (or its absence) is a sample."""
+    interval = 1 / rps
+    while not stop.is_set():
+        started = time.time()
+        try:
+            status = (await client.get("/v1/videos?limit=5")).status_code
+        except httpx.HTTPError:
+            status = 0
+        samples.append(Sample(at=started, status=status))
+        await asyncio.sleep(max(0.0, interval - (time.time() - started)))
+
+
+def fault_time(journal: dict[str, Any]) -> float | None:
+    """When the method's first activity started (the fault), as a Unix time."""
+    runs = journal.get("run") or []
+    if not runs or not runs[0].get("start"):
+        return None
+    start = datetime.fromisoformat(str(runs[0]["start"]))
+    return (start if start.tzinfo else start.astimezone()).timestamp()
+
+
+def journal_problem(journal: dict[str, Any]) -> str | None:
+    """Why the journal does not count as a measured experiment, or None."""
+    before = (journal.get("steady_states") or {}).get("before") or {}
+    if not before.get("steady_state_met"):
+        return "the steady state did not hold before the fault, so the experiment measured nothing"
+    if journal.get("status") not in ("completed", "failed"):
+        return f"Chaos Toolkit ended the run {journal.get('status')!r}"
+    failed = [r for r in journal.get("run") or [] if r.get("status") != "succeeded"]
+    if failed:
+        activity = failed[0].get("activity", {}).get("name", "?")
+        return f"the action {activity!r} did not run: {str(failed[0].get('exception') or '')[-300:]}"
+    return None
+
+
+def experiment_tags(path: Path) -> tuple[str, list[str]]:
+    data = YAML(typ="safe").load(path.read_text()) or {}
+    return str(data.get("title", path.stem)), [str(t) for t in data.get("tags") or []]
+
+
+class ChaosGate:
+    name = "chaostoolkit"
+    Config = ChaosConfig
+
+    async def run(self, ctx: GateContext) -> GateResult:
+        config: ChaosConfig = ctx.config
+        color = config.color or ctx.color or ""
+        if color not in ("blue", "green"):
+            return error_result(ctx.gate_id, self.name, "no color to act on: set `color` (blue or green)")
+        if ctx.color and color != ctx.color:
+            return error_result(ctx.gate_id, self.name, f"in a release the gate acts on the candidate ({ctx.color})")
+        if not ctx.api_key:
+            return error_result(ctx.gate_id, self.name, "no key of a tenant to upload and read as")
+        root = ctx.source_dir or ctx.home
+        checks: list[Check] = []
+        artifacts: list[str] = []
+        for name in config.experiments:
+            path = Path(name) if Path(name).is_absolute() else root / name
+            try:
+                title, tags = experiment_tags(path)
+            except (OSError, ValueError) as exc:
+                return error_result(ctx.gate_id, self.name, f"cannot read the experiment {path}: {exc}")
+            if "shared" in tags and config.blast_radius != "shared":
+                return error_result(
+                    ctx.gate_id,
+                    self.name,
+                    f"{path.name} acts on what the live color shares (tag `shared`): run it with `reelgate chaos "
+                    "run` on a stack of its own, or set blast_radius: shared with a reason",
+                )
+            outcome = await self._experiment(ctx, config, color, path)
+            if isinstance(outcome, str):
+                return error_result(ctx.gate_id, self.name, f"{path.stem}: {outcome}")
+            measured, files = outcome
+            checks += [msgspec.structs.replace(c, name=f"{path.stem}.{c.name}", note=c.note or title) for c in measured]
+            artifacts += files
+        return GateResult(
+            gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks, artifacts=artifacts
+        )
+
+    async def _experiment(
+        self, ctx: GateContext, config: ChaosConfig, color: str, path: Path
+    ) -> tuple[list[Check], list[str]] | str:
+        from reelgate.gates.api import make_clip
+
+        workdir = ctx.workdir / path.stem
+        workdir.mkdir(parents=True, exist_ok=True)
+        journal_path, log = workdir / "journal.json", workdir / "chaos.log"
+        settings = engine_settings()
+        env = {
+            **os.environ,
+            "REELGATE_HOME": str(settings.home),
+            "REELGATE_PORT_BASE": str(settings.port_base),
+            "REELGATE_CHAOS_COLOR": color,
+        }
+        chaos = Path(sys.executable).parent / "chaos"
+        headers = {"Authorization": f"Bearer {ctx.api_key}"}
+        async with httpx.AsyncClient(base_url=ctx.target, headers=headers, timeout=10) as client:
+            clip = await make_clip(workdir / "in-flight.mp4", seconds=12, size="960x540")
+            with clip.open("rb") as fh:
+                uploaded = await client.post("/v1/videos", files={"file": ("in-flight.mp4", fh, "video/mp4")})
+            if uploaded.status_code != 202:
+                return f"the in-flight upload was refused ({uploaded.status_code}): {uploaded.text[:200]}"
+            video_url = uploaded.json()["url"]
+            stop, samples = asyncio.Event(), list[Sample]()
+            reader = asyncio.create_task(read_steadily(client, config.rps, stop, samples))
+            try:
+                run = await run_tool(
+                    [str(chaos), "--no-version-check", "--log-file", str(log), "run", "--journal-path",
+                     str(journal_path), str(path)],
+                    env=env,
+                    kill_after=config.timeout_s,
+                )  # fmt: skip
+                recovered_at = await self._recovery(client, config, color, settings, video_url)
+            except ToolNotFound:
+                return f"Chaos Toolkit is not installed ({chaos})"
+            finally:
+                stop.set()
+                await reader
+            video = (await client.get(video_url)).json()
+        if run.timed_out:
+            return f"`chaos run` did not finish within {config.timeout_s:g} s"
+        if not journal_path.exists():
+            return f"`chaos run` wrote no journal (exit {run.exit_code}): {run.tail()}"
+        journal = json.loads(journal_path.read_text())
+        problem = journal_problem(journal)
+        fault = fault_time(journal)
+        if problem or fault is None:
+            return problem or "the journal has no method run"
+        return self._checks(samples, fault, recovered_at, video, journal), [str(journal_path), str(log)]
+
+    async def _recovery(
+        self, client: httpx.AsyncClient, config: ChaosConfig, color: str, settings: Any, video_url: str
+    ) -> float | None:
+        """When the color answers its readiness probe again and the in-flight video is done (None: not
+        within `recovery_within_s`)."""
+        ready_url = f"http://127.0.0.1:{settings.port(color)}/health/ready"
+        deadline = time.monotonic() + config.recovery_within_s
+        while time.monotonic() < deadline:
+            try:
+                healthy = (await client.get(ready_url)).status_code == 200
+                done = (await client.get(video_url)).json().get("status") in TERMINAL
+            except (httpx.HTTPError, ValueError):
+                healthy = done = False
+            if healthy and done:
+                return time.time()
+            await asyncio.sleep(0.2)
+        return None
+
+    @staticmethod
+    def _checks(
+        samples: list[Sample], fault: float, recovered_at: float | None, video: dict[str, Any], journal: dict[str, Any]
+    ) -> list[Check]:
+        failed = [s for s in samples if s.status == 0 or s.status >= 500]
+        availability = 1 - len(failed) / len(samples) if samples else None
+        lost = 0 if video.get("status") == "ready" else 1
+        recovery = round(recovered_at - fault, 2) if recovered_at is not None else None
+        deviated: Verdict = "fail" if journal.get("deviated") else "pass"
+        return [
+            Check(name="recovery_s", value=recovery, unit="s", verdict="pass" if recovery is not None else "fail",
+                  note="" if recovery is not None else "did not recover in time"),
+            Check(name="requests", value=float(len(samples)), unit="requests"),
+            Check(name="requests_failed", value=float(len(failed)), unit="requests"),
+            Check(name="availability", value=round(availability, 5) if availability is not None else None,
+                  unit="ratio"),
+            Check(name="jobs_lost", value=float(lost), unit="jobs", op="==", threshold=0,
+                  verdict="fail" if lost else "pass",
+                  note=f"the in-flight video ended {video.get('status')}: {video.get('failure_reason') or ''}"
+                  if lost else ""),
+            Check(name="steady_state_after", value=0.0 if journal.get("deviated") else 1.0, verdict=deviated,
+                  note="the steady state did not hold after the fault" if journal.get("deviated") else ""),
+        ]  # fmt: skip
+
+
+@hookimpl
+def register_gates(register: Any) -> None:
+    register(ChaosGate)

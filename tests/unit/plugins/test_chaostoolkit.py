@@ -1,0 +1,58 @@
+"""The chaos gate's reading of Chaos Toolkit's journal, and its blast-radius rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reelgate.gates.manager import registry
+from reelgate.gates.policy import PolicyError, parse_policy
+from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_time, journal_problem
+
+
+def journal(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "status": "completed",
+        "deviated": False,
+        "steady_states": {"before": {"steady_state_met": True}, "after": {"steady_state_met": True}},
+        "run": [{"activity": {"name": "kill-worker"}, "status": "succeeded", "start": "2026-12-02T08:04:25+00:00"}],
+    }
+    base.update(changes)
+    return base
+
+
+def test_a_steady_state_never_met_is_not_a_pass() -> None:
+    """Chaos Toolkit reports `completed`, not deviated, when the steady state failed before the method ran."""
+    never = journal(steady_states={"before": {"steady_state_met": False}, "after": None}, run=[])
+    assert (
+        journal_problem(never) == "the steady state did not hold before the fault, so the experiment measured nothing"
+    )
+    assert journal_problem(journal()) is None
+    assert journal_problem(journal(status="aborted")) == "Chaos Toolkit ended the run 'aborted'"
+    broken = journal(run=[{"activity": {"name": "kill-api"}, "status": "failed", "exception": ["no such part"]}])
+    assert journal_problem(broken) is not None and "kill-api" in (journal_problem(broken) or "")
+
+
+def test_the_fault_time_and_the_checks() -> None:
+    fault = fault_time(journal())
+    assert fault == 1796198665.0
+    samples = [Sample(at=fault + i, status=s) for i, s in enumerate([200, 200, 0, 503, 200])]
+    checks = {c.name: c for c in ChaosGate._checks(samples, fault, fault + 4.5, {"status": "ready"}, journal())}
+    assert checks["recovery_s"].value == 4.5 and checks["requests_failed"].value == 2
+    assert checks["availability"].value == 0.6 and checks["jobs_lost"].verdict == "pass"
+    lost = ChaosGate._checks(samples, fault, None, {"status": "failed", "failure_reason": "x"}, journal(deviated=True))
+    verdicts = {c.name: c.verdict for c in lost}
+    assert (
+        verdicts["jobs_lost"] == "fail"
+        and verdicts["recovery_s"] == "fail"
+        and verdicts["steady_state_after"] == "fail"
+    )
+
+
+def test_a_shared_blast_radius_needs_a_reason() -> None:
+    text = "gates:\n  - uses: chaostoolkit\n    with: {blast_radius: shared}\n"
+    with pytest.raises(PolicyError, match="needs a `reason`"):
+        parse_policy(text, "p.yaml", registry().gates)
+    ok = text.replace("shared}", "shared, reason: a stack of its own}")
+    assert parse_policy(ok, "p.yaml", registry().gates).configs["chaostoolkit"].reason == "a stack of its own"
