@@ -9,8 +9,12 @@ For each experiment (`chaos/experiments/*.yaml`) the gate:
    and the stack in the environment, and reads the journal: a steady state that did not hold
    *before* the method ran is `error` (Chaos Toolkit calls that run `completed`);
 5. measures: recovery time (from the fault until the color answers its readiness probe and the
-   in-flight video is done), requests failed and availability during the experiment, and jobs lost
-   (accepted videos that did not end `ready`; any blocks).
+   in-flight video is done), when reads were answered again (the last failed read), requests failed
+   and availability during the experiment, and jobs lost (accepted videos that did not end `ready`;
+   any blocks).
+
+`reelgate chaos run EXPERIMENT...` runs experiments of any blast radius the same way, against a
+stack started for the purpose under `var/chaos-stack` with its own ports, never the live one.
 """
 
 from __future__ import annotations
@@ -18,17 +22,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import click
 import httpx
 import msgspec
 from ruamel.yaml import YAML
 
-from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool
+from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool, worst
 from reelgate.gates.model import Verdict
 from reelgate.gates.settings import engine_settings
 
@@ -218,6 +224,8 @@ class ChaosGate:
         samples: list[Sample], fault: float, recovered_at: float | None, video: dict[str, Any], journal: dict[str, Any]
     ) -> list[Check]:
         failed = [s for s in samples if s.status == 0 or s.status >= 500]
+        # When the target answered again: the last failed read after the fault (0: none failed).
+        answered_again = round(max(0.0, max((s.at for s in failed), default=fault) - fault), 2)
         availability = 1 - len(failed) / len(samples) if samples else None
         lost = 0 if video.get("status") == "ready" else 1
         recovery = round(recovered_at - fault, 2) if recovered_at is not None else None
@@ -225,6 +233,8 @@ class ChaosGate:
         return [
             Check(name="recovery_s", value=recovery, unit="s", verdict="pass" if recovery is not None else "fail",
                   note="" if recovery is not None else "did not recover in time"),
+            Check(name="answered_again_s", value=answered_again, unit="s",
+                  note="the last failed read, from the fault" if failed else "no read failed"),
             Check(name="requests", value=float(len(samples)), unit="requests"),
             Check(name="requests_failed", value=float(len(failed)), unit="requests"),
             Check(name="availability", value=round(availability, 5) if availability is not None else None,
@@ -241,3 +251,67 @@ class ChaosGate:
 @hookimpl
 def register_gates(register: Any) -> None:
     register(ChaosGate)
+
+
+@click.group()
+def chaos() -> None:
+    """Chaos experiments on a stack started for the purpose."""
+
+
+@chaos.command("run")
+@click.argument("experiments", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--port-base", type=int, default=8500, show_default=True, help="The purpose-built stack's ports.")
+@click.option("--keep", is_flag=True, help="Leave that stack running afterwards.")
+def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool) -> None:
+    """Run EXPERIMENTS (any blast radius) against a stack of their own under `var/chaos-stack`, never the
+    live one, and report recovery time, failed requests, availability and jobs lost for each."""
+    from reelgate.gates.console import show_result
+
+    home = (engine_settings().var / "chaos-stack").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)  # the postgres user must enter it
+    reelgate = str(Path(sys.executable).parent / "reelgate")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")},
+        "REELGATE_HOME": str(home),
+        "REELGATE_PORT_BASE": str(port_base),
+    }
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([reelgate, *args], env=env, cwd=home, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise click.ClickException(f"reelgate {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+        return done.stdout
+
+    click.echo(f"starting a stack for the experiments in {home} (ports {port_base}-{port_base + 4})", err=True)
+    try:
+        cli("stack", "up")
+        key = json.loads(cli("tenant", "create", f"chaos-{int(time.time())}", "--rate-limit", "0", "--json"))
+        color = httpx.get(f"http://127.0.0.1:{port_base}/health/version", timeout=5).json()["color"]
+        os.environ.update(REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(port_base))  # for the gate
+        config = {
+            "experiments": [str(p.resolve()) for p in experiments],
+            "color": color,
+            "blast_radius": "shared",
+            "reason": "reelgate chaos run: a stack of its own",
+        }
+        workdir = home / "runs" / time.strftime("%Y%m%d-%H%M%S")
+        workdir.mkdir(parents=True)
+        ctx = GateContext(
+            gate_id="chaos",
+            target=f"http://127.0.0.1:{port_base + 1 + ('blue', 'green').index(color)}",
+            config=msgspec.convert(config, ChaosConfig),
+            workdir=workdir,
+            api_key=key["api_key"],
+            home=home,
+        )
+        result = asyncio.run(ChaosGate().run(ctx))
+        if result.verdict != "error":
+            result.verdict = worst([c.verdict for c in result.checks])
+        show_result(result)
+        click.echo(f"journals and logs: {workdir}")
+    finally:
+        if not keep:
+            subprocess.run([reelgate, "stack", "down"], env=env, cwd=home, capture_output=True, check=False)
+    if result.verdict in ("fail", "error"):
+        raise click.exceptions.Exit(1)

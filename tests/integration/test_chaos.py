@@ -3,6 +3,11 @@ color takes traffic through the router, which sees no failure; nothing accepted 
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -10,7 +15,7 @@ import pytest
 
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.chaostoolkit import ChaosGate
-from tests.integration.conftest import Stack
+from tests.integration.conftest import REELGATE, Stack, free_port_base
 from tests.load import Load
 
 ROOT = Path(__file__).parents[2]
@@ -50,3 +55,28 @@ def test_an_experiment_on_shared_parts_is_refused_without_a_reason(stack: Stack,
     config = {"experiments": [str(shared)], "color": "green"}
     result = run_gate_sync(ChaosGate, config, stack.router, tmp_path / "w", api_key="rg_x")
     assert result.verdict == "error" and "acts on what the live color shares" in result.reason
+
+
+def test_chaos_run_puts_shared_experiments_on_a_stack_of_their_own() -> None:
+    """PostgreSQL paused for 10 s, on a stack `reelgate chaos run` starts (and stops) for the purpose."""
+    home = Path(tempfile.mkdtemp(prefix="rg-chaos-"))  # short: supervisord's socket path has a limit
+    home.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")}
+    env.update(REELGATE_HOME=str(home), REELGATE_TOOLS_DIR=os.environ.get("REELGATE_TOOLS_DIR", ""))
+    base = free_port_base()
+    done = subprocess.run(
+        [REELGATE, "chaos", "run", str(ROOT / "chaos/experiments/postgres-pause.yaml"), "--port-base", str(base)],
+        env=env, cwd=home, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ports {base}-{base + 4}" in done.stderr and "PASS" in done.stdout
+    assert "postgres-pause.jobs_lost" in done.stdout
+    journal = next((home / "var/chaos-stack/runs").glob("*/postgres-pause/journal.json"))
+    assert '"steady_state_met": true' in journal.read_text()
+    assert not any(_listening(base + i) for i in range(5))  # the stack is down again
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -40,6 +40,7 @@ def test_the_fault_time_and_the_checks() -> None:
     samples = [Sample(at=fault + i, status=s) for i, s in enumerate([200, 200, 0, 503, 200])]
     checks = {c.name: c for c in ChaosGate._checks(samples, fault, fault + 4.5, {"status": "ready"}, journal())}
     assert checks["recovery_s"].value == 4.5 and checks["requests_failed"].value == 2
+    assert checks["answered_again_s"].value == 3.0  # the 503 at +3 s was the last failure
     assert checks["availability"].value == 0.6 and checks["jobs_lost"].verdict == "pass"
     lost = ChaosGate._checks(samples, fault, None, {"status": "failed", "failure_reason": "x"}, journal(deviated=True))
     verdicts = {c.name: c.verdict for c in lost}
