@@ -35,6 +35,7 @@ def test_shipped_policy_loads_with_typed_configs() -> None:
         "accessibility",
         "scenarios",
         "read-latency",
+        "chaos",
         "smoke-after-switch",
     ]
     assert loaded.configs["scenarios"].files == ["scenarios/*.yaml"]
