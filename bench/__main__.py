@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_load, ladder, pages, pipeline, runner, scenario, switch, watch
+from bench import api_load, chaos, ladder, pages, pipeline, runner, scenario, switch, watch
 from bench.common import write_table
 
 SUITES = {
@@ -16,6 +16,7 @@ SUITES = {
     "pages": pages.run,
     "watch": watch.run,
     "scenario": scenario.run,
+    "chaos": chaos.run,
 }
 
 

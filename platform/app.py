@@ -86,8 +86,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # The pool opens without waiting: the API starts even while PostgreSQL is down,
         # and /health/ready says so until it is back.
+        # `check`: a connection is tested as it leaves the pool, so one PostgreSQL dropped (a restart)
+        # is replaced there instead of failing the request that got it.
         pool = AsyncConnectionPool(
-            settings.app_db_url, min_size=2, max_size=20, open=False, kwargs={"autocommit": True}, timeout=10
+            settings.app_db_url,
+            min_size=2,
+            max_size=20,
+            open=False,
+            kwargs={"autocommit": True},
+            timeout=10,
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open(wait=False)
         kv = KV(settings.kv_url, settings.valkey_timeout_s)

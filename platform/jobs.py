@@ -262,7 +262,12 @@ async def run_worker(color: str) -> None:
     kv = KV(settings.kv_url, settings.valkey_timeout_s)
     Transcoder._current = Transcoder(kv, MediaStore(settings.media))
     pool = AsyncConnectionPool(
-        settings.app_db_url, min_size=1, max_size=4, open=False, kwargs={"options": SYSTEM_SCOPE}
+        settings.app_db_url,
+        min_size=1,
+        max_size=4,
+        open=False,
+        kwargs={"options": SYSTEM_SCOPE},
+        check=AsyncConnectionPool.check_connection,
     )
     try:
         await pool.open(wait=True, timeout=30)

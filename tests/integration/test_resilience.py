@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import psycopg
 import pytest
 
 from reelgate.platform.stack import process_info, start_part, stop_part
@@ -71,3 +72,25 @@ def test_valkey_down_reads_still_served_and_nothing_lost(stack: Stack, api: http
     finally:
         start_part(stack.settings, "valkey")
     wait_for(lambda: api.get("/health/ready").json()["status"] == "ok", 10, "Valkey to be back")
+
+
+def test_after_a_postgres_restart_no_request_gets_a_dead_connection(stack: Stack, api: httpx.Client) -> None:
+    """The pool tests each connection as it leaves it (found by the postgres-restart chaos experiment:
+    the first requests after a restart got connections PostgreSQL had dropped)."""
+    for _ in range(10):  # several connections in the pool, all opened before the restart
+        assert api.get("/v1/videos").status_code == 200
+    stop_part(stack.settings, "postgres")
+    start_part(stack.settings, "postgres")
+    # Wait on PostgreSQL itself, not on the API's readiness probe, which would use up the dead connections.
+    wait_for(lambda: _postgres_answers(stack), 30, "PostgreSQL to accept connections")
+    statuses = [api.get("/v1/videos").status_code for _ in range(20)]
+    assert statuses == [200] * 20
+
+
+def _postgres_answers(stack: Stack) -> bool:
+    try:
+        with psycopg.connect(stack.settings.db_url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.OperationalError:
+        return False
