@@ -27,10 +27,11 @@ KILLS = 20
 GOAL_S = 30.0
 
 
-def _clean_processing(router: str, key: str, clip: Path, runs: int = 3) -> float:
+def _clean_processing(router: str, key: str, workdir: Path, runs: int = 3) -> float:
     took = []
     with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
-        for _ in range(runs):
+        for i in range(runs):  # a new file each time, or the platform reuses the first one's renditions
+            clip = asyncio.run(make_clip(workdir / f"clean-{i}.mp4", seconds=12, size="960x540", tag=f"clean-{i}"))
             started = time.monotonic()
             with clip.open("rb") as fh:
                 video = api.post("/v1/videos", files={"file": ("clean.mp4", fh, "video/mp4")}).json()
@@ -66,8 +67,7 @@ def run() -> list[Result]:
         target = f"http://127.0.0.1:{int(env['REELGATE_PORT_BASE']) + 1 + ('blue', 'green').index(color)}"
         workdir = Path(env["REELGATE_HOME"]) / "bench"
         workdir.mkdir()
-        clip = asyncio.run(make_clip(workdir / "clean.mp4", seconds=12, size="960x540"))
-        baseline = _clean_processing(router, key, clip)
+        baseline = _clean_processing(router, key, workdir)
         for name in EXPERIMENTS:
             runs = KILLS if name == "worker-kill" else 1
             measured = [_experiment(name, color, target, key, workdir / f"{name}-{i}") for i in range(runs)]
@@ -84,7 +84,7 @@ def run() -> list[Result]:
                         baseline=baseline,
                         ratio=value / baseline,
                         goal=f"< {GOAL_S:g} s",
-                        met=value < GOAL_S and all(m["jobs_lost"] == 0 for m in measured),
+                        met=value < GOAL_S and all(m["jobs_lost"] == 0 and "job_in_flight" not in m for m in measured),
                         unit="s",
                         details={
                             "runs": runs,
@@ -95,6 +95,7 @@ def run() -> list[Result]:
                             "requests": sum(m["requests"] or 0 for m in measured),
                             "availability_min": min(m["availability"] or 0 for m in measured),
                             "jobs_lost": sum(m["jobs_lost"] or 0 for m in measured),
+                            "runs_without_a_job_in_flight": sum("job_in_flight" in m for m in measured),
                         },
                     )
                 )

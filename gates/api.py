@@ -344,9 +344,11 @@ async def http_ready(url: str, path: str = "/health/ready", within: float = 2.0)
         return None
 
 
-async def make_clip(path: Path, seconds: float = 1, size: str = "320x240") -> Path:
-    """An H.264 test clip (ffmpeg's testsrc2) of `seconds` at `size`, for gates that upload one."""
+async def make_clip(path: Path, seconds: float = 1, size: str = "320x240", tag: str = "") -> Path:
+    """An H.264 test clip (ffmpeg's testsrc2) of `seconds` at `size`, for gates that upload one. The
+    platform reuses the renditions of a file it has seen; a `tag` (written as metadata) makes the file new."""
     args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-t", f"{seconds:g}"]
+    args += ["-metadata", f"comment={tag}"] if tag else []
     run = await run_tool([*args, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], kill_after=120)
     if run.exit_code != 0 or run.timed_out:
         raise RuntimeError(f"could not make a test clip: {run.tail()}")

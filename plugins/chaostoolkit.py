@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -168,7 +169,9 @@ class ChaosGate:
         chaos = Path(sys.executable).parent / "chaos"
         headers = {"Authorization": f"Bearer {ctx.api_key}"}
         async with httpx.AsyncClient(base_url=ctx.target, headers=headers, timeout=10) as client:
-            clip = await make_clip(workdir / "in-flight.mp4", seconds=12, size="960x540")
+            # A new file each time: the platform would reuse the renditions of one it has seen, and no job
+            # would be in flight.
+            clip = await make_clip(workdir / "in-flight.mp4", seconds=12, size="960x540", tag=uuid.uuid4().hex)
             with clip.open("rb") as fh:
                 uploaded = await client.post("/v1/videos", files={"file": ("in-flight.mp4", fh, "video/mp4")})
             if uploaded.status_code != 202:
@@ -176,6 +179,7 @@ class ChaosGate:
             video_url = uploaded.json()["url"]
             stop, samples = asyncio.Event(), list[Sample]()
             reader = asyncio.create_task(read_steadily(client, config.rps, stop, samples))
+            at_fault = (await client.get(video_url)).json().get("status")
             try:
                 run = await run_tool(
                     [str(chaos), "--no-version-check", "--log-file", str(log), "run", "--journal-path",
@@ -199,7 +203,10 @@ class ChaosGate:
         fault = fault_time(journal)
         if problem or fault is None:
             return problem or "the journal has no method run"
-        return self._checks(samples, fault, recovered_at, video, journal), [str(journal_path), str(log)]
+        checks = self._checks(samples, fault, recovered_at, video, journal)
+        if at_fault in TERMINAL:  # the clip was done before the fault: jobs_lost says nothing about jobs
+            checks.append(Check(name="job_in_flight", value=0.0, verdict="warn", note=f"the clip was {at_fault}"))
+        return checks, [str(journal_path), str(log)]
 
     async def _recovery(
         self, client: httpx.AsyncClient, config: ChaosConfig, color: str, settings: Any, video_url: str
