@@ -371,6 +371,7 @@ class ReleaseManager:
             source_dir=Path(deployment.source_dir) if deployment and deployment.source_dir else None,
             python=deployment.python if deployment else None,
             live_commit=await self._live_commit(release_id, phase),
+            color=self.store.get(release_id).candidate_color,
         )
         runner = Runner(loaded, self.registry.gates, options, self.hooks)
         results = await runner.run(phase)

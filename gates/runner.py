@@ -49,6 +49,8 @@ class RunOptions(msgspec.Struct, kw_only=True):
     source_dir: Path | None = None
     python: str | None = None
     live_commit: str | None = None
+    color: str | None = None
+    """The color under test (a release's candidate), for gates that act on its processes."""
 
 
 class Runner:
@@ -194,6 +196,7 @@ class Runner:
             source_dir=self.options.source_dir,
             python=self.options.python,
             live_commit=self.options.live_commit,
+            color=self.options.color,
         )
 
     async def _live_baseline(self, spec: GateSpec, result: GateResult) -> list[Check]:

@@ -277,3 +277,23 @@ def test_when_env_runs_a_gate_only_when_its_variables_are_set(tmp_path: Path, mo
     assert [r.verdict for r in asyncio.run(Runner(loaded, TYPES, options).run("pre"))] == ["pass", "pass"]
     with pytest.raises(PolicyError, match="t.yaml:2:.*expected `changed` or `env` in `when`"):
         parse_policy("gates:\n  - {id: x, uses: sleep, when: {}}\n", "t.yaml", TYPES)
+
+
+def test_the_color_under_test_reaches_the_gate(tmp_path: Path) -> None:
+    """A release passes its candidate's color, so a gate acting on its processes (chaos) knows which."""
+    from reelgate.gates.api import GateContext
+
+    seen: list[str | None] = []
+
+    class Recorder:
+        name = "recorder"
+        Config = Sleeper.Config
+
+        async def run(self, ctx: GateContext) -> GateResult:
+            seen.append(ctx.color)
+            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="pass", reason="")
+
+    types = {"recorder": Recorder}
+    loaded = parse_policy("gates:\n  - {uses: recorder}\n", "t.yaml", types)
+    asyncio.run(Runner(loaded, types, RunOptions(target="http://t", workdir=tmp_path, color="green")).run("pre"))
+    assert seen == ["green"]
