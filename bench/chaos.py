@@ -1,6 +1,6 @@
 """Recovery from each chaos experiment, and MTTR over 20 worker kills, on a throwaway stack.
 
-Each experiment runs through the chaos gate (a 12 s 960x540 clip in flight, 20 reads a second). Its
+Each experiment runs through the chaos gate (a 20 s 1280x720 clip in flight, 20 reads a second). Its
 recovery time (fault until the color is ready and the clip is done) is compared with the baseline, in
 the same run on the same stack: the time the same clip takes from upload to `ready` with no fault.
 The worker-kill row is the median of 20 kills (MTTR), with the maximum beside it; goal < 30 s.
@@ -31,7 +31,7 @@ def _clean_processing(router: str, key: str, workdir: Path, runs: int = 3) -> fl
     took = []
     with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
         for i in range(runs):  # a new file each time, or the platform reuses the first one's renditions
-            clip = asyncio.run(make_clip(workdir / f"clean-{i}.mp4", seconds=12, size="960x540", tag=f"clean-{i}"))
+            clip = asyncio.run(make_clip(workdir / f"clean-{i}.mp4", seconds=20, size="1280x720", tag=f"clean-{i}"))
             started = time.monotonic()
             with clip.open("rb") as fh:
                 video = api.post("/v1/videos", files={"file": ("clean.mp4", fh, "video/mp4")}).json()

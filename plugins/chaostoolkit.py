@@ -3,15 +3,16 @@
 For each experiment (`chaos/experiments/*.yaml`) the gate:
 1. refuses it unless its blast radius is allowed: an experiment tagged `shared` (PostgreSQL,
    Valkey, the disk: what the live color shares) needs `blast_radius: shared` and a reason;
-2. uploads a clip as the gates' tenant, so a job is in flight when the fault lands;
+2. uploads a new 20 s 720p clip as the gates' tenant, so a job is in flight when the fault lands
+   (a worker kill that finds no ffmpeg running adds a `job_in_flight` warning);
 3. reads the target at a steady rate all through the experiment;
 4. runs `chaos --no-version-check run` on it (the actions in `reelgate.chaos`), with the color
    and the stack in the environment, and reads the journal: a steady state that did not hold
    *before* the method ran is `error` (Chaos Toolkit calls that run `completed`);
-5. measures: recovery time (from the fault until the color answers its readiness probe and the
-   in-flight video is done), when reads were answered again (the last failed read), requests failed
-   and availability during the experiment, and jobs lost (accepted videos that did not end `ready`;
-   any blocks).
+5. measures: recovery time (from when the fault is lifted, at once for a kill, until the color
+   answers its readiness probe and the in-flight video is done), when reads were answered again (the
+   last failed read), requests failed and availability during the experiment, and jobs lost
+   (accepted videos that did not end `ready`; any blocks).
 
 `reelgate chaos run EXPERIMENT...` runs experiments of any blast radius the same way, against a
 stack started for the purpose under `var/chaos-stack` with its own ports, never the live one.
@@ -84,13 +85,21 @@ async def read_steadily(client: httpx.AsyncClient, rps: float, stop: asyncio.Eve
         await asyncio.sleep(max(0.0, interval - (time.time() - started)))
 
 
+def _unix(stamp: object) -> float:
+    moment = datetime.fromisoformat(str(stamp))
+    return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+
+
 def fault_time(journal: dict[str, Any]) -> float | None:
-    """When the method's first activity started (the fault), as a Unix time."""
+    """When the method's first activity (the fault) started, as a Unix time."""
     runs = journal.get("run") or []
-    if not runs or not runs[0].get("start"):
-        return None
-    start = datetime.fromisoformat(str(runs[0]["start"]))
-    return (start if start.tzinfo else start.astimezone()).timestamp()
+    return _unix(runs[0]["start"]) if runs and runs[0].get("start") else None
+
+
+def fault_lifted(journal: dict[str, Any]) -> float | None:
+    """When that activity ended: at once for a kill, after the outage or pause for the others."""
+    runs = journal.get("run") or []
+    return _unix(runs[0]["end"]) if runs and runs[0].get("end") else fault_time(journal)
 
 
 def journal_problem(journal: dict[str, Any]) -> str | None:
@@ -171,7 +180,7 @@ class ChaosGate:
         async with httpx.AsyncClient(base_url=ctx.target, headers=headers, timeout=10) as client:
             # A new file each time: the platform would reuse the renditions of one it has seen, and no job
             # would be in flight.
-            clip = await make_clip(workdir / "in-flight.mp4", seconds=12, size="960x540", tag=uuid.uuid4().hex)
+            clip = await make_clip(workdir / "in-flight.mp4", seconds=20, size="1280x720", tag=uuid.uuid4().hex)
             with clip.open("rb") as fh:
                 uploaded = await client.post("/v1/videos", files={"file": ("in-flight.mp4", fh, "video/mp4")})
             if uploaded.status_code != 202:
@@ -203,9 +212,12 @@ class ChaosGate:
         fault = fault_time(journal)
         if problem or fault is None:
             return problem or "the journal has no method run"
-        checks = self._checks(samples, fault, recovered_at, video, journal)
-        if at_fault in TERMINAL:  # the clip was done before the fault: jobs_lost says nothing about jobs
-            checks.append(Check(name="job_in_flight", value=0.0, verdict="warn", note=f"the clip was {at_fault}"))
+        checks = self._checks(samples, fault, recovered_at, video, journal, fault_lifted(journal) or fault)
+        killed = (journal["run"][0].get("output") or {}) if isinstance(journal["run"][0].get("output"), dict) else {}
+        idle_worker = str(killed.get("part", "")).startswith("worker") and killed.get("children_killed") == 0
+        if at_fault in TERMINAL or idle_worker:  # jobs_lost then says nothing about a job cut short
+            note = f"the clip was {at_fault}" if at_fault in TERMINAL else "the worker ran no ffmpeg when it died"
+            checks.append(Check(name="job_in_flight", value=0.0, verdict="warn", note=note))
         return checks, [str(journal_path), str(log)]
 
     async def _recovery(
@@ -228,14 +240,21 @@ class ChaosGate:
 
     @staticmethod
     def _checks(
-        samples: list[Sample], fault: float, recovered_at: float | None, video: dict[str, Any], journal: dict[str, Any]
+        samples: list[Sample],
+        fault: float,
+        recovered_at: float | None,
+        video: dict[str, Any],
+        journal: dict[str, Any],
+        lifted: float | None = None,
     ) -> list[Check]:
+        """`recovery_s` counts from when the fault was lifted (`lifted`, the end of a 30 s outage; the
+        moment of a kill), `answered_again_s` from when it began."""
         failed = [s for s in samples if s.status == 0 or s.status >= 500]
         # When the target answered again: the last failed read after the fault (0: none failed).
         answered_again = round(max(0.0, max((s.at for s in failed), default=fault) - fault), 2)
         availability = 1 - len(failed) / len(samples) if samples else None
         lost = 0 if video.get("status") == "ready" else 1
-        recovery = round(recovered_at - fault, 2) if recovered_at is not None else None
+        recovery = round(recovered_at - (lifted or fault), 2) if recovered_at is not None else None
         deviated: Verdict = "fail" if journal.get("deviated") else "pass"
         return [
             Check(name="recovery_s", value=recovery, unit="s", verdict="pass" if recovery is not None else "fail",

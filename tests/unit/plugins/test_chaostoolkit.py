@@ -8,7 +8,7 @@ import pytest
 
 from reelgate.gates.manager import registry
 from reelgate.gates.policy import PolicyError, parse_policy
-from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_time, journal_problem
+from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_lifted, fault_time, journal_problem
 
 
 def journal(**changes: Any) -> dict[str, Any]:
@@ -16,7 +16,14 @@ def journal(**changes: Any) -> dict[str, Any]:
         "status": "completed",
         "deviated": False,
         "steady_states": {"before": {"steady_state_met": True}, "after": {"steady_state_met": True}},
-        "run": [{"activity": {"name": "kill-worker"}, "status": "succeeded", "start": "2026-12-02T08:04:25+00:00"}],
+        "run": [
+            {
+                "activity": {"name": "kill-worker"},
+                "status": "succeeded",
+                "start": "2026-12-02T08:04:25+00:00",
+                "end": "2026-12-02T08:04:55+00:00",
+            }
+        ],
     }
     base.update(changes)
     return base
@@ -36,10 +43,12 @@ def test_a_steady_state_never_met_is_not_a_pass() -> None:
 
 def test_the_fault_time_and_the_checks() -> None:
     fault = fault_time(journal())
-    assert fault == 1796198665.0
+    assert fault == 1796198665.0 and fault_lifted(journal()) == fault + 30  # e.g. a 30 s outage
     samples = [Sample(at=fault + i, status=s) for i, s in enumerate([200, 200, 0, 503, 200])]
     checks = {c.name: c for c in ChaosGate._checks(samples, fault, fault + 4.5, {"status": "ready"}, journal())}
     assert checks["recovery_s"].value == 4.5 and checks["requests_failed"].value == 2
+    after_outage = ChaosGate._checks(samples, fault, fault + 34.5, {"status": "ready"}, journal(), fault + 30)
+    assert after_outage[0].name == "recovery_s" and after_outage[0].value == 4.5  # from the outage's end
     assert checks["answered_again_s"].value == 3.0  # the 503 at +3 s was the last failure
     assert checks["availability"].value == 0.6 and checks["jobs_lost"].verdict == "pass"
     lost = ChaosGate._checks(samples, fault, None, {"status": "failed", "failure_reason": "x"}, journal(deviated=True))
