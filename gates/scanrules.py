@@ -14,7 +14,7 @@ from typing import Literal
 
 import msgspec
 
-from reelgate.gates.model import Verdict
+from reelgate.gates.model import Check, Finding, Verdict
 
 Action = Literal["IGNORE", "WARN", "FAIL"]
 
@@ -62,3 +62,26 @@ def ruled(rules: list[Rule], key: str, url: str) -> Verdict | None | Literal["un
         if rule.key == key and (rule.url is None or rule.url.search(url)):
             return None if rule.action == "IGNORE" else ("warn" if rule.action == "WARN" else "fail")
     return "unruled"
+
+
+def rules_for(rules_file: str, root: Path, key: str, key_name: str) -> list[Rule]:
+    """A gate's `rules_file` (relative to `root`, the candidate's source or the checkout), or none."""
+    if not rules_file:
+        return []
+    path = Path(rules_file)
+    return read_rules(path if path.is_absolute() else root / path, key, key_name)
+
+
+def failing_check(name: str, findings: list[Finding], unit: str, none_note: str = "") -> Check:
+    """The check that blocks: how many findings fail (0 allowed), naming the first."""
+    failing = [f for f in findings if f.verdict == "fail"]
+    first = failing[0] if failing else None
+    return Check(
+        name=name,
+        value=float(len(failing)),
+        unit=unit,
+        op="==",
+        threshold=0,
+        verdict="fail" if failing else "pass",
+        note=f"the first: {first.rule_id} {first.message[:200]} at {first.location}" if first else none_note,
+    )

@@ -15,6 +15,7 @@ threshold. A scan that crawled nothing is `error`, never `pass`.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import ipaddress
 import json
@@ -219,19 +220,15 @@ class WapitiGate:
     Config = WapitiConfig
 
     async def run(self, ctx: GateContext) -> GateResult:
-        import asyncio
-
         config: WapitiConfig = ctx.config
         if not loopback(ctx.target):
             return error_result(ctx.gate_id, self.name, f"wapiti scans loopback targets only, not {ctx.target}")
-        rules: list[Rule] = []
-        if config.rules_file:
-            path = Path(config.rules_file)
-            path = path if path.is_absolute() else (ctx.source_dir or ctx.home) / path
-            try:
-                rules = scanrules.read_rules(path, key=r"[a-z_0-9]+", key_name="module")
-            except RulesError as exc:
-                return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
+        try:
+            rules = scanrules.rules_for(
+                config.rules_file, ctx.source_dir or ctx.home, key=r"[a-z_0-9]+", key_name="module"
+            )
+        except RulesError as exc:
+            return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
         try:
             binary = await asyncio.to_thread(install_wapiti, tools_dir(ctx.home))
         except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -264,21 +261,12 @@ class WapitiGate:
             )
         base = f"{urlsplit(ctx.target).scheme}://{urlsplit(ctx.target).netloc}"
         findings = judge(report, config, rules, base)
-        failing = [f for f in findings if f.verdict == "fail"]
         checks = [
             Check(name="pages_crawled", value=float(crawled), unit="pages"),
             Check(name="scan_duration", value=round(seconds, 1), unit="s", note=str(report["infos"].get("version"))),
             Check(name="findings", value=float(len(findings)), unit="findings"),
-            Check(
-                name="findings_failing",
-                value=float(len(failing)),
-                unit="findings",
-                op="==",
-                threshold=0,
-                verdict="fail" if failing else "pass",
-                note=f"the first: {failing[0].rule_id} {failing[0].message[:200]} at {failing[0].location}"
-                if failing
-                else f"none at or above level {config.fail_level}",
+            scanrules.failing_check(
+                "findings_failing", findings, "findings", f"none at or above level {config.fail_level}"
             ),
         ]
         return GateResult(

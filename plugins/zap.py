@@ -169,14 +169,10 @@ class ZapGate:
         url = config.zap_url or os.environ.get("REELGATE_ZAP_URL", "")
         if not url:
             return error_result(ctx.gate_id, self.name, "no ZAP to drive: set REELGATE_ZAP_URL (or `zap_url`)")
-        rules: list[Rule] = []
-        if config.rules_file:
-            path = Path(config.rules_file)
-            path = path if path.is_absolute() else (ctx.source_dir or ctx.home) / path
-            try:
-                rules = scanrules.read_rules(path, key=r"\d+", key_name="pluginId")
-            except RulesError as exc:
-                return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
+        try:
+            rules = scanrules.rules_for(config.rules_file, ctx.source_dir or ctx.home, key=r"\d+", key_name="pluginId")
+        except RulesError as exc:
+            return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
         cookies: dict[str, str] = {}
         if config.pages and ctx.api_key:
             try:
@@ -203,21 +199,10 @@ class ZapGate:
                 ctx.gate_id, self.name, f"ZAP {version} reached no URL of {ctx.target}: it checked nothing"
             )
         findings = [to_finding(a, v) for a in alerts if (v := judge_alert(a, config, rules)) is not None]
-        failing = [f for f in findings if f.verdict == "fail"]
         checks = [
             Check(name="urls_scanned", value=float(urls), unit="URLs"),
             Check(name="alerts", value=float(len(findings)), unit="alerts", note=f"ZAP {version}"),
-            Check(
-                name="alerts_failing",
-                value=float(len(failing)),
-                unit="alerts",
-                op="==",
-                threshold=0,
-                verdict="fail" if failing else "pass",
-                note=f"the first: {failing[0].rule_id} {failing[0].message[:200]} at {failing[0].location}"
-                if failing
-                else "",
-            ),
+            scanrules.failing_check("alerts_failing", findings, "alerts"),
         ]
         return GateResult(
             gate=ctx.gate_id,
