@@ -49,14 +49,6 @@ def test_the_gate_kills_the_candidates_processes_and_the_live_color_feels_nothin
     assert len(journals) == 2
 
 
-def test_an_experiment_on_shared_parts_is_refused_without_a_reason(stack: Stack, tmp_path: Path) -> None:
-    shared = tmp_path / "valkey.yaml"
-    shared.write_text("version: 1.0.0\ntitle: Valkey goes away\ntags: [shared]\nmethod: []\n")
-    config = {"experiments": [str(shared)], "color": "green"}
-    result = run_gate_sync(ChaosGate, config, stack.router, tmp_path / "w", api_key="rg_x")
-    assert result.verdict == "error" and "acts on what the live color shares" in result.reason
-
-
 def test_chaos_run_puts_shared_experiments_on_a_stack_of_their_own() -> None:
     """PostgreSQL paused for 10 s, on a stack `reelgate chaos run` starts (and stops) for the purpose."""
     home = Path(tempfile.mkdtemp(prefix="rg-chaos-"))  # short: supervisord's socket path has a limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,3 +67,14 @@ def test_a_shared_blast_radius_needs_a_reason() -> None:
         parse_policy(text, "p.yaml", registry().gates)
     ok = text.replace("shared}", "shared, reason: a stack of its own}")
     assert parse_policy(ok, "p.yaml", registry().gates).configs["chaostoolkit"].reason == "a stack of its own"
+
+
+def test_an_experiment_on_shared_parts_is_refused_without_a_reason(tmp_path: Path) -> None:
+    """Refused before anything is uploaded or run: no stack needed."""
+    from reelgate.gates.testing import run_gate_sync
+
+    shared = tmp_path / "valkey.yaml"
+    shared.write_text("version: 1.0.0\ntitle: Valkey goes away\ntags: [shared]\nmethod: []\n")
+    config = {"experiments": [str(shared)], "color": "green"}
+    result = run_gate_sync(ChaosGate, config, "http://127.0.0.1:9", tmp_path / "w", api_key="rg_x")
+    assert result.verdict == "error" and "acts on what the live color shares" in result.reason
