@@ -12,17 +12,19 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import msgspec
 
 from bench.common import Result, save, tenant_key, throwaway_stack
+from reelgate.chaos.disk import mount_volume, unmount_volume
 from reelgate.gates.api import GateContext, make_clip
 from reelgate.plugins.chaostoolkit import ChaosConfig, ChaosGate
 
 ROOT = Path(__file__).parents[1]
-EXPERIMENTS = ["worker-kill", "api-kill", "postgres-restart", "postgres-pause", "valkey-outage"]
+EXPERIMENTS = ["worker-kill", "api-kill", "postgres-restart", "postgres-pause", "valkey-outage", "disk-full", "latency"]
 KILLS = 20
 GOAL_S = 30.0
 
@@ -58,9 +60,18 @@ def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> 
     return {c.name.split(".", 1)[1]: c.value for c in result.checks}
 
 
+def _as_chaos_run_does(home: Path) -> Callable[[], None]:
+    """The stack `reelgate chaos run` makes: the dependency proxy on, media on a 512 MiB volume."""
+    (home / "reelgate.toml").write_text("dependency_proxy = true\nmin_free_mb = 64\n")
+    mount_volume(home / "var" / "media", home / "media.img", 512)
+    return lambda: unmount_volume(home / "var" / "media")
+
+
 def run() -> list[Result]:
+    """`BENCH_CHAOS=disk-full,latency` runs only those experiments."""
+    only = [n for n in os.environ.get("BENCH_CHAOS", "").split(",") if n]
     results = []
-    with throwaway_stack() as (env, router):
+    with throwaway_stack(_as_chaos_run_does) as (env, router):
         os.environ.update(REELGATE_HOME=env["REELGATE_HOME"], REELGATE_PORT_BASE=env["REELGATE_PORT_BASE"])
         key = tenant_key(env, "bench-chaos")
         color = httpx.get(f"{router}/health/version", timeout=5).json()["color"]
@@ -68,7 +79,7 @@ def run() -> list[Result]:
         workdir = Path(env["REELGATE_HOME"]) / "bench"
         workdir.mkdir()
         baseline = _clean_processing(router, key, workdir)
-        for name in EXPERIMENTS:
+        for name in only or EXPERIMENTS:
             runs = KILLS if name == "worker-kill" else 1
             measured = [_experiment(name, color, target, key, workdir / f"{name}-{i}") for i in range(runs)]
             recoveries = [m["recovery_s"] for m in measured]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,12 +77,16 @@ def timed(cmd: list[str]) -> float:
 
 
 @contextmanager
-def throwaway_stack(**env: str) -> Iterator[tuple[dict[str, str], str]]:
-    """A stack of its own under /tmp on a free port base; yields (env, router URL)."""
+def throwaway_stack(
+    prepare: Callable[[Path], Callable[[], None]] | None = None, **env: str
+) -> Iterator[tuple[dict[str, str], str]]:
+    """A stack of its own under /tmp on a free port base; yields (env, router URL). `prepare` sees its
+    home before the stack starts, and what it returns runs once the stack is down."""
     from tests.integration.conftest import free_port_base
 
     home = Path(tempfile.mkdtemp(prefix="reelgate-bench-"))
     home.chmod(0o755)
+    undo = prepare(home) if prepare else None
     base = free_port_base()
     full = {k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")}
     full.update(REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(base), **env)
@@ -91,6 +95,8 @@ def throwaway_stack(**env: str) -> Iterator[tuple[dict[str, str], str]]:
         yield full, f"http://127.0.0.1:{base}"
     finally:
         subprocess.run([REELGATE, "stack", "down"], env=full, check=False, capture_output=True)
+        if undo:
+            undo()
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -1,15 +1,25 @@
-"""Probes of the steady state: a color answers its readiness check, and the jobs accepted before a
-fault all finish."""
+"""Probes of the steady state: a color answers its readiness check, a scenario file passes against
+it, and the jobs accepted before a fault all finish."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import logging
+import os
+import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
 from reelgate.chaos.stack import color_of, settings_for
+
+logger = logging.getLogger("chaostoolkit")  # Chaos Toolkit's own log, so failures land in chaos.log
+SOURCE_ENV = "REELGATE_CHAOS_SOURCE"
+"""The folder scenario paths are relative to (the gate sets it to the candidate's source)."""
 
 
 def ready(color: str, configuration: dict[str, Any] | None = None) -> bool:
@@ -38,3 +48,60 @@ def all_jobs_finish(within_s: float = 60, configuration: dict[str, Any] | None =
             return True
         time.sleep(0.5)
     return False
+
+
+def scenario_passes(
+    color: str, file: str, configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None
+) -> bool:
+    """Whether the scenario `file` passes against `color`'s API, as the tenant whose key is the
+    secret `api_key` (Chaos Toolkit keeps secrets out of the journal). A failing step is logged."""
+    from reelgate.gates.scenario.format import ScenarioError, load_scenario
+    from reelgate.gates.scenario.run import run_loaded
+
+    key = str((secrets or {}).get("api_key") or "")
+    if not key:
+        raise ValueError("scenario_passes needs the secret api_key (the gate sets REELGATE_CHAOS_API_KEY)")
+    path = Path(file)
+    if not path.is_absolute():
+        path = Path(os.environ.get(SOURCE_ENV) or os.getcwd()) / path
+    try:
+        loaded = load_scenario(path)
+    except (OSError, ScenarioError) as exc:
+        raise ValueError(f"cannot load the scenario {path}: {exc}") from None
+    target = f"http://127.0.0.1:{settings_for(configuration).port(color_of(color))}"
+    result = asyncio.run(run_loaded(loaded, target, env={**os.environ, "API_KEY": key}))
+    for step in result.failed:
+        logger.warning("scenario %s, step %r: %s", path.name, step.name, step.reason)
+    return result.passed
+
+
+def _router_status(settings: Any, color: str) -> str:
+    """`color`'s status in HAProxy's `show stat` (UP, DOWN, or a transition such as `DOWN 1/2`)."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(2)
+        conn.connect(str(settings.run_dir / "haproxy.sock"))
+        conn.sendall(b"show stat\n")
+        answer = b"".join(iter(lambda: conn.recv(65536), b"")).decode()
+    rows = csv.reader(line for line in answer.splitlines() if line and not line.startswith("#"))
+    header = answer.splitlines()[0].lstrip("# ").split(",")
+    for row in rows:
+        fields = dict(zip(header, row, strict=False))
+        if fields.get("pxname") == "be_app" and fields.get("svname") == color:
+            return fields.get("status", "")
+    raise RuntimeError(f"HAProxy has no server {color} in be_app")
+
+
+def router_marks(color: str, state: str, within_s: float = 30, configuration: dict[str, Any] | None = None) -> float:
+    """Seconds until HAProxy's health check shows `color` as `state` (UP or DOWN); raises if it does not
+    within `within_s`. Only HAProxy checks health; an nginx stack is refused."""
+    settings = settings_for(configuration)
+    if settings.router != "haproxy":
+        raise RuntimeError(f"the stack's router is {settings.router}, which does not check its servers' health")
+    started = time.monotonic()
+    seen = ""
+    while time.monotonic() - started < within_s:
+        seen = _router_status(settings, color_of(color))
+        if seen == state:
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.2)
+    raise RuntimeError(f"HAProxy did not mark {color} {state} within {within_s:g} s (last seen: {seen})")

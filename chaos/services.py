@@ -17,7 +17,7 @@ from reelgate.platform.stack import process_info, start_part, stop_part
 MAX_OUTAGE_S = 120
 
 
-def _bounded(seconds: float) -> float:
+def bounded(seconds: float) -> float:
     if not 0 < seconds <= MAX_OUTAGE_S:
         raise ValueError(f"expected an outage of 0 to {MAX_OUTAGE_S} s, found {seconds}")
     return seconds
@@ -30,7 +30,7 @@ def outage(part: str, seconds: float, configuration: dict[str, Any] | None = Non
     settings = settings_for(configuration)
     stop_part(settings, part)
     try:
-        time.sleep(_bounded(seconds))
+        time.sleep(bounded(seconds))
     finally:
         start_part(settings, part)
     return {"part": part, "down_s": seconds}
@@ -66,7 +66,7 @@ def pause(part: str, seconds: float, configuration: dict[str, Any] | None = None
     processes = _processes(part, configuration)
     _signal_all(processes, signal.SIGSTOP)
     try:
-        time.sleep(_bounded(seconds))
+        time.sleep(bounded(seconds))
     finally:
         _signal_all(processes, signal.SIGCONT)
     return {"part": part, "paused_s": seconds, "processes": len(processes)}

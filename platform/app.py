@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             check=AsyncConnectionPool.check_connection,
         )
         await pool.open(wait=False)
-        kv = KV(settings.kv_url, settings.valkey_timeout_s)
+        kv = KV(settings.app_kv_url, settings.valkey_timeout_s)
         cache = VideoCache(kv)
         app.state.update(
             settings=settings, pool=pool, kv=kv, cache=cache, media=MediaStore(settings.media), key_cache=KeyCache()

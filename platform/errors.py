@@ -6,6 +6,7 @@ their traceback and the user sees only a 500 with the request id.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -32,7 +33,10 @@ TITLES = {
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
+
+STORAGE_RETRY_AFTER_S = 60
 
 
 class ApplicationError(HTTPException):
@@ -129,7 +133,26 @@ def _default_detail(status: int) -> str:
     }.get(status, f"{TITLES.get(status, 'Error')}.")
 
 
+def storage_full(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is a full disk or an exceeded quota."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if storage_full(exc):
+        # Not a bug but a state that passes: the upload's part file was already removed, nothing was kept.
+        log.error("the media store is full (%s %s): %s", request.method, request.url.path, exc)
+        return problem(
+            request,
+            507,
+            "The media store is full, so nothing was stored. Try again later.",
+            "/problems/storage-full",
+            headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         request,

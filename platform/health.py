@@ -17,7 +17,6 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from reelgate.platform.schemas import Health, Version
 
-MIN_FREE_BYTES = 1 * 1024**3
 DB_TIMEOUT_S = 1.0
 
 
@@ -42,7 +41,7 @@ class HealthController(Controller):
         missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
         checks["ffmpeg"] = "ok" if not missing else f"missing: {', '.join(missing)}"
         free = shutil.disk_usage(state.media.root).free
-        checks["disk"] = "ok" if free >= MIN_FREE_BYTES else f"only {free // 1024**2} MiB free"
+        checks["disk"] = "ok" if free >= state.settings.min_free_mb * 1024**2 else f"only {free // 1024**2} MiB free"
         essential = [checks["postgres"], checks["ffmpeg"], checks["disk"]]
         if any(c != "ok" for c in essential):
             return Response(Health(status="unavailable", checks=checks), status_code=503)

@@ -23,6 +23,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform import ladder, repo, transcode
+from reelgate.platform.errors import storage_full
 from reelgate.platform.kv import KV, video_channel, video_key
 from reelgate.platform.media import MediaStore
 from reelgate.platform.metrics import JOB_SECONDS, VIDEOS, watch_queue_depth
@@ -68,6 +69,9 @@ async def retry_stalled_jobs(timestamp: int) -> None:
 
 MAX_ATTEMPTS = 3
 RECONCILE_AFTER_S = 60
+STORAGE_RETRY_S = 10
+"""A job that found the media store full runs again this much later, without counting an attempt."""
+STORAGE_HEADROOM_BYTES = 32 * 1024**2
 SYSTEM_SCOPE = "-c reelgate.scope=system"
 """The worker serves every tenant: row-level security lets its sessions see every tenant's rows."""
 
@@ -150,6 +154,11 @@ class Transcoder:
                 await self._fail(conn, tenant_id, video_id, str(exc))
             except _Gone:
                 outcome = "deleted"
+            except Exception as exc:
+                if not (isinstance(exc, transcode.StorageFull) or storage_full(exc)):
+                    raise  # an infrastructure error: procrastinate retries the job
+                outcome = "storage_full"
+                await self._wait_for_room(conn, tenant_id, video_id, exc)
             finally:
                 took = time.monotonic() - started
                 JOB_SECONDS.labels(outcome=outcome).observe(took)
@@ -163,6 +172,8 @@ class Transcoder:
         source = self.media.source(video_id)
         if not source.exists():
             raise InvalidMedia("The uploaded file is no longer in the media store.")
+        if self.media.free_bytes() < source.stat().st_size + STORAGE_HEADROOM_BYTES:
+            raise transcode.StorageFull("the media store has less free room than the source takes")
         info = await probe(source)
         rungs = ladder.plan(info.width, info.height, self.settings.ladder)
         work = self.media.attempt_dir(video_id, row["attempts"])
@@ -249,6 +260,17 @@ class Transcoder:
             await _mark_ready(conn, video_id, used, cpu)  # deleted meanwhile: rolls back the output and reference
         return used
 
+    async def _wait_for_room(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, exc: Exception) -> None:
+        """The store is full: the video goes back to `queued`, the attempt is not counted, and a job runs
+        again in STORAGE_RETRY_S (in one transaction, so the video always has its job)."""
+        log.error("video %s waits: the media store is full (%s)", video_id, exc)
+        async with conn.transaction():
+            await repo.requeue(conn, video_id)
+            await transcode_video.configure(
+                queue=queue_for(self.settings.color), connection=conn, schedule_in={"seconds": STORAGE_RETRY_S}
+            ).defer_async(video_id=str(video_id))
+        await self._announce(tenant_id, video_id, Event(status="queued", progress=0.0))
+
     async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:
         log.info("video %s failed: %s", video_id, reason)
         VIDEOS.labels(status="failed").inc()
@@ -259,7 +281,7 @@ class Transcoder:
 async def run_worker(color: str) -> None:
     """Run this color's worker until SIGTERM/SIGINT (procrastinate installs the handlers)."""
     settings = get_settings()
-    kv = KV(settings.kv_url, settings.valkey_timeout_s)
+    kv = KV(settings.app_kv_url, settings.valkey_timeout_s)
     Transcoder._current = Transcoder(kv, MediaStore(settings.media))
     pool = AsyncConnectionPool(
         settings.app_db_url,

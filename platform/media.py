@@ -34,6 +34,9 @@ class MediaStore:
         path.mkdir(parents=True)
         return path
 
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
     def work_dir(self, video_id: UUID) -> Path:
         return self.root / "work" / str(video_id)
 

@@ -33,8 +33,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     binds. Empty means the local stack's `reelgate_app` login, or `database_url` when that is set."""
     valkey_url: str = ""
     """Valkey/Redis URL. Empty means the local stack's server under `var/`."""
+    dependency_proxy: bool = False
+    """Route the API's and worker's connections to PostgreSQL and Valkey through the chaos proxy (unix
+    sockets under `var/run/proxy/`), which experiments slow down or cut. `reelgate chaos run` turns it on
+    for its own stack; a live stack has no reason to."""
     media_dir: str = ""
     """Media store. Empty means `var/media`."""
+    min_free_mb: int = 1024
+    """Readiness fails when the media store has less free space than this."""
     max_upload_bytes: int = 2 * 1024**3
     """Largest accepted upload, in bytes (the whole multipart body)."""
     ladder: list[int] = msgspec.field(default_factory=lambda: [1080, 720, 480, 360])
@@ -85,6 +91,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return self.var / "log"
 
     @property
+    def proxy_dir(self) -> Path:
+        return self.run_dir / "proxy"
+
+    @property
     def media(self) -> Path:
         return Path(self.media_dir).resolve() if self.media_dir else self.var / "media"
 
@@ -110,11 +120,20 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             return self.app_database_url or self.database_url
         secret = self.var / "secrets" / "db_app_password"
         password = secret.read_text().strip() if secret.exists() else ""
+        if self.dependency_proxy:  # libpq finds the proxy's socket as .s.PGSQL.<port> in `host`
+            return f"postgresql://reelgate_app:{password}@/reelgate?host={self.proxy_dir}&port={self.port('postgres')}"
         return f"postgresql://reelgate_app:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
 
     @property
     def kv_url(self) -> str:
         return self.valkey_url or f"redis://127.0.0.1:{self.port('valkey')}/0"
+
+    @property
+    def app_kv_url(self) -> str:
+        """The Valkey URL the API and worker use: through the chaos proxy when `dependency_proxy` is on."""
+        if self.dependency_proxy and not self.valkey_url:
+            return f"unix://{self.proxy_dir}/valkey.sock?db=0"
+        return self.kv_url
 
 
 class SettingsError(Exception):

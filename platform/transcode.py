@@ -34,6 +34,10 @@ class TranscodeFailed(Exception):
     """ffmpeg could not produce the outputs; the message is the reason shown to the user."""
 
 
+class StorageFull(Exception):
+    """The media store has no room for the outputs. It passes, so the job waits; the video does not fail."""
+
+
 class Output(msgspec.Struct):
     name: str
     width: int
@@ -211,6 +215,8 @@ async def run(plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], ti
             await proc.wait()
     lines = list(tail)
     if proc.returncode != 0:
+        if any("No space left on device" in line or "Disk quota exceeded" in line for line in lines):
+            raise StorageFull("ffmpeg ran out of room in the media store")
         first = errors[0][:300] if errors else f"ffmpeg exited with status {proc.returncode}"
         raise TranscodeFailed(f"The video could not be decoded: {first}")
     return Result(cpu_seconds=cpu_seconds(lines), stderr_tail=lines)

@@ -102,6 +102,18 @@ def fault_lifted(journal: dict[str, Any]) -> float | None:
     return _unix(runs[0]["end"]) if runs and runs[0].get("end") else fault_time(journal)
 
 
+def timed_probes(journal: dict[str, Any]) -> list[Check]:
+    """A check for each probe in the method that returned a number of seconds (e.g. how long HAProxy took
+    to mark a killed API down, then up again)."""
+    return [
+        Check(name=str(run["activity"].get("name")), value=float(run["output"]), unit="s")
+        for run in (journal.get("run") or [])[1:]
+        if run.get("activity", {}).get("type") == "probe"
+        and isinstance(run.get("output"), int | float)
+        and not isinstance(run.get("output"), bool)
+    ]
+
+
 def journal_problem(journal: dict[str, Any]) -> str | None:
     """Why the journal does not count as a measured experiment, or None."""
     before = (journal.get("steady_states") or {}).get("before") or {}
@@ -174,6 +186,8 @@ class ChaosGate:
             "REELGATE_HOME": str(settings.home),
             "REELGATE_PORT_BASE": str(settings.port_base),
             "REELGATE_CHAOS_COLOR": color,
+            "REELGATE_CHAOS_API_KEY": ctx.api_key or "",  # the steady state's scenario runs as the gates' tenant
+            "REELGATE_CHAOS_SOURCE": str(ctx.source_dir or ctx.home),  # where its file is
         }
         chaos = Path(sys.executable).parent / "chaos"
         headers = {"Authorization": f"Bearer {ctx.api_key}"}
@@ -213,6 +227,7 @@ class ChaosGate:
         if problem or fault is None:
             return problem or "the journal has no method run"
         checks = self._checks(samples, fault, recovered_at, video, journal, fault_lifted(journal) or fault)
+        checks += timed_probes(journal)
         killed = (journal["run"][0].get("output") or {}) if isinstance(journal["run"][0].get("output"), dict) else {}
         idle_worker = str(killed.get("part", "")).startswith("worker") and killed.get("children_killed") == 0
         if at_fault in TERMINAL or idle_worker:  # jobs_lost then says nothing about a job cut short
@@ -288,14 +303,29 @@ def chaos() -> None:
 @click.argument("experiments", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--port-base", type=int, default=8500, show_default=True, help="The purpose-built stack's ports.")
 @click.option("--keep", is_flag=True, help="Leave that stack running afterwards.")
-def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool) -> None:
+@click.option(
+    "--media-volume-mb",
+    type=click.IntRange(64, 4096),
+    default=512,
+    show_default=True,
+    help="Size of the loop-file volume mounted at the stack's media folder (the disk experiments fill it).",
+)
+def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool, media_volume_mb: int) -> None:
     """Run EXPERIMENTS (any blast radius) against a stack of their own under `var/chaos-stack`, never the
-    live one, and report recovery time, failed requests, availability and jobs lost for each."""
+    live one, and report recovery time, failed requests, availability and jobs lost for each.
+
+    That stack reaches PostgreSQL and Valkey through the chaos proxy (the latency and drop actions), and
+    keeps its media on a volume of its own, a loop file of `--media-volume-mb` (the disk actions)."""
+    from reelgate.chaos.disk import mount_volume, unmount_volume
     from reelgate.gates.console import show_result
 
     home = (engine_settings().var / "chaos-stack").resolve()
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # the postgres user must enter it
+    (home / "reelgate.toml").write_text(
+        "# written by `reelgate chaos run`\ndependency_proxy = true\nmin_free_mb = 64  # a small media volume\n"
+    )
+    media = home / "var" / "media"
     reelgate = str(Path(sys.executable).parent / "reelgate")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")},
@@ -311,6 +341,10 @@ def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool) -> None
 
     click.echo(f"starting a stack for the experiments in {home} (ports {port_base}-{port_base + 4})", err=True)
     try:
+        if os.geteuid() == 0:
+            mount_volume(media, home / "media.img", media_volume_mb)
+        else:
+            click.echo("not root: no media volume is mounted, so the disk experiments will refuse to run", err=True)
         cli("stack", "up")
         key = json.loads(cli("tenant", "create", f"chaos-{int(time.time())}", "--rate-limit", "0", "--json"))
         color = httpx.get(f"http://127.0.0.1:{port_base}/health/version", timeout=5).json()["color"]
@@ -330,14 +364,18 @@ def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool) -> None
             workdir=workdir,
             api_key=key["api_key"],
             home=home,
+            source_dir=Path.cwd(),  # scenario files in the experiments' steady state are relative to it
         )
         result = asyncio.run(ChaosGate().run(ctx))
         if result.verdict != "error":
             result.verdict = worst([c.verdict for c in result.checks])
         show_result(result)
         click.echo(f"journals and logs: {workdir}")
+    except RuntimeError as exc:  # the media volume could not be made
+        raise click.ClickException(str(exc)) from None
     finally:
         if not keep:
             subprocess.run([reelgate, "stack", "down"], env=env, cwd=home, capture_output=True, check=False)
+            unmount_volume(media)
     if result.verdict in ("fail", "error"):
         raise click.exceptions.Exit(1)

@@ -158,16 +158,21 @@ def main() -> None:
     router = f"http://127.0.0.1:{settings.port('router')}"
     key_file = seed_video(router)
 
-    good_code, good_report, _, good_gates = release("HEAD")
-    branch = slow_branch()
+    # The router is read all through both releases: HEAD's (the chaos gate kills its candidate's worker
+    # and API meanwhile, and the switch happens) and the slow patch's.
     watch = RouterWatch(f"{router}/health/live")
     watch.start()
     try:
-        bad_code, bad_report, bad_decision, bad_gates = release(branch)
+        good_code, good_report, _, good_gates = release("HEAD")
+        during_good = (watch.ok, watch.failed)
+        branch = slow_branch()
+        try:
+            bad_code, bad_report, bad_decision, bad_gates = release(branch)
+        finally:
+            run("git", "branch", "-D", branch, check=False)
     finally:
         watch.stop.set()
         watch.join()
-        run("git", "branch", "-D", branch, check=False)
     print("\n=== demo summary")
     good = "promoted" if good_code == 0 else f"NOT promoted (exit {good_code})"
     # Blocked, and the load gate caught the slowness: a candidate that merely failed to deploy proves nothing.
@@ -177,7 +182,14 @@ def main() -> None:
     bad = f"blocked ({failing})" if bad_code == 1 and by_gate else f"NOT blocked as expected: {bad_decision}"
     print(f"HEAD:          {good}; report {good_report}")
     print(f"slow patch:    {bad}; report {bad_report}")
-    print(f"live traffic during the blocked release: {watch.ok} answered, {watch.failed} failed")
+    ok, failed = during_good
+    chaos = good_gates.get("chaos", "did not run")
+    print(
+        f"live traffic during HEAD's release (chaos gate {chaos} on the candidate): {ok} answered, {failed} failed"
+        f" (availability {100 * ok / max(1, ok + failed):.3f} %)"
+    )
+    ok, failed = watch.ok - ok, watch.failed - failed
+    print(f"live traffic during the blocked release: {ok} answered, {failed} failed")
     axe = good_gates.get("accessibility", "did not run")
     print(f"accessibility: {axe} on HEAD's pages (axe in headless Chromium; warnings are 'needs review')")
     print(f"web pages:     {router}/sign-in with the API key in {key_file.relative_to(ROOT)}")

@@ -192,6 +192,15 @@ async def start_processing(conn: AsyncConnection[Any], video_id: UUID) -> dict[s
     return await cur.fetchone()
 
 
+async def requeue(conn: AsyncConnection[Any], video_id: UUID) -> None:
+    """Back to `queued` without counting the attempt that could not run (the media store was full)."""
+    await conn.execute(
+        "UPDATE videos SET status = 'queued', attempts = greatest(attempts - 1, 0), progress = 0,"
+        " updated_at = now() WHERE id = %s AND status = 'processing'",
+        (video_id,),
+    )
+
+
 async def set_progress(conn: AsyncConnection[Any], video_id: UUID, share: float) -> None:
     await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s", (share, video_id))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from reelgate.platform.settings import Settings
@@ -183,6 +184,9 @@ serverurl=unix://{run / "supervisor.sock"}
             priority=10,
         ),
     ]
+    if settings.dependency_proxy:
+        # The chaos room's proxy in front of PostgreSQL and Valkey (a stack for experiments only).
+        parts.append(program("proxy", f"{sys.executable} -m reelgate.chaos.proxy", priority=20))
     for color in COLORS:
         # Each color runs the build its link points at (`var/colors/<color>` -> a venv): the
         # checkout's own at first, a candidate's once a release deploys it.

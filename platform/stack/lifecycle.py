@@ -112,6 +112,9 @@ def up(settings: Settings, progress: Callable[[str], None] = lambda _m: None) ->
 
     upgrade(settings.db_url)
     ensure_app_login(settings)
+    if settings.dependency_proxy:
+        start_part(settings, "proxy")
+        wait_until((settings.proxy_dir / "valkey.sock").exists, 15, "the chaos proxy's sockets")
     progress(f"starting the {live} API and worker, and {router_part(settings)}")
     start_part(settings, f"api-{live}")
     start_part(settings, f"worker-{live}")
@@ -179,6 +182,7 @@ def down(settings: Settings) -> bool:
         "nginx",
         *(f"api-{c}" for c in COLORS),
         *(f"worker-{c}" for c in COLORS),
+        "proxy",
         "valkey",
         "postgres",
     ):

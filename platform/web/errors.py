@@ -34,6 +34,7 @@ HEADINGS = {
     429: "Too many requests",
     500: "Something went wrong on our side",
     503: "The service is briefly unavailable",
+    507: "Storage is full for the moment",
 }
 
 
@@ -68,4 +69,4 @@ def page_internal_error_handler(request: Request[Any, Any, Any], exc: Exception)
     problem = internal_error_handler(request, exc)  # logs the traceback once
     if not wants_page(request):
         return problem
-    return _page(request, 500, str(problem.content["detail"]), {})
+    return _page(request, problem.status_code or 500, str(problem.content["detail"]), dict(problem.headers))

@@ -3,6 +3,7 @@ color takes traffic through the router, which sees no failure; nothing accepted 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -45,27 +46,40 @@ def test_the_gate_kills_the_candidates_processes_and_the_live_color_feels_nothin
     assert 0 < (checks["worker-kill.recovery_s"] or 99) < 30  # the job finished after the restart
     assert checks["api-kill.requests_failed"] and checks["api-kill.requests_failed"] > 0  # it did die
     assert 0 < (checks["api-kill.availability"] or 0) < 1 and (checks["api-kill.recovery_s"] or 99) < 30
+    # HAProxy's health check saw the killed API go down, then come back (fall 2, rise 1, every 1 s).
+    assert 0 < (checks["api-kill.router-marks-it-down"] or 0) < 10
+    assert 0 < (checks["api-kill.router-marks-it-up-again"] or 0) < 30
     journals = [a for a in result.artifacts if a.endswith("journal.json")]
     assert len(journals) == 2
 
 
 def test_chaos_run_puts_shared_experiments_on_a_stack_of_their_own() -> None:
-    """PostgreSQL paused for 10 s, on a stack `reelgate chaos run` starts (and stops) for the purpose."""
+    """On a stack `reelgate chaos run` starts (and stops) for the purpose: the media volume full for 30 s
+    (a loop-file volume it mounts), then PostgreSQL 100 ms late each way for 20 s (through its proxy).
+    The clip in flight when the disk filled waits and ends ready; the steady state's scenario passes."""
     home = Path(tempfile.mkdtemp(prefix="rg-chaos-"))  # short: supervisord's socket path has a limit
     home.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")}
     env.update(REELGATE_HOME=str(home), REELGATE_TOOLS_DIR=os.environ.get("REELGATE_TOOLS_DIR", ""))
     base = free_port_base()
+    experiments = [str(ROOT / f"chaos/experiments/{name}.yaml") for name in ("disk-full", "latency")]
     done = subprocess.run(
-        [REELGATE, "chaos", "run", str(ROOT / "chaos/experiments/postgres-pause.yaml"), "--port-base", str(base)],
-        env=env, cwd=home, capture_output=True, text=True, timeout=300, check=False,
+        [REELGATE, "chaos", "run", *experiments, "--port-base", str(base), "--media-volume-mb", "256"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=400, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"ports {base}-{base + 4}" in done.stderr and "PASS" in done.stdout
-    assert "postgres-pause.jobs_lost" in done.stdout
-    journal = next((home / "var/chaos-stack/runs").glob("*/postgres-pause/journal.json"))
-    assert '"steady_state_met": true' in journal.read_text()
+    assert "disk-full.jobs_lost" in done.stdout and "latency.jobs_lost" in done.stdout
+    runs = home / "var/chaos-stack/runs"
+    disk = json.loads(next(runs.glob("*/disk-full/journal.json")).read_text())
+    assert disk["steady_states"]["before"]["steady_state_met"] and not disk["deviated"]
+    assert disk["run"][0]["output"]["free_mb"] < 1  # the volume was full
+    worker = (home / "var/chaos-stack/var/log/worker-blue.log").read_text()
+    assert "waits: the media store is full" in worker  # a job found no room, and ended ready later
+    latency = json.loads(next(runs.glob("*/latency/journal.json")).read_text())
+    assert latency["run"][0]["output"] == {"part": "postgres", "latency_ms": 100, "for_s": 20}
     assert not any(_listening(base + i) for i in range(5))  # the stack is down again
+    assert not os.path.ismount(home / "var/chaos-stack/var/media")
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from reelgate.gates.manager import registry
 from reelgate.gates.policy import PolicyError, parse_policy
-from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_lifted, fault_time, journal_problem
+from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_lifted, fault_time, journal_problem, timed_probes
 
 
 def journal(**changes: Any) -> dict[str, Any]:
@@ -78,3 +78,32 @@ def test_an_experiment_on_shared_parts_is_refused_without_a_reason(tmp_path: Pat
     config = {"experiments": [str(shared)], "color": "green"}
     result = run_gate_sync(ChaosGate, config, "http://127.0.0.1:9", tmp_path / "w", api_key="rg_x")
     assert result.verdict == "error" and "acts on what the live color shares" in result.reason
+
+
+def test_the_methods_timed_probes_become_checks() -> None:
+    """e.g. how long HAProxy took to mark a killed API down, then up again; a probe that returned
+    something else than seconds adds nothing."""
+    run = journal()["run"] + [
+        {"activity": {"name": "router-marks-it-down", "type": "probe"}, "status": "succeeded", "output": 2.4},
+        {"activity": {"name": "router-marks-it-up-again", "type": "probe"}, "status": "succeeded", "output": 6},
+        {"activity": {"name": "a-flag", "type": "probe"}, "status": "succeeded", "output": True},
+    ]
+    checks = {c.name: c for c in timed_probes(journal(run=run))}
+    assert list(checks) == ["router-marks-it-down", "router-marks-it-up-again"]
+    assert checks["router-marks-it-down"].value == 2.4 and checks["router-marks-it-up-again"].unit == "s"
+
+
+def test_every_shipped_experiment_has_the_scenario_steady_state_and_a_rollback() -> None:
+    from ruamel.yaml import YAML
+
+    folder = Path(__file__).parents[3] / "chaos" / "experiments"
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    assert names == [
+        "api-kill", "disk-full", "latency", "postgres-pause", "postgres-restart", "valkey-outage", "worker-kill",
+    ]  # fmt: skip
+    for path in folder.glob("*.yaml"):
+        data = YAML(typ="safe").load(path.read_text())
+        probes = [p["provider"]["func"] for p in data["steady-state-hypothesis"]["probes"]]
+        assert probes == ["ready", "scenario_passes"], path.name
+        assert data["rollbacks"] and data["method"][0]["type"] == "action", path.name
+        assert set(data["tags"]) & {"color", "shared"}, path.name
