@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reelgate.chaos.deadman import armed
 from reelgate.chaos.services import bounded
 from reelgate.chaos.stack import settings_for
 
@@ -62,12 +63,13 @@ def fill(seconds: float, leave_mb: float = 0, configuration: dict[str, Any] | No
     media = _volume(configuration)
     filler = media / FILLER
     started = time.monotonic()
-    try:
-        written = _fill(filler, int(leave_mb * 1024**2))
-        left = shutil.disk_usage(media).free
-        time.sleep(max(0.0, seconds - (time.monotonic() - started)))
-    finally:
-        filler.unlink(missing_ok=True)
+    with armed(seconds, __name__, "free", {}, configuration):
+        try:
+            written = _fill(filler, int(leave_mb * 1024**2))
+            left = shutil.disk_usage(media).free
+            time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+        finally:
+            filler.unlink(missing_ok=True)
     return {"part": "media", "filled_mb": round(written / 1024**2, 1), "free_mb": round(left / 1024**2, 1)}
 
 

@@ -1,5 +1,5 @@
 """Probes of the steady state: a color answers its readiness check, a scenario file passes against
-it, and the jobs accepted before a fault all finish."""
+it, its queue's depth, the jobs accepted before a fault all finish, and how HAProxy sees it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import httpx
 import psycopg
 
 from reelgate.chaos.stack import color_of, settings_for
+from reelgate.platform.repo import queue_for
 
 logger = logging.getLogger("chaostoolkit")  # Chaos Toolkit's own log, so failures land in chaos.log
 SOURCE_ENV = "REELGATE_CHAOS_SOURCE"
@@ -37,6 +38,17 @@ def unfinished_videos(configuration: dict[str, Any] | None = None) -> int:
     settings = settings_for(configuration)
     with psycopg.connect(settings.db_url, connect_timeout=5) as conn:
         row = conn.execute("SELECT count(*) FROM videos WHERE status IN ('queued', 'processing')").fetchone()
+    return int(row[0]) if row else 0
+
+
+def queue_depth(color: str, configuration: dict[str, Any] | None = None) -> int:
+    """Transcode jobs waiting or running on `color`'s queue (use it with a `range` tolerance)."""
+    settings = settings_for(configuration)
+    with psycopg.connect(settings.db_url, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status IN ('todo', 'doing')",
+            (queue_for(color_of(color)),),
+        ).fetchone()
     return int(row[0]) if row else 0
 
 

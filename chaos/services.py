@@ -1,6 +1,7 @@
 """Actions on what both colors share: Valkey and PostgreSQL. Only for a stack of their own
 (`reelgate chaos run`) or a policy that sets `blast_radius: shared` with a reason: the live color
-feels these. Each is bounded in time, and its rollback restores the part whatever happened."""
+feels these. Each is bounded in time, and its rollback restores the part whatever happened; a dead
+man's switch (`deadman.armed`) runs that rollback even if the action's process is killed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import psutil
 
+from reelgate.chaos.deadman import armed
 from reelgate.chaos.stack import settings_for
 from reelgate.platform.stack import process_info, start_part, stop_part
 
@@ -28,11 +30,12 @@ def outage(part: str, seconds: float, configuration: dict[str, Any] | None = Non
     if part not in ("valkey", "postgres"):
         raise ValueError(f"expected valkey or postgres, found {part!r}")
     settings = settings_for(configuration)
-    stop_part(settings, part)
-    try:
-        time.sleep(bounded(seconds))
-    finally:
-        start_part(settings, part)
+    with armed(bounded(seconds), __name__, "resume", {"part": part}, configuration):
+        stop_part(settings, part)
+        try:
+            time.sleep(seconds)
+        finally:
+            start_part(settings, part)
     return {"part": part, "down_s": seconds}
 
 
@@ -64,11 +67,12 @@ def _signal_all(processes: list[psutil.Process], sig: int) -> None:
 def pause(part: str, seconds: float, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """SIGSTOP `part` (every process of it) for `seconds`, then SIGCONT: it hangs rather than refusing."""
     processes = _processes(part, configuration)
-    _signal_all(processes, signal.SIGSTOP)
-    try:
-        time.sleep(bounded(seconds))
-    finally:
-        _signal_all(processes, signal.SIGCONT)
+    with armed(bounded(seconds), __name__, "resume", {"part": part}, configuration):
+        _signal_all(processes, signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+        finally:
+            _signal_all(processes, signal.SIGCONT)
     return {"part": part, "paused_s": seconds, "processes": len(processes)}
 
 

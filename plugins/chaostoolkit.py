@@ -90,28 +90,39 @@ def _unix(stamp: object) -> float:
     return (moment if moment.tzinfo else moment.astimezone()).timestamp()
 
 
+def _fault_run(journal: dict[str, Any]) -> dict[str, Any] | None:
+    """The method's fault: its first action to start. (A fault run in the background is journaled when it
+    ends, after the probes that ran during it, so the order of `run` does not say.)"""
+    actions = [r for r in journal.get("run") or [] if r.get("activity", {}).get("type", "action") == "action"]
+    return min(actions, key=lambda r: str(r.get("start") or "~"), default=None)
+
+
 def fault_time(journal: dict[str, Any]) -> float | None:
-    """When the method's first activity (the fault) started, as a Unix time."""
-    runs = journal.get("run") or []
-    return _unix(runs[0]["start"]) if runs and runs[0].get("start") else None
+    """When the fault started, as a Unix time."""
+    run = _fault_run(journal)
+    return _unix(run["start"]) if run and run.get("start") else None
 
 
 def fault_lifted(journal: dict[str, Any]) -> float | None:
-    """When that activity ended: at once for a kill, after the outage or pause for the others."""
-    runs = journal.get("run") or []
-    return _unix(runs[0]["end"]) if runs and runs[0].get("end") else fault_time(journal)
+    """When it ended: at once for a kill, after the outage or pause for the others."""
+    run = _fault_run(journal)
+    return _unix(run["end"]) if run and run.get("end") else fault_time(journal)
 
 
-def timed_probes(journal: dict[str, Any]) -> list[Check]:
-    """A check for each probe in the method that returned a number of seconds (e.g. how long HAProxy took
-    to mark a killed API down, then up again)."""
-    return [
-        Check(name=str(run["activity"].get("name")), value=float(run["output"]), unit="s")
-        for run in (journal.get("run") or [])[1:]
-        if run.get("activity", {}).get("type") == "probe"
-        and isinstance(run.get("output"), int | float)
-        and not isinstance(run.get("output"), bool)
-    ]
+def method_probes(journal: dict[str, Any]) -> list[Check]:
+    """A check for each probe in the method: one that returned seconds is reported (e.g. how long HAProxy
+    took to mark a killed API down, then up again); one that returned true or false passes or fails (e.g.
+    a scenario run while Valkey is away)."""
+    checks = []
+    for run in journal.get("run") or []:
+        name, output = str(run.get("activity", {}).get("name")), run.get("output")
+        if run.get("activity", {}).get("type") != "probe":
+            continue
+        if isinstance(output, bool):
+            checks.append(Check(name=name, value=float(output), verdict="pass" if output else "fail"))
+        elif isinstance(output, int | float):
+            checks.append(Check(name=name, value=float(output), unit="s"))
+    return checks
 
 
 def journal_problem(journal: dict[str, Any]) -> str | None:
@@ -205,8 +216,8 @@ class ChaosGate:
             at_fault = (await client.get(video_url)).json().get("status")
             try:
                 run = await run_tool(
-                    [str(chaos), "--no-version-check", "--log-file", str(log), "run", "--journal-path",
-                     str(journal_path), str(path)],
+                    [str(chaos), "--no-version-check", "--log-file", str(log), "run", "--rollback-strategy",
+                     "always", "--journal-path", str(journal_path), str(path)],
                     env=env,
                     kill_after=config.timeout_s,
                 )  # fmt: skip
@@ -227,8 +238,9 @@ class ChaosGate:
         if problem or fault is None:
             return problem or "the journal has no method run"
         checks = self._checks(samples, fault, recovered_at, video, journal, fault_lifted(journal) or fault)
-        checks += timed_probes(journal)
-        killed = (journal["run"][0].get("output") or {}) if isinstance(journal["run"][0].get("output"), dict) else {}
+        checks += method_probes(journal)
+        output = (_fault_run(journal) or {}).get("output")
+        killed = output if isinstance(output, dict) else {}
         idle_worker = str(killed.get("part", "")).startswith("worker") and killed.get("children_killed") == 0
         if at_fault in TERMINAL or idle_worker:  # jobs_lost then says nothing about a job cut short
             note = f"the clip was {at_fault}" if at_fault in TERMINAL else "the worker ran no ffmpeg when it died"

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reelgate.chaos.probes import queue_depth
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.chaostoolkit import ChaosGate
 from tests.integration.conftest import REELGATE, Stack, free_port_base
@@ -37,9 +38,11 @@ def test_the_gate_kills_the_candidates_processes_and_the_live_color_feels_nothin
             result = run_gate_sync(
                 ChaosGate, {"experiments": experiments, "color": idle}, stack.ctx.url(idle), tmp_path, api_key=key
             )
+        waiting = queue_depth(idle)  # every job of the experiments ran: the killed worker's queue is empty
     finally:
         stack.cli("stack", "color", "stop", idle, "--drain-to", live)
     assert result.verdict == "pass", result.reason
+    assert waiting == 0
     checks = {c.name: c.value for c in result.checks}
     assert traffic.failed == 0 and traffic.ok > 500, traffic.failures[:3]  # the live color, through the router
     assert checks["worker-kill.jobs_lost"] == 0 and checks["api-kill.jobs_lost"] == 0

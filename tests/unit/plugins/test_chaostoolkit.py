@@ -9,7 +9,7 @@ import pytest
 
 from reelgate.gates.manager import registry
 from reelgate.gates.policy import PolicyError, parse_policy
-from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_lifted, fault_time, journal_problem, timed_probes
+from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_lifted, fault_time, journal_problem, method_probes
 
 
 def journal(**changes: Any) -> dict[str, Any]:
@@ -80,17 +80,23 @@ def test_an_experiment_on_shared_parts_is_refused_without_a_reason(tmp_path: Pat
     assert result.verdict == "error" and "acts on what the live color shares" in result.reason
 
 
-def test_the_methods_timed_probes_become_checks() -> None:
-    """e.g. how long HAProxy took to mark a killed API down, then up again; a probe that returned
-    something else than seconds adds nothing."""
-    run = journal()["run"] + [
-        {"activity": {"name": "router-marks-it-down", "type": "probe"}, "status": "succeeded", "output": 2.4},
-        {"activity": {"name": "router-marks-it-up-again", "type": "probe"}, "status": "succeeded", "output": 6},
-        {"activity": {"name": "a-flag", "type": "probe"}, "status": "succeeded", "output": True},
-    ]
-    checks = {c.name: c for c in timed_probes(journal(run=run))}
-    assert list(checks) == ["router-marks-it-down", "router-marks-it-up-again"]
-    assert checks["router-marks-it-down"].value == 2.4 and checks["router-marks-it-up-again"].unit == "s"
+def test_the_methods_probes_become_checks_and_a_background_fault_is_found() -> None:
+    """Seconds are reported (how long HAProxy took to mark a killed API down, then up again); true or
+    false passes or fails (a scenario run during the fault). A fault run in the background is journaled
+    after the probes that ran during it: the fault is still the first action to start."""
+    during = {"activity": {"name": "scenario-during", "type": "probe"}, "status": "succeeded", "output": False}
+    fault = journal()["run"][0] | {"activity": {"name": "valkey-outage", "type": "action"}}
+    run = [
+        {"activity": {"name": "router-marks-it-down", "type": "probe"}, "status": "succeeded", "output": 2.4,
+         "start": "2026-12-02T08:04:26+00:00"},
+        during | {"start": "2026-12-02T08:04:30+00:00"},
+        fault,
+    ]  # fmt: skip
+    checks = {c.name: c for c in method_probes(journal(run=run))}
+    assert list(checks) == ["router-marks-it-down", "scenario-during"]
+    assert checks["router-marks-it-down"].value == 2.4 and checks["router-marks-it-down"].unit == "s"
+    assert checks["scenario-during"].verdict == "fail" and checks["scenario-during"].value == 0
+    assert fault_time(journal(run=run)) == 1796198665.0 and fault_lifted(journal(run=run)) == 1796198695.0
 
 
 def test_every_shipped_experiment_has_the_scenario_steady_state_and_a_rollback() -> None:
