@@ -61,9 +61,10 @@ def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> 
 
 
 def _as_chaos_run_does(home: Path) -> Callable[[], None]:
-    """The stack `reelgate chaos run` makes: the dependency proxy on, media on a 512 MiB volume."""
+    """The stack `reelgate chaos run` makes: the dependency proxy on, media on a volume of its own (2 GiB:
+    the 20 worker kills alone store about 400 MB of clips and renditions)."""
     (home / "reelgate.toml").write_text("dependency_proxy = true\nmin_free_mb = 64\n")
-    mount_volume(home / "var" / "media", home / "media.img", 512)
+    mount_volume(home / "var" / "media", home / "media.img", 2048)
     return lambda: unmount_volume(home / "var" / "media")
 
 

@@ -23,7 +23,6 @@ from reelgate.chaos.stack import settings_for
 
 MAX_VOLUME_BYTES = 4 * 1024**3
 FILLER = ".chaos-filler"
-CHUNK = 4 * 1024**2
 
 
 def _volume(configuration: dict[str, Any] | None) -> Path:
@@ -40,21 +39,20 @@ def _volume(configuration: dict[str, Any] | None) -> Path:
 
 
 def _fill(path: Path, leave_bytes: int) -> int:
-    """Write zeros to `path` until the volume has `leave_bytes` free (or none); return bytes written."""
-    written = 0
+    """Allocate `path` until the volume has `leave_bytes` free (or none); return the bytes taken.
+    fallocate, not writes: the volume is full at once, not over the seconds writing would take."""
+    taken, want = 0, shutil.disk_usage(path.parent).free
     with path.open("wb") as fh:
-        while (free := shutil.disk_usage(path.parent).free) > leave_bytes:
-            size = min(CHUNK, free - leave_bytes)
+        while want >= 4096 and (free := shutil.disk_usage(path.parent).free) > leave_bytes:
+            size = min(want, free - leave_bytes)
             try:
-                fh.write(b"\0" * size)
-                fh.flush()
-                os.fsync(fh.fileno())  # the space must be taken now, not when the page cache is flushed
+                os.posix_fallocate(fh.fileno(), taken, size)
+                taken += size
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise
-                break
-            written += size
-    return written
+                want = size // 2  # the file's own block map takes room too: ask for less
+        return os.fstat(fh.fileno()).st_blocks * 512  # a refused call may have allocated part of it
 
 
 def fill(seconds: float, leave_mb: float = 0, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -81,18 +79,20 @@ def free(configuration: dict[str, Any] | None = None) -> str:
 
 
 def mount_volume(folder: Path, image: Path, size_mb: int) -> None:
-    """Make `folder` a `size_mb` ext4 volume in the loop file `image` (allocated in full, no reserved
-    blocks); a folder already mounted is left as it is. Needs root."""
+    """Make `folder` a new, empty `size_mb` ext4 volume in the loop file `image` (allocated in full, no
+    reserved blocks). A folder already mounted is left as it is. Needs root.
+
+    Empty each time: the experiments store their clips there, and a volume kept from run to run would
+    fill up by itself (what the stack's database says of older videos' files no longer holds)."""
     if os.path.ismount(folder):
         return
     if size_mb * 1024**2 > MAX_VOLUME_BYTES:
         raise ValueError(f"expected a volume of at most {MAX_VOLUME_BYTES // 1024**2} MiB, found {size_mb}")
     folder.mkdir(parents=True, exist_ok=True)
-    if not image.exists() or image.stat().st_size != size_mb * 1024**2:
-        image.unlink(missing_ok=True)
-        with image.open("wb") as fh:
-            os.posix_fallocate(fh.fileno(), 0, size_mb * 1024**2)
-        _run("mkfs.ext4", "-q", "-F", "-m", "0", str(image))
+    image.unlink(missing_ok=True)
+    with image.open("wb") as fh:
+        os.posix_fallocate(fh.fileno(), 0, size_mb * 1024**2)
+    _run("mkfs.ext4", "-q", "-F", "-m", "0", str(image))
     _run("mount", "-o", "loop", str(image), str(folder))
 
 

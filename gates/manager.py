@@ -28,6 +28,7 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.zap",
     "reelgate.plugins.wapiti",
     "reelgate.plugins.chaostoolkit",
+    "reelgate.plugins.vmaf",
     "reelgate.plugins.haproxy",
     "reelgate.plugins.nginx",
     "reelgate.plugins.local_deployer",

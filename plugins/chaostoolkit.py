@@ -4,7 +4,8 @@ For each experiment (`chaos/experiments/*.yaml`) the gate:
 1. refuses it unless its blast radius is allowed: an experiment tagged `shared` (PostgreSQL,
    Valkey, the disk: what the live color shares) needs `blast_radius: shared` and a reason;
 2. uploads a new 20 s 720p clip as the gates' tenant, so a job is in flight when the fault lands
-   (a worker kill that finds no ffmpeg running adds a `job_in_flight` warning);
+   (a clip already done when the fault began, by the last read before it, or a worker kill that
+   found no ffmpeg running, adds a `job_in_flight` warning);
 3. reads the target at a steady rate all through the experiment;
 4. runs `chaos --no-version-check run` on it (the actions in `reelgate.chaos`), with the color
    and the stack in the environment, and reads the journal: a steady state that did not hold
@@ -70,19 +71,35 @@ class Sample(msgspec.Struct, array_like=True):
     at: float
     status: int
     """HTTP status, or 0 when no answer came."""
+    clip: str = ""
+    """The in-flight clip's status in that answer's list ("" when it was not in it)."""
 
 
-async def read_steadily(client: httpx.AsyncClient, rps: float, stop: asyncio.Event, samples: list[Sample]) -> None:
-    """GET the target's video list at `rps` until `stop`; every answer (or its absence) is a sample."""
+async def read_steadily(
+    client: httpx.AsyncClient, rps: float, stop: asyncio.Event, samples: list[Sample], clip_id: str = ""
+) -> None:
+    """GET the target's video list at `rps` until `stop`; every answer (or its absence) is a sample, with
+    where the in-flight clip stood then."""
     interval = 1 / rps
     while not stop.is_set():
         started = time.time()
+        clip = ""
         try:
-            status = (await client.get("/v1/videos?limit=5")).status_code
+            answer = await client.get("/v1/videos?limit=5")
+            status = answer.status_code
+            if status == 200:
+                clip = next((str(v["status"]) for v in answer.json()["items"] if v.get("id") == clip_id), "")
         except httpx.HTTPError:
             status = 0
-        samples.append(Sample(at=started, status=status))
+        except (ValueError, KeyError, TypeError):
+            pass  # an answer that is not the list: its status says enough
+        samples.append(Sample(at=started, status=status, clip=clip))
         await asyncio.sleep(max(0.0, interval - (time.time() - started)))
+
+
+def clip_at(samples: list[Sample], moment: float) -> str:
+    """The in-flight clip's status in the last answer before `moment` ("" when unknown)."""
+    return next((s.clip for s in reversed(samples) if s.at <= moment and s.clip), "")
 
 
 def _unix(stamp: object) -> float:
@@ -129,7 +146,13 @@ def journal_problem(journal: dict[str, Any]) -> str | None:
     """Why the journal does not count as a measured experiment, or None."""
     before = (journal.get("steady_states") or {}).get("before") or {}
     if not before.get("steady_state_met"):
-        return "the steady state did not hold before the fault, so the experiment measured nothing"
+        missed = [
+            f"{p.get('activity', {}).get('name')} gave {str(p.get('output'))[:80]}"
+            for p in before.get("probes") or []
+            if not p.get("tolerance_met")
+        ]
+        why = f" ({'; '.join(missed)}; chaos.log says more)" if missed else ""
+        return f"the steady state did not hold before the fault, so the experiment measured nothing{why}"
     if journal.get("status") not in ("completed", "failed"):
         return f"Chaos Toolkit ended the run {journal.get('status')!r}"
     failed = [r for r in journal.get("run") or [] if r.get("status") != "succeeded"]
@@ -212,8 +235,8 @@ class ChaosGate:
                 return f"the in-flight upload was refused ({uploaded.status_code}): {uploaded.text[:200]}"
             video_url = uploaded.json()["url"]
             stop, samples = asyncio.Event(), list[Sample]()
-            reader = asyncio.create_task(read_steadily(client, config.rps, stop, samples))
-            at_fault = (await client.get(video_url)).json().get("status")
+            clip_id = uploaded.json()["id"]
+            reader = asyncio.create_task(read_steadily(client, config.rps, stop, samples, clip_id))
             try:
                 run = await run_tool(
                     [str(chaos), "--no-version-check", "--log-file", str(log), "run", "--rollback-strategy",
@@ -242,8 +265,13 @@ class ChaosGate:
         output = (_fault_run(journal) or {}).get("output")
         killed = output if isinstance(output, dict) else {}
         idle_worker = str(killed.get("part", "")).startswith("worker") and killed.get("children_killed") == 0
+        at_fault = clip_at(samples, fault)
         if at_fault in TERMINAL or idle_worker:  # jobs_lost then says nothing about a job cut short
-            note = f"the clip was {at_fault}" if at_fault in TERMINAL else "the worker ran no ffmpeg when it died"
+            note = (
+                f"the clip was {at_fault} when the fault began"
+                if at_fault in TERMINAL
+                else "the worker ran no ffmpeg when it died"
+            )
             checks.append(Check(name="job_in_flight", value=0.0, verdict="warn", note=note))
         return checks, [str(journal_path), str(log)]
 
@@ -318,9 +346,10 @@ def chaos() -> None:
 @click.option(
     "--media-volume-mb",
     type=click.IntRange(64, 4096),
-    default=512,
+    default=1024,
     show_default=True,
-    help="Size of the loop-file volume mounted at the stack's media folder (the disk experiments fill it).",
+    help="Size of the loop-file volume mounted, new and empty, at the stack's media folder (the disk "
+    "experiments fill it).",
 )
 def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool, media_volume_mb: int) -> None:
     """Run EXPERIMENTS (any blast radius) against a stack of their own under `var/chaos-stack`, never the

@@ -2,11 +2,12 @@
 
 1. Start the stack (idempotent) and put a video on the platform, so the read path has data.
 2. Release this checkout's HEAD: it is built, started as the idle color, gated, and promoted.
-3. Release a candidate that must be blocked: the shipped patch `scripts/demo-patches/slow-api.patch`
-   (it makes the API slow) committed to a temporary branch. The gates block it, and the live color
-   serves throughout (checked by polling the router while it runs).
+3. Release two candidates that must be blocked, each a shipped patch committed to a temporary branch:
+   `scripts/demo-patches/slow-api.patch` (the API gets slow; `read-latency` blocks it) and
+   `scripts/demo-patches/lower-quality.patch` (x264 at CRF 32 instead of 23: smaller files, a worse
+   picture; `video-quality` blocks it). The live color serves throughout (the router is polled).
 
-Prints each decision and the HTML report's path. Exits non-zero if either release ends otherwise.
+Prints each decision and the HTML report's path. Exits non-zero if any release ends otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from reelgate.platform.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REELGATE = str(Path(sys.executable).parent / "reelgate")
-PATCH = ROOT / "scripts" / "demo-patches" / "slow-api.patch"
+PATCHES = ROOT / "scripts" / "demo-patches"
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -125,13 +126,14 @@ def seed_video(router: str) -> Path:
     return key_file
 
 
-def slow_branch() -> str:
-    branch = f"reelgate-demo-slow-{int(time.time())}"
+def patched_branch(patch: str, message: str) -> str:
+    """A temporary branch: HEAD with the shipped patch `patch` committed."""
+    branch = f"reelgate-demo-{Path(patch).stem}-{int(time.time())}"
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
         run("git", "worktree", "add", "-q", "-b", branch, str(tree), "HEAD")
         try:
-            subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
+            subprocess.run(["git", "apply", str(PATCHES / patch)], cwd=tree, check=True)
             subprocess.run(["git", "add", "-A"], cwd=tree, check=True)  # the patch adds a module
             subprocess.run(
                 [
@@ -142,7 +144,7 @@ def slow_branch() -> str:
                     "user.email=demo@localhost",
                     "commit",
                     "-qm",
-                    "demo: a slow API the gates must block",
+                    f"demo: {message}",
                 ],
                 cwd=tree,
                 check=True,
@@ -158,43 +160,55 @@ def main() -> None:
     router = f"http://127.0.0.1:{settings.port('router')}"
     key_file = seed_video(router)
 
-    # The router is read all through both releases: HEAD's (the chaos gate kills its candidate's worker
-    # and API meanwhile, and the switch happens) and the slow patch's.
+    # The router is read all through the releases: HEAD's (the chaos gate kills its candidate's worker
+    # and API meanwhile, and the switch happens) and the two bad ones.
     watch = RouterWatch(f"{router}/health/live")
     watch.start()
     try:
         good_code, good_report, _, good_gates = release("HEAD")
         during_good = (watch.ok, watch.failed)
-        branch = slow_branch()
-        try:
-            bad_code, bad_report, bad_decision, bad_gates = release(branch)
-        finally:
-            run("git", "branch", "-D", branch, check=False)
+        blocked = {
+            "slow patch": blocked_release("slow-api.patch", "a slow API the gates must block", "read-latency"),
+            "low-quality patch": blocked_release(
+                "lower-quality.patch", "smaller files, a worse picture", "video-quality"
+            ),
+        }
     finally:
         watch.stop.set()
         watch.join()
     print("\n=== demo summary")
     good = "promoted" if good_code == 0 else f"NOT promoted (exit {good_code})"
-    # Blocked, and the load gate caught the slowness: a candidate that merely failed to deploy proves nothing.
-    # (Its untested change also fails the diff coverage of `unit-tests`.)
-    by_gate = bad_gates.get("read-latency") == "fail"
-    failing = ", ".join(f"{gate} {verdict}" for gate, verdict in bad_gates.items() if verdict in ("fail", "error"))
-    bad = f"blocked ({failing})" if bad_code == 1 and by_gate else f"NOT blocked as expected: {bad_decision}"
-    print(f"HEAD:          {good}; report {good_report}")
-    print(f"slow patch:    {bad}; report {bad_report}")
+    print(f"HEAD:              {good}; report {good_report}")
+    for name, (line, _) in blocked.items():
+        print(f"{name + ':':<18} {line}")
     ok, failed = during_good
     chaos = good_gates.get("chaos", "did not run")
     print(
         f"live traffic during HEAD's release (chaos gate {chaos} on the candidate): {ok} answered, {failed} failed"
         f" (availability {100 * ok / max(1, ok + failed):.3f} %)"
     )
-    ok, failed = watch.ok - ok, watch.failed - failed
-    print(f"live traffic during the blocked release: {ok} answered, {failed} failed")
+    print(f"live traffic during the blocked releases: {watch.ok - ok} answered, {watch.failed - failed} failed")
     axe = good_gates.get("accessibility", "did not run")
-    print(f"accessibility: {axe} on HEAD's pages (axe in headless Chromium; warnings are 'needs review')")
-    print(f"web pages:     {router}/sign-in with the API key in {key_file.relative_to(ROOT)}")
-    if good_code != 0 or bad_code != 1 or not by_gate or watch.failed or axe not in ("pass", "warn"):
+    print(f"accessibility:     {axe} on HEAD's pages (axe in headless Chromium; warnings are 'needs review')")
+    print(f"video quality:     {good_gates.get('video-quality', 'did not run')} on HEAD (VMAF against live)")
+    print(f"web pages:         {router}/sign-in with the API key in {key_file.relative_to(ROOT)}")
+    as_expected = all(went for _, went in blocked.values())
+    if good_code != 0 or not as_expected or watch.failed or axe not in ("pass", "warn"):
         sys.exit(1)
+
+
+def blocked_release(patch: str, message: str, gate: str) -> tuple[str, bool]:
+    """Release HEAD plus `patch`; it must be blocked, and by `gate` (a candidate that merely failed to
+    deploy proves nothing). Returns the summary line and whether it went so."""
+    branch = patched_branch(patch, message)
+    try:
+        code, report, decision, gates = release(branch)
+    finally:
+        run("git", "branch", "-D", branch, check=False)
+    failing = ", ".join(f"{g} {verdict}" for g, verdict in gates.items() if verdict in ("fail", "error"))
+    if code == 1 and gates.get(gate) == "fail":
+        return f"blocked ({failing}); report {report}", True
+    return f"NOT blocked by {gate} as expected: {decision}; report {report}", False
 
 
 if __name__ == "__main__":

@@ -35,11 +35,13 @@ def test_shipped_policy_loads_with_typed_configs() -> None:
         "accessibility",
         "scenarios",
         "read-latency",
+        "video-quality",
         "chaos",
         "smoke-after-switch",
     ]
     assert loaded.configs["scenarios"].files == ["scenarios/*.yaml"]
     assert loaded.configs["read-latency"].vus == 10
+    assert loaded.configs["video-quality"].size == "1280x720"
     axe = loaded.configs["accessibility"]
     assert axe.min_impact == "moderate" and axe.sign_in[1].value == "${API_KEY}" and "/usage" in axe.pages
     assert loaded.policy.router.uses == "haproxy" and loaded.deployer_config.extras == ["test"]

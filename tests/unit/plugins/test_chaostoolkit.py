@@ -9,7 +9,15 @@ import pytest
 
 from reelgate.gates.manager import registry
 from reelgate.gates.policy import PolicyError, parse_policy
-from reelgate.plugins.chaostoolkit import ChaosGate, Sample, fault_lifted, fault_time, journal_problem, method_probes
+from reelgate.plugins.chaostoolkit import (
+    ChaosGate,
+    Sample,
+    clip_at,
+    fault_lifted,
+    fault_time,
+    journal_problem,
+    method_probes,
+)
 
 
 def journal(**changes: Any) -> dict[str, Any]:
@@ -36,6 +44,12 @@ def test_a_steady_state_never_met_is_not_a_pass() -> None:
     assert (
         journal_problem(never) == "the steady state did not hold before the fault, so the experiment measured nothing"
     )
+    probes = [
+        {"activity": {"name": "color-ready"}, "output": True, "tolerance_met": True},
+        {"activity": {"name": "library-scenario-passes"}, "output": False, "tolerance_met": False},
+    ]
+    missed = journal(steady_states={"before": {"steady_state_met": False, "probes": probes}}, run=[])
+    assert (journal_problem(missed) or "").endswith("(library-scenario-passes gave False; chaos.log says more)")
     assert journal_problem(journal()) is None
     assert journal_problem(journal(status="aborted")) == "Chaos Toolkit ended the run 'aborted'"
     broken = journal(run=[{"activity": {"name": "kill-api"}, "status": "failed", "exception": ["no such part"]}])
@@ -113,3 +127,10 @@ def test_every_shipped_experiment_has_the_scenario_steady_state_and_a_rollback()
         assert probes == ["ready", "scenario_passes"], path.name
         assert data["rollbacks"] and data["method"][0]["type"] == "action", path.name
         assert set(data["tags"]) & {"color", "shared"}, path.name
+
+
+def test_where_the_clip_stood_when_the_fault_began() -> None:
+    """From the reads' answers: a clip done before the fault makes `jobs_lost` prove nothing."""
+    samples = [Sample(at=10, status=200, clip="processing"), Sample(at=11, status=0),
+               Sample(at=12, status=200, clip="ready"), Sample(at=13, status=200, clip="ready")]  # fmt: skip
+    assert clip_at(samples, 11.5) == "processing" and clip_at(samples, 12) == "ready" and clip_at(samples, 9) == ""
