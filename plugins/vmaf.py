@@ -35,13 +35,20 @@ from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, err
 class Clip(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str
     source: str
-    """An ffmpeg lavfi graph that makes the picture; `{size}` is replaced by the clip's size."""
+    """An ffmpeg lavfi graph that makes the picture; `{size}` is replaced by the clip's size. It must
+    make the same picture every run (no random seed), or candidate and live are scored on different
+    pictures."""
 
 
 DEFAULT_CLIPS = [
     Clip(name="grain", source="testsrc2=size={size}:rate=30,noise=alls=8:allf=t+u"),
     Clip(name="zoom", source="mandelbrot=size={size}:rate=30"),
-    Clip(name="gradients", source="gradients=size={size}:rate=30:speed=0.03"),
+    # `gradients` picks random colors and positions unless they are given: the same picture every run.
+    Clip(
+        name="gradients",
+        source="gradients=size={size}:rate=30:speed=0.03:n=3:c0=0x203050:c1=0xd0a070:c2=0x60b0e0"
+        ":x0=0:y0=0:x1=1280:y1=720:seed=1",
+    ),
 ]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import msgspec
 import pytest
 
 from reelgate.gates.testing import run_gate_sync
-from reelgate.plugins.vmaf import Score, VmafConfig, VmafGate, percentile, summarize
+from reelgate.plugins.vmaf import DEFAULT_CLIPS, Score, VmafConfig, VmafGate, percentile, summarize, vmaf_ffmpeg
 
 
 def _score(clip: str, rung: str, height: int, mean: float, p5: float, kbps: float) -> Score:
@@ -48,3 +49,16 @@ def test_an_ffmpeg_without_libvmaf_is_an_error_not_a_pass(tmp_path: Path) -> Non
     assert result.verdict == "error" and "has no libvmaf filter" in result.reason
     missing = run_gate_sync(VmafGate, {"ffmpeg": "/nonexistent/ffmpeg"}, "http://127.0.0.1:9", tmp_path, api_key="rg_x")
     assert missing.verdict == "error" and "does not exist" in missing.reason
+
+
+def test_the_default_clips_are_the_same_pictures_every_run() -> None:
+    """Candidate and live must be scored on the same pictures (ffmpeg's `gradients` is random unless told)."""
+    ffmpeg = vmaf_ffmpeg("")
+    for clip in DEFAULT_CLIPS:
+        graph = clip.source.replace("{size}", "320x180")
+        runs = [
+            subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", graph, "-frames:v", "3", "-f", "framemd5", "-"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+            for _ in range(2)
+        ]  # fmt: skip
+        assert runs[0] == runs[1] and runs[0].count("\n0,") == 3, clip.name
