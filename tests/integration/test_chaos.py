@@ -57,13 +57,14 @@ def test_the_gate_kills_the_candidates_processes_and_the_live_color_feels_nothin
 
 
 def test_chaos_run_puts_shared_experiments_on_a_stack_of_their_own() -> None:
-    """On a stack `reelgate chaos run` starts (and stops) for the purpose: the media volume full for 30 s
-    (a loop-file volume it mounts), then PostgreSQL 100 ms late each way for 20 s (through its proxy).
+    """On a stack `reelgate chaos run` starts (and stops) for the purpose: the media volume full (a
+    loop-file volume it mounts), then PostgreSQL 100 ms late each way (through its proxy), 8 s each.
     The clip in flight when the disk filled waits and ends ready; the steady state's scenario passes."""
     home = Path(tempfile.mkdtemp(prefix="rg-chaos-"))  # short: supervisord's socket path has a limit
     home.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELGATE_")}
     env.update(REELGATE_HOME=str(home), REELGATE_TOOLS_DIR=os.environ.get("REELGATE_TOOLS_DIR", ""))
+    env.update(REELGATE_CHAOS_FAULT_S="8")  # each fault lasts 8 s instead of the experiments' 30 and 20
     base = free_port_base()
     experiments = [str(ROOT / f"chaos/experiments/{name}.yaml") for name in ("disk-full", "latency")]
     done = subprocess.run(
@@ -80,7 +81,7 @@ def test_chaos_run_puts_shared_experiments_on_a_stack_of_their_own() -> None:
     worker = (home / "var/chaos-stack/var/log/worker-blue.log").read_text()
     assert "waits: the media store is full" in worker  # a job found no room, and ended ready later
     latency = json.loads(next(runs.glob("*/latency/journal.json")).read_text())
-    assert latency["run"][0]["output"] == {"part": "postgres", "latency_ms": 100, "for_s": 20}
+    assert latency["run"][0]["output"] == {"part": "postgres", "latency_ms": 100, "for_s": 8}
     assert not any(_listening(base + i) for i in range(5))  # the stack is down again
     assert not os.path.ismount(home / "var/chaos-stack/var/media")
     shutil.rmtree(home, ignore_errors=True)

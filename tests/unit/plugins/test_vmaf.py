@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from reelgate.gates.testing import run_gate_sync
-from reelgate.plugins.vmaf import DEFAULT_CLIPS, Score, VmafConfig, VmafGate, percentile, summarize, vmaf_ffmpeg
+from reelgate.plugins.vmaf import DEFAULT_CLIPS, NoVmaf, Score, VmafConfig, VmafGate, percentile, summarize, vmaf_ffmpeg
 
 
 def _score(clip: str, rung: str, height: int, mean: float, p5: float, kbps: float) -> Score:
@@ -53,7 +53,10 @@ def test_an_ffmpeg_without_libvmaf_is_an_error_not_a_pass(tmp_path: Path) -> Non
 
 def test_the_default_clips_are_the_same_pictures_every_run() -> None:
     """Candidate and live must be scored on the same pictures (ffmpeg's `gradients` is random unless told)."""
-    ffmpeg = vmaf_ffmpeg("")
+    try:
+        ffmpeg = vmaf_ffmpeg("")
+    except NoVmaf:  # a release's candidate build has no `vmaf` extra; Debian's ffmpeg has the same sources
+        ffmpeg = "ffmpeg"
     for clip in DEFAULT_CLIPS:
         graph = clip.source.replace("{size}", "320x180")
         runs = [
