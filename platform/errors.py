@@ -6,7 +6,6 @@ their traceback and the user sees only a 500 with the request id.
 
 from __future__ import annotations
 
-import errno
 import logging
 from typing import Any
 
@@ -14,6 +13,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from reelgate.platform.media import storage_full
 
 log = logging.getLogger("reelgate.platform")
 
@@ -131,15 +132,6 @@ def _default_detail(status: int) -> str:
         405: "This address does not accept that method.",
         413: "The request body is larger than this address accepts.",
     }.get(status, f"{TITLES.get(status, 'Error')}.")
-
-
-def storage_full(exc: BaseException) -> bool:
-    """Whether `exc` (or what caused it) is a full disk or an exceeded quota."""
-    while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

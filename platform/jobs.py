@@ -23,9 +23,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform import ladder, repo, transcode
-from reelgate.platform.errors import storage_full
 from reelgate.platform.kv import KV, video_channel, video_key
-from reelgate.platform.media import MediaStore
+from reelgate.platform.media import MediaStore, storage_full
 from reelgate.platform.metrics import JOB_SECONDS, VIDEOS, watch_queue_depth
 from reelgate.platform.probe import InvalidMedia, ToolMissing, probe
 from reelgate.platform.progress import Progress, fraction
@@ -155,7 +154,7 @@ class Transcoder:
             except _Gone:
                 outcome = "deleted"
             except Exception as exc:
-                if not (isinstance(exc, transcode.StorageFull) or storage_full(exc)):
+                if not storage_full(exc):
                     raise  # an infrastructure error: procrastinate retries the job
                 outcome = "storage_full"
                 await self._wait_for_room(conn, tenant_id, video_id, exc)

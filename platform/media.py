@@ -9,6 +9,7 @@ captions/<video id>/<lang>.vtt   caption tracks (the language tag is checked bef
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 import unicodedata
@@ -81,3 +82,12 @@ def safe_filename(name: str | None) -> str:
     name = unicodedata.normalize("NFKC", name).replace("\\", "/").split("/")[-1]
     name = _UNSAFE.sub("_", name).strip(" .")
     return name[:200] or "upload"
+
+
+def storage_full(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what caused it) is a full disk or an exceeded quota."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import shutil
 import signal
 from collections import deque
@@ -34,8 +35,12 @@ class TranscodeFailed(Exception):
     """ffmpeg could not produce the outputs; the message is the reason shown to the user."""
 
 
-class StorageFull(Exception):
-    """The media store has no room for the outputs. It passes, so the job waits; the video does not fail."""
+class StorageFull(OSError):
+    """The media store has no room for the outputs (ENOSPC). It passes, so the job waits; the video does
+    not fail."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(errno.ENOSPC, reason)
 
 
 class Output(msgspec.Struct):

@@ -13,7 +13,8 @@ from litestar import Litestar, get
 from litestar.testing import TestClient
 
 from reelgate.chaos.disk import mount_volume, unmount_volume
-from reelgate.platform.errors import internal_error_handler, storage_full
+from reelgate.platform.errors import internal_error_handler
+from reelgate.platform.media import storage_full
 from reelgate.platform.uploads import receive
 
 
