@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from reelgate.chaos.stack import color_of, settings_for
-from reelgate.platform.repo import queue_for
+from reelgate.platform.repo import queue_depths, queue_for
 
 logger = logging.getLogger("chaostoolkit")  # Chaos Toolkit's own log, so failures land in chaos.log
 SOURCE_ENV = "REELGATE_CHAOS_SOURCE"
@@ -43,13 +43,13 @@ def unfinished_videos(configuration: dict[str, Any] | None = None) -> int:
 
 def queue_depth(color: str, configuration: dict[str, Any] | None = None) -> int:
     """Transcode jobs waiting or running on `color`'s queue (use it with a `range` tolerance)."""
-    settings = settings_for(configuration)
-    with psycopg.connect(settings.db_url, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status IN ('todo', 'doing')",
-            (queue_for(color_of(color)),),
-        ).fetchone()
-    return int(row[0]) if row else 0
+    settings, queue = settings_for(configuration), queue_for(color_of(color))
+
+    async def depth() -> int:
+        async with await psycopg.AsyncConnection.connect(settings.db_url, connect_timeout=5) as conn:
+            return sum(n for (name, _status), n in (await queue_depths(conn)).items() if name == queue)
+
+    return asyncio.run(depth())
 
 
 def all_jobs_finish(within_s: float = 60, configuration: dict[str, Any] | None = None) -> bool:
