@@ -19,9 +19,9 @@ import httpx
 import msgspec
 
 from bench.common import Result, save, tenant_key, throwaway_stack
-from reelgate.chaos.disk import mount_volume, unmount_volume
+from reelgate.chaos.disk import unmount_volume
 from reelgate.gates.api import GateContext, make_clip
-from reelgate.plugins.chaostoolkit import ChaosConfig, ChaosGate
+from reelgate.plugins.chaostoolkit import ChaosConfig, ChaosGate, prepare_chaos_home
 
 ROOT = Path(__file__).parents[1]
 EXPERIMENTS = ["worker-kill", "api-kill", "postgres-restart", "postgres-pause", "valkey-outage", "disk-full", "latency"]
@@ -61,10 +61,10 @@ def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> 
 
 
 def _as_chaos_run_does(home: Path) -> Callable[[], None]:
-    """The stack `reelgate chaos run` makes: the dependency proxy on, media on a volume of its own (2 GiB:
-    the 20 worker kills alone store about 400 MB of clips and renditions)."""
-    (home / "reelgate.toml").write_text("dependency_proxy = true\nmin_free_mb = 64\n")
-    mount_volume(home / "var" / "media", home / "media.img", 2048)
+    """The stack `reelgate chaos run` makes, with a 2 GiB media volume: the 20 worker kills alone store
+    about 400 MB of clips and renditions."""
+    if not prepare_chaos_home(home, 2048):
+        raise RuntimeError("bench chaos mounts a media volume of its own: run it as root")
     return lambda: unmount_volume(home / "var" / "media")
 
 

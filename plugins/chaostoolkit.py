@@ -334,6 +334,20 @@ def register_gates(register: Any) -> None:
     register(ChaosGate)
 
 
+def prepare_chaos_home(home: Path, media_volume_mb: int) -> bool:
+    """Before its stack starts: what a stack for shared experiments has and a live one does not, the
+    dependency proxy and (as root) a media volume of its own. False when no volume could be mounted."""
+    from reelgate.chaos.disk import mount_volume
+
+    (home / "reelgate.toml").write_text(
+        "# written by `reelgate chaos run`\ndependency_proxy = true\nmin_free_mb = 64  # a small media volume\n"
+    )
+    if os.geteuid() != 0:
+        return False
+    mount_volume(home / "var" / "media", home / "media.img", media_volume_mb)
+    return True
+
+
 @click.group()
 def chaos() -> None:
     """Chaos experiments on a stack started for the purpose."""
@@ -357,15 +371,12 @@ def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool, media_v
 
     That stack reaches PostgreSQL and Valkey through the chaos proxy (the latency and drop actions), and
     keeps its media on a volume of its own, a loop file of `--media-volume-mb` (the disk actions)."""
-    from reelgate.chaos.disk import mount_volume, unmount_volume
+    from reelgate.chaos.disk import unmount_volume
     from reelgate.gates.console import show_result
 
     home = (engine_settings().var / "chaos-stack").resolve()
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # the postgres user must enter it
-    (home / "reelgate.toml").write_text(
-        "# written by `reelgate chaos run`\ndependency_proxy = true\nmin_free_mb = 64  # a small media volume\n"
-    )
     media = home / "var" / "media"
     reelgate = str(Path(sys.executable).parent / "reelgate")
     env = {
@@ -382,9 +393,7 @@ def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool, media_v
 
     click.echo(f"starting a stack for the experiments in {home} (ports {port_base}-{port_base + 4})", err=True)
     try:
-        if os.geteuid() == 0:
-            mount_volume(media, home / "media.img", media_volume_mb)
-        else:
+        if not prepare_chaos_home(home, media_volume_mb):
             click.echo("not root: no media volume is mounted, so the disk experiments will refuse to run", err=True)
         cli("stack", "up")
         key = json.loads(cli("tenant", "create", f"chaos-{int(time.time())}", "--rate-limit", "0", "--json"))
