@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from reelgate.platform.auth import KeyCache
 from reelgate.platform.cache import VideoCache
 from reelgate.platform.captions import CaptionController
+from reelgate.platform.egress import EgressMeter
 from reelgate.platform.headers import baseline_headers
 from reelgate.platform.health import HealthController
 from reelgate.platform.jobs import app as jobs_app
@@ -49,7 +50,12 @@ def _secure_headers(response: Response[object]) -> Response[object]:
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["static"] = static_url
     engine.engine.filters.update(
-        size=formats.size, duration=formats.duration, money=formats.money, when=formats.when, rate=formats.rate
+        size=formats.size,
+        duration=formats.duration,
+        minutes=formats.minutes,
+        money=formats.money,
+        when=formats.when,
+        rate=formats.rate,
     )
 
 
@@ -100,15 +106,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await pool.open(wait=False)
         kv = KV(settings.app_kv_url, settings.valkey_timeout_s)
         cache = VideoCache(kv)
+        egress = EgressMeter(pool)
         app.state.update(
-            settings=settings, pool=pool, kv=kv, cache=cache, media=MediaStore(settings.media), key_cache=KeyCache()
+            settings=settings,
+            pool=pool,
+            kv=kv,
+            cache=cache,
+            media=MediaStore(settings.media),
+            key_cache=KeyCache(),
+            egress=egress,
         )
         listener = asyncio.create_task(cache.listen(app.state.key_cache))
+        flusher = asyncio.create_task(egress.run())
         try:
             async with jobs_app.open_async(pool):
                 yield
         finally:
             listener.cancel()
+            flusher.cancel()
+            await egress.flush()
             await kv.close()
             await pool.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def _read(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
+async def _read(path: Path, start: int, end: int, sent: Callable[[int], None]) -> AsyncIterator[bytes]:
     remaining = end - start + 1
     async with await anyio.open_file(path, "rb") as fh:
         await fh.seek(start)
@@ -59,9 +59,19 @@ async def _read(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
                 break
             remaining -= len(chunk)
             yield chunk
+            # Counted once the server has taken the chunk: a client that leaves early is not billed
+            # for the rest.
+            sent(len(chunk))
 
 
-def serve(request: Request[Any, Any, Any], path: Path, media_type: str, download_name: str) -> Response[Any]:
+def serve(
+    request: Request[Any, Any, Any],
+    path: Path,
+    media_type: str,
+    download_name: str,
+    sent: Callable[[int], None] = lambda _n: None,
+) -> Response[Any]:
+    """The file, or the one range of it asked for; `sent` is told each chunk's size as it goes out."""
     size = path.stat().st_size
     etag = etag_for(path, size)
     headers = {
@@ -81,4 +91,4 @@ def serve(request: Request[Any, Any, Any], path: Path, media_type: str, download
         (start, end), status = byte_range, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
-    return Stream(_read(path, start, end), status_code=status, media_type=media_type, headers=headers)
+    return Stream(_read(path, start, end, sent), status_code=status, media_type=media_type, headers=headers)

@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from reelgate.platform.cost import Cost
+
 Status = Literal["queued", "processing", "ready", "failed"]
 
 
@@ -63,25 +65,36 @@ class VideoUpdate(msgspec.Struct, forbid_unknown_fields=True):
     title: str = msgspec.field()
 
 
-class VideoUsage(msgspec.Struct):
+class VideoUsage(msgspec.Struct, kw_only=True):
     id: UUID
     title: str
+    """The video's title, or its file's name when it has none."""
     status: Status
     source_seconds: float
     output_bytes: int
+    egress_bytes: int
+    """Bytes served so far: renditions, thumbnail, HLS segments."""
     cpu_seconds: float
     cost_estimate: float
+    """`cost.total`, kept for clients that read it."""
+    cost: Cost
+    cost_per_source_minute: float | None
+    """None while the source's length is unknown."""
 
 
-class Usage(msgspec.Struct):
+class Usage(msgspec.Struct, kw_only=True):
     tenant: str
     videos: int
     source_seconds: float
     output_bytes: int
+    egress_bytes: int
     cpu_seconds: float
     cost_estimate: float
+    cost: Cost
+    cost_per_source_minute: float | None
     currency: str
     rates: dict[str, float]
+    """USD per vCPU-second (`per_cpu_second`), per GB-month stored, per GB served."""
     per_video: list[VideoUsage]
 
 

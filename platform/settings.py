@@ -53,10 +53,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     failed_auth_exempt: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1", "::1"])
     """Client addresses never throttled per address (the key-prefix throttle still applies): the
     gates' scanners and the local tools run on loopback, and a scanner fuzzes the sign-in form."""
-    cost_per_cpu_second: float = 0.00005
-    """Cost estimate: currency units per CPU second of processing."""
-    cost_per_gb_month: float = 0.02
-    """Cost estimate: currency units per GB of stored output per month."""
+    cost_per_cpu_second: float = 0.0000124
+    """Cost estimate: USD per vCPU-second of processing (AWS EC2 c7i.large on demand, us-east-1:
+    $0.08925 an hour for 2 vCPUs)."""
+    cost_per_gb_month: float = 0.023
+    """Cost estimate: USD per GB of stored output per month (AWS S3 Standard, us-east-1)."""
+    cost_per_egress_gb: float = 0.09
+    """Cost estimate: USD per GB served (AWS data transfer out to the internet, first 10 TB)."""
     valkey_timeout_s: float = 0.25
     """Every Valkey call gives up after this long, and the caller falls back to PostgreSQL."""
     worker_concurrency: int = 1

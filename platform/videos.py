@@ -21,7 +21,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from reelgate.platform import files, ladder, repo
+from reelgate.platform import cost, files, ladder, repo
 from reelgate.platform.auth import current_tenant, who
 from reelgate.platform.db import tenant_db
 from reelgate.platform.errors import (
@@ -283,29 +283,40 @@ async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:
     settings = state.settings
     async with tenant_db(state, tenant) as conn:
         rows = await repo.usage_rows(conn, tenant.id)
-    per_video = [
-        VideoUsage(
-            id=r[0],
-            title=r[1],
-            status=r[2],
-            source_seconds=round(r[3], 3),
-            output_bytes=int(r[5]),
-            cpu_seconds=round(r[4], 3),
-            cost_estimate=_cost(settings, r[4], int(r[5])),
+    per_video = []
+    for video_id, title, status, seconds, cpu, out, egress in rows:
+        spent = cost.cost_of(settings, cpu, int(out), int(egress))
+        per_video.append(
+            VideoUsage(
+                id=video_id,
+                title=title,
+                status=status,
+                source_seconds=round(seconds, 3),
+                output_bytes=int(out),
+                egress_bytes=int(egress),
+                cpu_seconds=round(cpu, 3),
+                cost_estimate=spent.total,
+                cost=spent,
+                cost_per_source_minute=cost.per_source_minute(spent.total, seconds),
+            )
         )
-        for r in rows
-    ]
+    seconds = sum(v.source_seconds for v in per_video)
     cpu = sum(v.cpu_seconds for v in per_video)
     out = sum(v.output_bytes for v in per_video)
+    egress = sum(v.egress_bytes for v in per_video)
+    spent = cost.cost_of(settings, cpu, out, egress)
     return Usage(
         tenant=tenant.name,
         videos=len(per_video),
-        source_seconds=round(sum(v.source_seconds for v in per_video), 3),
+        source_seconds=round(seconds, 3),
         output_bytes=out,
+        egress_bytes=egress,
         cpu_seconds=round(cpu, 3),
-        cost_estimate=_cost(settings, cpu, out),
+        cost_estimate=spent.total,
+        cost=spent,
+        cost_per_source_minute=cost.per_source_minute(spent.total, seconds),
         currency="USD",
-        rates={"per_cpu_second": settings.cost_per_cpu_second, "per_gb_month": settings.cost_per_gb_month},
+        rates=cost.rates(settings),
         per_video=per_video,
     )
 
@@ -326,11 +337,6 @@ async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, by: dict[
         await asyncio.to_thread(shutil.rmtree, media.resolve(unused_dir), True)
 
 
-def _cost(settings: Any, cpu_seconds: float, output_bytes: int) -> float:
-    """Processing at the CPU rate plus one month of storage at the storage rate."""
-    return round(cpu_seconds * settings.cost_per_cpu_second + output_bytes / 1e9 * settings.cost_per_gb_month, 6)
-
-
 async def serve_file(
     request: Request[Any, Any, Any],
     state: State,
@@ -346,7 +352,7 @@ async def serve_file(
         raise NotFound(f"Video {video_id} has no {what} (it may not be ready yet).")
     folder, file, _size = found
     path = state.media.resolve(folder) / file
-    return files.serve(request, path, media_type, f"{video_id}-{file}")
+    return files.serve(request, path, media_type, f"{video_id}-{file}", lambda n: state.egress.add(video_id, n))
 
 
 def _message(event: Event) -> ServerSentEventMessage:

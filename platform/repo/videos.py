@@ -166,11 +166,13 @@ async def rename_video(conn: AsyncConnection[Any], tenant_id: UUID, video_id: UU
 
 
 async def usage_rows(conn: AsyncConnection[Any], tenant_id: UUID) -> list[tuple[Any, ...]]:
-    """(id, title, status, source seconds, CPU seconds, output bytes) per video, newest first."""
+    """(id, title or file name, status, source seconds, CPU seconds, output bytes, egress bytes) per
+    video, newest first."""
     cur = await conn.execute(
-        "SELECT v.id, v.title, v.status, COALESCE(v.duration_s, 0), v.cpu_seconds,"
+        "SELECT v.id, COALESCE(NULLIF(v.title, ''), v.filename, ''), v.status, COALESCE(v.duration_s, 0),"
+        " v.cpu_seconds,"
         " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
-        "   + COALESCE(o.thumbnail_bytes, 0)"
+        "   + COALESCE(o.thumbnail_bytes, 0), v.egress_bytes"
         " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
         " ORDER BY v.created_at DESC",
         (tenant_id,),

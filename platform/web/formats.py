@@ -34,10 +34,19 @@ def duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def minutes(seconds: float) -> str:
+    """Minutes with two decimals, so a few seconds of video does not read as none."""
+    if 0 < seconds < 0.3:
+        return "< 0.01"
+    return f"{seconds / 60:,.2f}"
+
+
 def money(amount: float, currency: str = "USD") -> str:
     """Cents for real money; enough digits that a few seconds of processing do not read as zero."""
     if amount >= 1:
         return f"{amount:,.2f} {currency}"
+    if 0 < amount < 0.000001:
+        return f"< 0.000001 {currency}"
     return f"{amount:.6f}".rstrip("0").rstrip(".") + f" {currency}" if amount else f"0 {currency}"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ffprobe, make_clip
+from tests.conftest import ffprobe, make_clip, wait_for
 from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -143,16 +143,34 @@ def test_list_is_keyset_paginated(stack, media_dir: Path, clip: Path) -> None:  
         assert api.get("/v1/videos", params={"limit": 0}).status_code == 400
 
 
-def test_usage_counts_processing(stack, clip: Path) -> None:  # type: ignore[no-untyped-def]
+def test_usage_counts_processing_storage_and_serving(stack, clip: Path) -> None:  # type: ignore[no-untyped-def]
     with stack.client(stack.tenant("usage")) as api:
-        video = wait_final(api, upload(api, clip).json())
-        usage = api.get("/v1/usage").json()
+        video = wait_final(api, upload(api, clip, name="holiday.mp4").json())
+        rendition = video["renditions"][0]
+        whole = len(api.get(rendition["url"]).content)
+        part = len(api.get(rendition["url"], headers={"Range": "bytes=0-999"}).content)
+        thumb = len(api.get(video["thumbnail_url"]).content)
+        served = whole + part + thumb
+
+        def counted() -> dict | None:  # type: ignore[type-arg]
+            usage = api.get("/v1/usage").json()
+            return usage if usage["egress_bytes"] >= served else None
+
+        # The API writes its counts every few seconds.
+        usage = wait_for(counted, 15, "served bytes to be counted")
     assert usage["videos"] == 1
     assert usage["source_seconds"] == pytest.approx(2.0, abs=0.1)
-    assert usage["output_bytes"] >= video["renditions"][0]["bytes"]
+    assert usage["output_bytes"] >= rendition["bytes"]
     assert usage["cpu_seconds"] > 0  # ffmpeg's own CPU seconds for the transcode
-    assert usage["per_video"][0]["id"] == video["id"]
-    assert usage["cost_estimate"] > 0
+    assert usage["egress_bytes"] == served == whole + 1000 + thumb
+    one = usage["per_video"][0]
+    assert one["id"] == video["id"] and one["title"] == "holiday.mp4"  # no title: its file's name
+    rates, cost = usage["rates"], usage["cost"]
+    assert cost["processing"] == pytest.approx(usage["cpu_seconds"] * rates["per_cpu_second"], rel=1e-3, abs=1e-9)
+    assert cost["storage"] == pytest.approx(usage["output_bytes"] / 1e9 * rates["per_gb_month"], rel=1e-3, abs=1e-9)
+    assert cost["egress"] == pytest.approx(served / 1e9 * rates["per_egress_gb"], rel=1e-3, abs=1e-9)
+    assert usage["cost_estimate"] == cost["total"] > 0
+    assert usage["cost_per_source_minute"] == pytest.approx(cost["total"] / (usage["source_seconds"] / 60), rel=1e-3)
 
 
 def test_metrics_group_paths_and_include_the_worker(api: httpx.Client, clip: Path) -> None:

@@ -13,6 +13,7 @@ from litestar.template.config import TemplateConfig
 from litestar.testing import TestClient
 
 from reelgate.platform.app import _template_globals
+from reelgate.platform.cost import Cost
 from reelgate.platform.errors import RateLimited
 from reelgate.platform.schemas import Usage, VideoUsage
 from reelgate.platform.web import TEMPLATES, formats
@@ -71,14 +72,25 @@ def test_formats() -> None:
     assert formats.size(None) == "—" and formats.size(3_200_000_000) == "3.2 GB"
     assert formats.duration(59.6) == "1:00" and formats.duration(3725) == "1:02:05" and formats.duration(None) == "—"
     assert formats.money(0) == "0 USD" and formats.money(0.00012) == "0.00012 USD"
-    assert formats.money(1234.5) == "1,234.50 USD"
+    assert formats.money(1234.5) == "1,234.50 USD" and formats.money(3.6e-7) == "< 0.000001 USD"
     assert formats.rate(0.00005) == "0.00005"
+    assert formats.minutes(2) == "0.03" and formats.minutes(0.1) == "< 0.01" and formats.minutes(0) == "0.00"
+    assert formats.minutes(5400) == "90.00"
 
 
 def test_usage_chart_scales_to_the_most_expensive() -> None:
     def video(title: str, cost: float) -> VideoUsage:
         return VideoUsage(
-            id=uuid4(), title=title, status="ready", source_seconds=1, output_bytes=1, cpu_seconds=1, cost_estimate=cost
+            id=uuid4(),
+            title=title,
+            status="ready",
+            source_seconds=1,
+            output_bytes=1,
+            egress_bytes=0,
+            cpu_seconds=1,
+            cost_estimate=cost,
+            cost=Cost(processing=cost, storage=0, egress=0, total=cost),
+            cost_per_source_minute=cost * 60,
         )
 
     usage = Usage(
@@ -86,8 +98,11 @@ def test_usage_chart_scales_to_the_most_expensive() -> None:
         videos=12,
         source_seconds=1,
         output_bytes=1,
+        egress_bytes=0,
         cpu_seconds=1,
         cost_estimate=1,
+        cost=Cost(processing=1, storage=0, egress=0, total=1),
+        cost_per_source_minute=None,
         currency="USD",
         rates={},
         per_video=[video(f"v{i}", i / 10) for i in range(12)],
@@ -102,8 +117,11 @@ def test_usage_chart_scales_to_the_most_expensive() -> None:
                 videos=0,
                 source_seconds=0,
                 output_bytes=0,
+                egress_bytes=0,
                 cpu_seconds=0,
                 cost_estimate=0,
+                cost=Cost(processing=0, storage=0, egress=0, total=0),
+                cost_per_source_minute=None,
                 currency="USD",
                 rates={},
                 per_video=[],
