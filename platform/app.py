@@ -28,6 +28,7 @@ from reelgate.platform.jobs import app as jobs_app
 from reelgate.platform.kv import KV
 from reelgate.platform.media import MediaStore
 from reelgate.platform.observability import request_id_middleware
+from reelgate.platform.playback import PlaybackController
 from reelgate.platform.settings import Settings, get_settings
 from reelgate.platform.videos import VideoController
 from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, formats, static_url, static_version
@@ -129,7 +130,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     return Litestar(
-        route_handlers=[HealthController, VideoController, CaptionController, MetricsController, *_web(secret)],
+        route_handlers=[
+            HealthController,
+            VideoController,
+            CaptionController,
+            PlaybackController,
+            MetricsController,
+            *_web(secret),
+        ],
         state=State({"session_secret": secret}),
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_globals

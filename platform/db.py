@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar.datastructures import State
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform import repo
 
@@ -21,4 +22,13 @@ from reelgate.platform import repo
 async def tenant_db(state: State, tenant: repo.TenantRow) -> AsyncIterator[AsyncConnection[Any]]:
     async with state.pool.connection() as conn, conn.transaction():
         await conn.execute("SELECT set_config('reelgate.tenant', %s, true)", (str(tenant.id),))
+        yield conn
+
+
+@asynccontextmanager
+async def system_db(pool: AsyncConnectionPool[Any]) -> AsyncIterator[AsyncConnection[Any]]:
+    """A transaction that sees every tenant's rows, as the worker's does: for the few paths that are
+    authorised by something other than a tenant's key (a signed playback URL, the egress meter)."""
+    async with pool.connection(timeout=5) as conn, conn.transaction():
+        await conn.execute("SELECT set_config('reelgate.scope', 'system', true)")
         yield conn

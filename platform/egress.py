@@ -15,6 +15,8 @@ from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
 
+from reelgate.platform.db import system_db
+
 log = logging.getLogger("reelgate.platform.egress")
 
 FLUSH_EVERY_S = 5.0
@@ -33,9 +35,7 @@ class EgressMeter:
             return
         counts, self._counts = self._counts, Counter()
         try:
-            async with self._pool.connection(timeout=5) as conn, conn.transaction():
-                # The meter counts for every tenant, as the worker works for every tenant.
-                await conn.execute("SELECT set_config('reelgate.scope', 'system', true)")
+            async with system_db(self._pool) as conn:  # the meter counts for every tenant
                 await conn.execute(
                     "UPDATE videos v SET egress_bytes = v.egress_bytes + c.n"
                     " FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, n) WHERE v.id = c.id",

@@ -15,6 +15,8 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
+from reelgate.platform import transcode
+from reelgate.platform.probe import ToolMissing
 from reelgate.platform.schemas import Health, Version
 
 DB_TIMEOUT_S = 1.0
@@ -38,8 +40,7 @@ class HealthController(Controller):
         checks: dict[str, str] = {}
         checks["postgres"] = await _check_db(state)
         checks["valkey"] = "ok" if await state.kv.ping() else "unreachable (reads fall back to PostgreSQL)"
-        missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
-        checks["ffmpeg"] = "ok" if not missing else f"missing: {', '.join(missing)}"
+        checks["ffmpeg"] = _tools_missing(state.settings.ffmpeg) or "ok"
         free = shutil.disk_usage(state.media.root).free
         checks["disk"] = "ok" if free >= state.settings.min_free_mb * 1024**2 else f"only {free // 1024**2} MiB free"
         essential = [checks["postgres"], checks["ffmpeg"], checks["disk"]]
@@ -51,10 +52,15 @@ class HealthController(Controller):
     @get("/version", operation_id="version", summary="Version, color and git revision")
     async def version(self, state: State) -> Version:
         settings = state.settings
+        try:
+            ffmpeg = await asyncio.to_thread(transcode.ffmpeg_version, transcode.ffmpeg_path(settings.ffmpeg))
+        except ToolMissing as exc:
+            ffmpeg = f"missing: {exc}"
         return Version(
             version=_version(),
             color=settings.color,
             git_revision=settings.git_revision or _git_revision(str(settings.root)),
+            ffmpeg=ffmpeg,
         )
 
 
@@ -66,6 +72,15 @@ async def _check_db(state: State) -> str:
         return "ok"
     except Exception as exc:  # the check reports, it does not raise
         return f"unreachable ({type(exc).__name__})"
+
+
+def _tools_missing(ffmpeg: str) -> str:
+    missing = [] if shutil.which("ffprobe") else ["ffprobe"]
+    try:
+        transcode.ffmpeg_path(ffmpeg)
+    except ToolMissing:
+        missing.insert(0, "ffmpeg")
+    return f"missing: {', '.join(missing)}" if missing else ""
 
 
 def _version() -> str:

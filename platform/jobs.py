@@ -101,7 +101,15 @@ async def reconcile_videos(timestamp: int) -> None:
 
 
 def _file_sizes(folder: Path, names: list[str]) -> dict[str, int]:
-    return {name: (folder / name).stat().st_size for name in names if (folder / name).exists()}
+    """Each named file's size; a named folder's size is its files' added up (the HLS folder)."""
+    sizes = {}
+    for name in names:
+        path = folder / name
+        if path.is_dir():
+            sizes[name] = sum(f.stat().st_size for f in path.iterdir())
+        elif path.exists():
+            sizes[name] = path.stat().st_size
+    return sizes
 
 
 class _Gone(Exception):
@@ -176,7 +184,7 @@ class Transcoder:
         info = await probe(source)
         rungs = ladder.plan(info.width, info.height, self.settings.ladder)
         work = self.media.attempt_dir(video_id, row["attempts"])
-        plan = transcode.build(source, work, info, rungs)
+        plan = transcode.build(source, work, info, rungs, ffmpeg=self.settings.ffmpeg, hls=self.settings.hls)
         last = 0.0
 
         async def on_progress(update: Progress) -> None:
@@ -218,7 +226,8 @@ class Transcoder:
         output_id = uuid4()
         final = self.media.output_dir(output_id)
         await asyncio.to_thread(shutil.move, os.fspath(work), final)
-        sizes = await asyncio.to_thread(_file_sizes, final, [*(o.file for o in plan.outputs), plan.thumbnail])
+        names = [*(o.file for o in plan.outputs), plan.thumbnail, *([transcode.HLS_DIR] if plan.hls_dir else [])]
+        sizes = await asyncio.to_thread(_file_sizes, final, names)
         try:
             used = await self._record_output(conn, tenant_id, video_id, row, plan, final, sizes, output_id, cpu)
         except _Gone:  # deleted while processing: keep nothing
@@ -248,8 +257,9 @@ class Transcoder:
         async with conn.transaction():
             folder = str(final.relative_to(self.media.root))
             thumbnail = sizes.get(plan.thumbnail, 0)
+            hls = sizes.get(transcode.HLS_DIR)
             used = await repo.upsert_output(
-                conn, output_id, tenant_id, row["content_sha256"], row["ladder_key"], folder, thumbnail, cpu
+                conn, output_id, tenant_id, row["content_sha256"], row["ladder_key"], folder, thumbnail, cpu, hls
             )
             if used == output_id:
                 for out in plan.outputs:

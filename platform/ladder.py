@@ -62,6 +62,6 @@ def plan(width: int, height: int, rungs: list[int]) -> list[Rung]:
     return result
 
 
-def ladder_key(rungs: list[int]) -> str:
-    """Identifies the ladder setting, so a changed ladder never reuses old outputs."""
-    return "h264-aac-v1:" + ",".join(str(r) for r in sorted(set(rungs), reverse=True))
+def ladder_key(rungs: list[int], hls: bool = False) -> str:
+    """Identifies the ladder setting, so a changed ladder (or HLS turned on) never reuses old outputs."""
+    return ("h264-aac-hls-v2:" if hls else "h264-aac-v1:") + ",".join(str(r) for r in sorted(set(rungs), reverse=True))

@@ -54,6 +54,21 @@ class Video(msgspec.Struct):
     finished_at: datetime | None
     # Last, with a default: JSON cached by a color from before captions still decodes.
     captions: list[Caption] = msgspec.field(default_factory=list)
+    hls: bool = False
+    """The renditions are also an HLS stream (see `playback_url`)."""
+    playback_url: str | None = None
+    """Signed, expiring URLs to play the video without the API key, for a player or a page."""
+
+
+class Playback(msgspec.Struct):
+    """URLs anyone holding them can play until `expires_at`; they carry an HMAC of the video and the
+    expiry, so they cannot be stretched or moved to another video."""
+
+    expires_at: datetime
+    hls_url: str | None
+    """The master playlist; None when the video was processed without HLS."""
+    mp4_urls: dict[str, str]
+    """Each rendition's MP4 by name: the fallback for players without HLS."""
 
 
 class VideoPage(msgspec.Struct):
@@ -107,6 +122,8 @@ class Version(msgspec.Struct):
     version: str
     color: str
     git_revision: str
+    ffmpeg: str
+    """The version of the ffmpeg that transcodes (the `ffmpeg` setting), or why there is none."""
 
 
 class Problem(msgspec.Struct):

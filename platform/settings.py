@@ -62,6 +62,15 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Cost estimate: USD per GB served (AWS data transfer out to the internet, first 10 TB)."""
     valkey_timeout_s: float = 0.25
     """Every Valkey call gives up after this long, and the caller falls back to PostgreSQL."""
+    hls: bool = True
+    """Also write every rendition as an HLS variant (fMP4 segments, one master playlist), in the same
+    ffmpeg pass as the MP4s; the pages' player streams it through signed, expiring URLs."""
+    playback_ttl_s: int = 6 * 3600
+    """How long a signed playback URL (HLS or MP4) stays valid."""
+    ffmpeg: str = "pinned"
+    """The ffmpeg that transcodes: `pinned` is the static ffmpeg 9 the imageio-ffmpeg wheel ships (a
+    dependency, pinned), the same binary on every machine; `system` is the one on PATH (Debian's
+    5.1); or a path. ffprobe is always the one on PATH. /health/version reports the version in use."""
     worker_concurrency: int = 1
     """Transcode jobs one worker runs at once (ffmpeg already uses every core)."""
     heartbeat_s: float = 2.0

@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import ctypes
 import errno
+import functools
 import shutil
 import signal
+import subprocess
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -43,6 +45,14 @@ class StorageFull(OSError):
         super().__init__(errno.ENOSPC, reason)
 
 
+HLS_DIR = "hls"
+MASTER = f"{HLS_DIR}/master.m3u8"
+SEGMENT_S = 4
+# Every encoded rung gets a keyframe on each segment boundary, so the rungs' segments line up and a
+# player can switch between them at any boundary.
+SEGMENT_KEYFRAMES = f"expr:gte(t,n_forced*{SEGMENT_S})"
+
+
 class Output(msgspec.Struct):
     name: str
     width: int
@@ -55,6 +65,8 @@ class Plan(msgspec.Struct):
     command: list[str]
     outputs: list[Output]
     thumbnail: str
+    hls_dir: str | None = None
+    """Where the HLS playlists and segments go; None when the plan writes MP4 only."""
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -74,15 +86,69 @@ def can_remux(info: MediaInfo, rung: Rung) -> bool:
     )
 
 
-def ffmpeg_path() -> str:
-    path = shutil.which("ffmpeg")
+def ffmpeg_path(configured: str = "pinned") -> str:
+    """The ffmpeg the `ffmpeg` setting names: `pinned` is the static ffmpeg 9 of the imageio-ffmpeg
+    wheel (the same binary on every machine), `system` the one on PATH (Debian's), else a path."""
+    if configured == "pinned":
+        try:
+            import imageio_ffmpeg
+
+            return str(imageio_ffmpeg.get_ffmpeg_exe())
+        except (ImportError, RuntimeError):
+            raise ToolMissing("ffmpeg = 'pinned' needs the imageio-ffmpeg wheel (pip install imageio-ffmpeg)") from None
+    system = configured in ("system", "")
+    path = shutil.which("ffmpeg" if system else configured)
     if not path:
-        raise ToolMissing("ffmpeg is not installed (apt-get install ffmpeg)")
+        hint = "apt-get install ffmpeg" if system else "the `ffmpeg` setting names no program"
+        raise ToolMissing(f"ffmpeg is not installed ({hint})")
     return path
 
 
-def build(source: Path, out_dir: Path, info: MediaInfo, rungs: list[Rung], threads: int = 0) -> Plan:
-    """The single ffmpeg command for this source and ladder."""
+@functools.cache
+def ffmpeg_version(path: str) -> str:
+    """`n9.0.2-17-g2a571b6068-20260930` from `ffmpeg version n9.0.2-17-... Copyright ...`; `unknown` when
+    it does not say."""
+    try:
+        first = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    words = first.split()
+    return words[2] if len(words) > 2 and words[:2] == ["ffmpeg", "version"] else "unknown"
+
+
+def _write(out_dir: Path, rung: Rung, hls: bool) -> list[str]:
+    """The output options for one rung: an MP4 file, and with `hls` the same packets also as an HLS
+    variant (fMP4 segments), through the tee muxer, so nothing is encoded twice."""
+    mp4 = out_dir / f"{rung.name}.mp4"
+    if not hls:
+        return ["-movflags", "+faststart", "-dn", "-sn", str(mp4)]
+    variant = (
+        f"f=hls:hls_time={SEGMENT_S}:hls_playlist_type=vod:hls_segment_type=fmp4:hls_flags=independent_segments"
+        f":hls_fmp4_init_filename={rung.name}_init.mp4"
+        f":hls_segment_filename={out_dir / HLS_DIR / rung.name}_%03d.m4s"
+    )
+    # Global headers: the MP4 needs the codec's configuration up front, and tee cannot ask for it.
+    return [
+        "-dn",
+        "-sn",
+        "-flags",
+        "+global_header",
+        "-f",
+        "tee",
+        f"[f=mp4:movflags=+faststart]{mp4}|[{variant}]{out_dir / HLS_DIR / rung.name}.m3u8",
+    ]
+
+
+def build(
+    source: Path,
+    out_dir: Path,
+    info: MediaInfo,
+    rungs: list[Rung],
+    threads: int = 0,
+    ffmpeg: str = "pinned",
+    hls: bool = False,
+) -> Plan:
+    """The single ffmpeg command for this source and ladder (with `hls`, its HLS folder is made)."""
     remux = [r for r in rungs[:1] if can_remux(info, r)]
     encoded = [r for r in rungs if r not in remux]  # largest first
     # A cascade: each rung is scaled from the next larger one, not from the source, so
@@ -97,7 +163,7 @@ def build(source: Path, out_dir: Path, info: MediaInfo, rungs: list[Rung], threa
     graph.append(f"{previous}thumbnail=30,scale=-2:{thumb_height},setsar=1[thumb]")
 
     cmd = [
-        ffmpeg_path(),
+        ffmpeg_path(ffmpeg),
         "-hide_banner",
         "-nostdin",
         "-y",
@@ -128,11 +194,7 @@ def build(source: Path, out_dir: Path, info: MediaInfo, rungs: list[Rung], threa
             "0:a:0?",
             "-c",
             "copy",
-            "-movflags",
-            "+faststart",
-            "-dn",
-            "-sn",
-            str(out_dir / file),
+            *_write(out_dir, rung, hls),
         ]
         outputs.append(Output(name=rung.name, width=rung.width, height=rung.height, file=file, remuxed=True))
     for i, rung in enumerate(encoded):
@@ -156,22 +218,22 @@ def build(source: Path, out_dir: Path, info: MediaInfo, rungs: list[Rung], threa
             f"{rung.max_kbps * 2}k",
             "-g",
             "48",
+            *(["-force_key_frames", SEGMENT_KEYFRAMES] if hls else []),
             "-c:a",
             "aac",
             "-b:a",
             f"{AUDIO_KBPS}k",
             "-ac",
             "2",
-            "-movflags",
-            "+faststart",
-            "-dn",
-            "-sn",
-            str(out_dir / file),
+            *_write(out_dir, rung, hls),
         ]
         outputs.append(Output(name=rung.name, width=rung.width, height=rung.height, file=file, remuxed=False))
     cmd += ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(out_dir / THUMBNAIL)]
     outputs.sort(key=lambda o: -o.height * o.width)
-    return Plan(command=cmd, outputs=outputs, thumbnail=THUMBNAIL)
+    hls_dir = out_dir / HLS_DIR if hls else None
+    if hls_dir:
+        hls_dir.mkdir(parents=True, exist_ok=True)
+    return Plan(command=cmd, outputs=outputs, thumbnail=THUMBNAIL, hls_dir=str(hls_dir) if hls_dir else None)
 
 
 class Result(msgspec.Struct):
@@ -224,4 +286,49 @@ async def run(plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], ti
             raise StorageFull("ffmpeg ran out of room in the media store")
         first = errors[0][:300] if errors else f"ffmpeg exited with status {proc.returncode}"
         raise TranscodeFailed(f"The video could not be decoded: {first}")
+    if plan.hls_dir:
+        write_master(Path(plan.hls_dir), plan.outputs)
     return Result(cpu_seconds=cpu_seconds(lines), stderr_tail=lines)
+
+
+def codecs(init_segment: bytes) -> str:
+    """The RFC 6381 codecs of an fMP4 init segment: `avc1.PPCCLL` from its avcC box (profile,
+    constraint flags, level), and `mp4a.40.2` (AAC-LC) when it has an audio track."""
+    found = []
+    at = init_segment.find(b"avcC")
+    if at >= 0:
+        profile, constraints, level = init_segment[at + 5 : at + 8]
+        found.append(f"avc1.{profile:02x}{constraints:02x}{level:02x}")
+    if b"mp4a" in init_segment:
+        found.append("mp4a.40.2")
+    return ",".join(found)
+
+
+def _segments(playlist: Path) -> list[tuple[float, int]]:
+    """(seconds, bytes) of each segment a variant playlist lists."""
+    found, seconds = [], 0.0
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXTINF:"):
+            seconds = float(line[len("#EXTINF:") :].split(",")[0])
+        elif line and not line.startswith("#"):
+            found.append((seconds, (playlist.parent / line).stat().st_size))
+    return found
+
+
+def write_master(hls_dir: Path, outputs: list[Output]) -> None:
+    """The master playlist over the variants ffmpeg wrote, largest first. BANDWIDTH is the peak
+    segment's bitrate and AVERAGE-BANDWIDTH the whole variant's, as the HLS spec asks."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for out in outputs:
+        playlist = hls_dir / f"{out.name}.m3u8"
+        segments = _segments(playlist)
+        init = (hls_dir / f"{out.name}_init.mp4").read_bytes()
+        total_s = sum(s for s, _ in segments) or 1.0
+        peak = max((b * 8 / s for s, b in segments if s > 0), default=0.0)
+        average = sum(b for _, b in segments) * 8 / total_s
+        lines += [
+            f"#EXT-X-STREAM-INF:BANDWIDTH={int(peak)},AVERAGE-BANDWIDTH={int(average)},"
+            f'RESOLUTION={out.width}x{out.height},CODECS="{codecs(init)}"',
+            playlist.name,
+        ]
+    (hls_dir / "master.m3u8").write_text("\n".join(lines) + "\n")

@@ -21,7 +21,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from reelgate.platform import cost, files, ladder, repo
+from reelgate.platform import cost, files, ladder, playback, repo
 from reelgate.platform.auth import current_tenant, who
 from reelgate.platform.db import tenant_db
 from reelgate.platform.errors import (
@@ -35,7 +35,7 @@ from reelgate.platform.jobs import Event, queue_for, transcode_video
 from reelgate.platform.kv import video_channel
 from reelgate.platform.media import display_text, safe_filename
 from reelgate.platform.probe import InvalidMedia, probe
-from reelgate.platform.schemas import Usage, Video, VideoPage, VideoUpdate, VideoUsage
+from reelgate.platform.schemas import Playback, Usage, Video, VideoPage, VideoUpdate, VideoUsage
 from reelgate.platform.uploads import Received, receive
 
 log = logging.getLogger("reelgate.platform.videos")
@@ -117,7 +117,7 @@ async def accept_upload(
     try:
         os.replace(part, source)
         info = await probe(source)
-        ladder_key = ladder.ladder_key(settings.ladder)
+        ladder_key = ladder.ladder_key(settings.ladder, settings.hls)
         async with tenant_db(state, tenant) as conn:
             output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
             fields = {
@@ -260,6 +260,15 @@ class VideoController(Controller):
         return await serve_file(request, state, tenant, video_id, None, "image/jpeg")
 
     @get(
+        "/videos/{video_id:uuid}/playback",
+        operation_id="videoPlayback",
+        summary="Signed, expiring URLs to play the video (HLS master playlist, MP4 fallbacks) without the key",
+        responses=problem_responses(400, 401, 404, 409, 429),
+    )
+    async def playback_urls(self, state: State, tenant: repo.TenantRow, video_id: UUID) -> Playback:
+        return await signed_playback(state, tenant, video_id)
+
+    @get(
         "/videos/{video_id:uuid}/events",
         operation_id="videoEvents",
         summary="Server-sent events: status and progress until ready or failed",
@@ -277,6 +286,17 @@ class VideoController(Controller):
     )
     async def usage(self, state: State, tenant: repo.TenantRow) -> Usage:
         return await usage_for(state, tenant)
+
+
+class NotReady(ApplicationError):
+    status_code = 409
+
+
+async def signed_playback(state: State, tenant: repo.TenantRow, video_id: UUID) -> Playback:
+    video = await load(state, tenant, video_id)
+    if video.status != "ready":
+        raise NotReady(f"Video {video_id} is {video.status}: there is nothing to play yet.")
+    return playback.urls(state.session_secret, video, state.settings.playback_ttl_s)
 
 
 async def usage_for(state: State, tenant: repo.TenantRow) -> Usage:

@@ -100,6 +100,28 @@ def vmaf_ffmpeg(configured: str) -> str:
         raise NoVmaf(f"no ffmpeg with libvmaf: install imageio-ffmpeg, or set `ffmpeg` ({exc})") from None
 
 
+def score_command(
+    ffmpeg: str, rendition: Path, source: Path, width: int, height: int, log: Path, threads: int
+) -> list[str]:
+    """libvmaf on the rendition against the source scaled to its size (bicubic, as a player would)."""
+    graph = (
+        f"[0:v]setpts=PTS-STARTPTS,setsar=1[dist];"
+        f"[1:v]scale={width}:{height}:flags=bicubic,setpts=PTS-STARTPTS,setsar=1[ref];"
+        f"[dist][ref]libvmaf=log_fmt=json:log_path={log}:n_threads={threads}"
+    )
+    return [ffmpeg, "-v", "error", "-i", str(rendition), "-i", str(source), "-lavfi", graph, "-f", "null", "-"]
+
+
+def frame_scores(log: Path, exit_code: int | None, tail: str) -> list[float]:
+    """Each frame's VMAF from the score command's log."""
+    if exit_code != 0 or not log.exists():
+        raise NoVmaf(f"libvmaf did not score the rendition: {tail}")
+    frames = [float(f["metrics"]["vmaf"]) for f in json.loads(log.read_text())["frames"]]
+    if not frames:
+        raise NoVmaf("libvmaf scored no frame")
+    return frames
+
+
 def percentile(values: list[float], share: float) -> float:
     """The `share` quantile, interpolated between the closest ranks."""
     ordered = sorted(values)
@@ -233,18 +255,8 @@ class VmafGate:
                 async for chunk in download.aiter_bytes():
                     out.write(chunk)
         log = ctx.workdir / f"{clip.name}-{name}.vmaf.json"
-        graph = (
-            f"[0:v]setpts=PTS-STARTPTS,setsar=1[dist];"
-            f"[1:v]scale={width}:{height}:flags=bicubic,setpts=PTS-STARTPTS,setsar=1[ref];"
-            f"[dist][ref]libvmaf=log_fmt=json:log_path={log}:n_threads={config.threads}"
-        )
-        args = [ffmpeg, "-v", "error", "-i", str(path), "-i", str(source), "-lavfi", graph, "-f", "null", "-"]
-        run = await run_tool(args, kill_after=300)
-        if run.exit_code != 0 or not log.exists():
-            raise NoVmaf(f"libvmaf did not score the rendition: {run.tail()}")
-        frames = [f["metrics"]["vmaf"] for f in json.loads(log.read_text())["frames"]]
-        if not frames:
-            raise NoVmaf("libvmaf scored no frame")
+        run = await run_tool(score_command(ffmpeg, path, source, width, height, log, config.threads), kill_after=300)
+        frames = frame_scores(log, run.exit_code, run.tail())
         duration = float(video.get("duration_s") or config.seconds)
         return Score(
             clip=clip.name,

@@ -6,7 +6,13 @@ connection, so a caller can put several in one transaction.
 
 from reelgate.platform.repo.audit import AuditEvent, events_sync, record, record_sync
 from reelgate.platform.repo.captions import delete_caption, has_caption, upsert_caption
-from reelgate.platform.repo.outputs import insert_rendition, rendition_file, reuse_output, upsert_output
+from reelgate.platform.repo.outputs import (
+    insert_rendition,
+    playback_folder,
+    rendition_file,
+    reuse_output,
+    upsert_output,
+)
 from reelgate.platform.repo.queue import move_waiting_jobs_sync, queue_depths, queue_for
 from reelgate.platform.repo.tenants import (
     KEY_PREFIX,
@@ -74,6 +80,7 @@ __all__ = [
     "move_waiting_jobs_sync",
     "new_api_key",
     "orphaned_videos",
+    "playback_folder",
     "queue_depths",
     "queue_for",
     "reassign_unfinished_sync",

@@ -55,14 +55,15 @@ async def upsert_output(
     folder: str,
     thumbnail_bytes: int,
     cpu: float,
+    hls_bytes: int | None = None,
 ) -> UUID:
     """Store a new output, or take a reference on an equal one that finished first; return the one used."""
     cur = await conn.execute(
         "INSERT INTO outputs (id, tenant_id, content_sha256, ladder_key, dir, refcount,"
-        " thumbnail_bytes, cpu_seconds) VALUES (%s, %s, %s, %s, %s, 1, %s, %s)"
+        " thumbnail_bytes, cpu_seconds, hls_bytes) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s)"
         " ON CONFLICT (tenant_id, content_sha256, ladder_key)"
         " DO UPDATE SET refcount = outputs.refcount + 1 RETURNING id",
-        (output_id, tenant_id, sha, ladder_key, folder, thumbnail_bytes, cpu),
+        (output_id, tenant_id, sha, ladder_key, folder, thumbnail_bytes, cpu, hls_bytes),
     )
     found = await cur.fetchone()
     assert found is not None  # the upsert returns its row, inserted or not
@@ -78,3 +79,14 @@ async def insert_rendition(
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
         (output_id, name, width, height, size, file, remuxed),
     )
+
+
+async def playback_folder(conn: AsyncConnection[Any], video_id: UUID) -> str | None:
+    """The output folder of a ready video, for a signed playback URL (any tenant's: the signature is
+    the authority)."""
+    cur = await conn.execute(
+        "SELECT o.dir FROM videos v JOIN outputs o ON o.id = v.output_id WHERE v.id = %s AND v.status = 'ready'",
+        (video_id,),
+    )
+    found = await cur.fetchone()
+    return str(found[0]) if found else None

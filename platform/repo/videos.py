@@ -15,7 +15,7 @@ from reelgate.platform.schemas import Caption, Rendition, Video
 _VIDEO_COLUMNS = """
     v.id, v.title, v.filename, v.status, v.progress, v.failure_reason, v.source_bytes, v.content_sha256,
     v.duration_s, v.width, v.height, v.video_codec, v.audio_codec, v.created_at, v.updated_at,
-    v.finished_at, v.output_id, o.thumbnail_bytes,
+    v.finished_at, v.output_id, o.thumbnail_bytes, o.hls_bytes,
     COALESCE((SELECT json_agg(json_build_object('name', r.name, 'width', r.width, 'height', r.height,
                                                 'bytes', r.bytes) ORDER BY r.width * r.height DESC)
               FROM renditions r WHERE r.output_id = v.output_id), '[]'::json) AS renditions,
@@ -55,6 +55,8 @@ def to_video(row: dict[str, Any]) -> Video:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         finished_at=row["finished_at"],
+        hls=ready and row["hls_bytes"] is not None,
+        playback_url=f"{base}/playback" if ready else None,
         captions=[
             Caption(
                 lang=c["lang"], label=c["label"], cues=c["cues"], bytes=c["bytes"], url=f"{base}/captions/{c['lang']}"
@@ -172,7 +174,7 @@ async def usage_rows(conn: AsyncConnection[Any], tenant_id: UUID) -> list[tuple[
         "SELECT v.id, COALESCE(NULLIF(v.title, ''), v.filename, ''), v.status, COALESCE(v.duration_s, 0),"
         " v.cpu_seconds,"
         " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
-        "   + COALESCE(o.thumbnail_bytes, 0), v.egress_bytes"
+        "   + COALESCE(o.thumbnail_bytes, 0) + COALESCE(o.hls_bytes, 0), v.egress_bytes"
         " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
         " ORDER BY v.created_at DESC",
         (tenant_id,),

@@ -16,7 +16,9 @@ STATIC = HERE / "static"
 
 # Every page carries these. No inline script or style anywhere, so the CSP needs no 'unsafe-inline'.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    # blob: for the player's MediaSource (hls.js); its fetches stay on this origin.
+    "media-src 'self' blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {
@@ -33,8 +35,8 @@ SECURITY_HEADERS = {
 def static_version() -> str:
     """A hash of every static file: a new release gets new URLs, so assets can be cached for a year."""
     digest = hashlib.sha256()
-    for path in sorted(STATIC.iterdir()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(STATIC)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

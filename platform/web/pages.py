@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
-from reelgate.platform import captions, repo, videos, webvtt
+from reelgate.platform import captions, playback, repo, videos, webvtt
 from reelgate.platform.auth import client_address, count_failure, key_label, refuse_if_throttled, who
 from reelgate.platform.db import tenant_db
 from reelgate.platform.uploads import Received
@@ -62,6 +62,7 @@ async def _video_page(
     status: int = 200,
 ) -> Template:
     video = await videos.load(state, tenant, video_id)
+    ready = video.status == "ready"
     return Template(
         "video.html",
         status_code=status,
@@ -69,6 +70,7 @@ async def _video_page(
             "tenant": tenant,
             "nav": "library",
             "video": video,
+            "playback": playback.urls(state.session_secret, video, state.settings.playback_ttl_s) if ready else None,
             "notice": notice,
             "caption_error": caption_error,
             "form": form or {"lang": "en", "label": "English"},

@@ -137,6 +137,12 @@ def test_upload_watch_play_download_delete_sign_out(
         "the caption cue to show",
     )
     assert cue == "A test pattern"
+    # It played as HLS through hls.js, from signed URLs: the master playlist, a variant, fMP4 segments.
+    assert browser.execute_script("return document.getElementById('player').dataset.player") == "hls.js"
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    played = [url for url in fetched if "/play/" in url]
+    assert any(url.endswith("/master.m3u8") for url in played), fetched
+    assert any(url.endswith(".m4s") for url in played), fetched
 
     browser.find_element(By.LINK_TEXT, "Delete this video…").click()
     _at(browser, "/delete")

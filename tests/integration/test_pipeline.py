@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
+from reelgate.platform.transcode import ffmpeg_path
 from tests.conftest import ffprobe, make_clip, wait_for
 from tests.integration.videos import upload, wait_final
 
@@ -191,6 +193,9 @@ def test_health_and_version(stack, api: httpx.Client) -> None:  # type: ignore[n
     assert ready == {"status": "ok", "checks": {"postgres": "ok", "valkey": "ok", "ffmpeg": "ok", "disk": "ok"}}
     version = api.get("/health/version").json()
     assert version["color"] == "blue" and version["version"] == "0.1.0"
+    pinned = subprocess.run([ffmpeg_path("pinned"), "-version"], capture_output=True, text=True, check=True)
+    assert version["ffmpeg"] == pinned.stdout.split()[2]  # the default: the wheel's static ffmpeg 9
+    assert version["ffmpeg"].startswith("n9.")
     assert api.get("/health/live").status_code == 200
 
 

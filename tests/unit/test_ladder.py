@@ -67,3 +67,4 @@ def test_invalid_size_is_refused() -> None:
 def test_ladder_key_ignores_order_and_duplicates() -> None:
     assert ladder_key([360, 720, 720]) == ladder_key([720, 360])
     assert ladder_key([720]) != ladder_key([720, 360])
+    assert ladder_key([720], hls=True) != ladder_key([720])

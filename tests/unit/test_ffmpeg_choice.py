@@ -1,0 +1,52 @@
+"""Which ffmpeg transcodes: the `ffmpeg` setting, and the version /health/version reports."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reelgate.platform import ladder
+from reelgate.platform.probe import ToolMissing, probe
+from reelgate.platform.progress import Progress
+from reelgate.platform.transcode import build, ffmpeg_path, ffmpeg_version, run
+from tests.conftest import make_clip
+
+
+def test_system_is_the_one_on_path() -> None:
+    assert ffmpeg_path("system") == shutil.which("ffmpeg")
+    assert ffmpeg_version(ffmpeg_path("system")).startswith("5.")  # Debian 12's
+
+
+def test_pinned_is_the_default_and_the_wheels_static_ffmpeg_9() -> None:
+    path = ffmpeg_path()
+    assert path == ffmpeg_path("pinned")
+    assert "imageio_ffmpeg" in path
+    assert ffmpeg_version(path).startswith("n9.")  # n9.0.2-17-g2a571b6068-20260930
+
+
+def test_a_path_that_is_no_program_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ToolMissing, match="names no program"):
+        ffmpeg_path(str(tmp_path / "nope"))
+    script = tmp_path / "not-ffmpeg"
+    script.write_text("#!/bin/sh\necho hello\n")
+    script.chmod(0o755)
+    assert ffmpeg_version(str(script)) == "unknown"
+
+
+def test_the_pinned_ffmpeg_runs_the_one_pass_plan(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", size="640x360", seconds=1)
+    info = asyncio.run(probe(source))
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = build(source, out, info, ladder.plan(info.width, info.height, [360, 240]), ffmpeg="pinned")
+    assert "imageio_ffmpeg" in plan.command[0]
+
+    async def ignore(_progress: Progress) -> None:
+        return None
+
+    result = asyncio.run(run(plan, ignore, timeout_s=60))
+    assert result.cpu_seconds > 0
+    assert sorted(p.name for p in out.iterdir()) == ["240p.mp4", "360p.mp4", "thumbnail.jpg"]

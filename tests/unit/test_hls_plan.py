@@ -1,0 +1,83 @@
+"""The one pass writes HLS beside the MP4s: variants with aligned fMP4 segments and a master playlist."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reelgate.platform import ladder
+from reelgate.platform.probe import probe
+from reelgate.platform.progress import Progress
+from reelgate.platform.transcode import build, codecs, run
+from tests.conftest import make_clip
+
+
+async def _ignore(_progress: Progress) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hls")
+    source = make_clip(folder / "in.mp4", size="640x360", seconds=9)
+    info = asyncio.run(probe(source))
+    out = folder / "out"
+    out.mkdir()
+    # The 360p source conforms, so its rung is copied; 240p and 144p are encoded.
+    plan = build(source, out, info, ladder.plan(info.width, info.height, [360, 240, 144]), hls=True)
+    assert [o.remuxed for o in plan.outputs] == [True, False, False]
+    asyncio.run(run(plan, _ignore, timeout_s=120))
+    return out
+
+
+def test_mp4s_and_hls_come_from_one_ffmpeg(outputs: Path) -> None:
+    assert sorted(p.name for p in outputs.glob("*.mp4")) == ["144p.mp4", "240p.mp4", "360p.mp4"]
+    hls = outputs / "hls"
+    for name in ("360p", "240p", "144p"):
+        assert (hls / f"{name}.m3u8").is_file() and (hls / f"{name}_init.mp4").is_file()
+    assert len(list(hls.glob("240p_*.m4s"))) == 3  # 9 s in 4-second segments
+
+
+def test_master_playlist_lists_each_variant_with_its_codecs(outputs: Path) -> None:
+    master = (outputs / "hls" / "master.m3u8").read_text().splitlines()
+    assert master[0] == "#EXTM3U"
+    infs = [line for line in master if line.startswith("#EXT-X-STREAM-INF:")]
+    assert [master[master.index(i) + 1] for i in infs] == ["360p.m3u8", "240p.m3u8", "144p.m3u8"]
+    assert "RESOLUTION=640x360" in infs[0] and 'CODECS="avc1.64' in infs[0] and ',mp4a.40.2"' in infs[0]
+    peak = int(infs[0].split("BANDWIDTH=")[1].split(",")[0])
+    average = int(infs[0].split("AVERAGE-BANDWIDTH=")[1].split(",")[0])
+    assert peak >= average > 0
+
+
+def test_ffprobe_reads_the_master_playlist(outputs: Path) -> None:
+    found = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(outputs / "hls" / "master.m3u8")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["streams"]
+    sizes = sorted((s["width"], s["height"]) for s in found if s["codec_type"] == "video")
+    assert sizes == [(256, 144), (426, 240), (640, 360)]
+    assert {s["codec_name"] for s in found} == {"h264", "aac"}
+
+
+def test_encoded_rungs_segments_line_up(outputs: Path) -> None:
+    """A copied rung keeps the source's keyframes, so only the encoded rungs are cut at the same times."""
+
+    def durations(name: str) -> list[str]:
+        text = (outputs / "hls" / f"{name}.m3u8").read_text()
+        return [line for line in text.splitlines() if line.startswith("#EXTINF:")]
+
+    assert durations("240p") == durations("144p") == ["#EXTINF:4.000000,", "#EXTINF:4.000000,", "#EXTINF:1.000000,"]
+
+
+def test_codecs_come_from_the_init_segments_avcc() -> None:
+    avcc = b"\x00\x00\x00\x10avcC\x01\x64\x00\x1f\xff"
+    assert codecs(b"...." + avcc + b"....mp4a....") == "avc1.64001f,mp4a.40.2"
+    assert codecs(b"...." + avcc) == "avc1.64001f"
