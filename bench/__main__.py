@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_load, chaos, ladder, pages, pipeline, runner, scenario, switch, watch
+from bench import api_load, chaos, cost, db, ladder, pages, pipeline, runner, scenario, switch, users, watch
 from bench.common import write_table
 
 SUITES = {
@@ -17,6 +17,9 @@ SUITES = {
     "watch": watch.run,
     "scenario": scenario.run,
     "chaos": chaos.run,
+    "cost": cost.run,
+    "db": db.run,
+    "users": users.run,
 }
 
 

@@ -171,7 +171,8 @@ serverurl=unix://{run / "supervisor.sock"}
             "postgres",
             f"{pg_bin() / 'postgres'} -D {pg_data} -c listen_addresses=127.0.0.1 "
             f"-c port={settings.port('postgres')} -c unix_socket_directories='' -c max_connections=200 "
-            "-c fsync=on -c log_min_messages=warning",
+            # pg_stat_statements: per-query statistics for operators (and `bench db`).
+            "-c fsync=on -c log_min_messages=warning -c shared_preload_libraries=pg_stat_statements",
             # SIGINT is PostgreSQL's "fast" shutdown: active transactions roll back, nothing is lost.
             f"{pg_user}stopsignal=INT\nstopwaitsecs=30",
             priority=10,
