@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar, Response, Router
 from litestar.config.csrf import CSRFConfig
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pool = AsyncConnectionPool(
             settings.app_db_url,
             min_size=2,
-            max_size=20,
+            max_size=settings.db_pool_size,
             open=False,
             kwargs={"autocommit": True},
             timeout=10,
@@ -151,3 +152,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         logging_config=None,  # JSON logging is set up by `reelgate serve`
     )
+
+
+def create_app_behind_router() -> Any:
+    """The app with the router's X-Forwarded-* headers applied, for servers that do not apply them
+    themselves (granian): the client's address and scheme, trusted from 127.0.0.1 only."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return ProxyHeadersMiddleware(create_app(), trusted_hosts="127.0.0.1")

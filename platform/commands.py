@@ -462,19 +462,23 @@ COLOR = click.Choice(["blue", "green"])
 @click.option("--color", type=COLOR, default="blue", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: REELGATE_PORT_BASE + 1 (blue) or + 2 (green).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-def serve(color: str, port: int | None, host: str) -> None:
+@click.option(
+    "--processes", type=int, default=None, help="API processes sharing the port. Default: the api_processes setting."
+)
+def serve(color: str, port: int | None, host: str, processes: int | None) -> None:
     """Run one color's API."""
     import os
 
     import uvicorn
 
     from reelgate.platform.observability import configure_logging
+    from reelgate.platform.processes import run_forked
 
     os.environ["REELGATE_COLOR"] = color
     get_settings.cache_clear()
     settings = _settings()
     configure_logging()
-    uvicorn.run(
+    config = uvicorn.Config(
         "reelgate.platform.app:create_app",
         factory=True,
         host=host,
@@ -488,6 +492,25 @@ def serve(color: str, port: int | None, host: str) -> None:
         # not the API, closes it: a request never meets a connection the API is closing.
         timeout_keep_alive=75,
     )
+    count = processes or settings.api_processes
+    if settings.api_server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian(
+            "reelgate.platform.app:create_app_behind_router",
+            factory=True,
+            address=host,
+            port=port or settings.port(color),
+            interface=Interfaces.ASGI,
+            workers=count,
+            log_access=False,
+        ).serve()
+        return
+    if count <= 1:
+        uvicorn.Server(config).run()
+        return
+    run_forked(count, config.bind_socket(), lambda sock: uvicorn.Server(config).run(sockets=[sock]))
 
 
 @click.command()

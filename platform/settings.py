@@ -10,6 +10,7 @@ import os
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -71,6 +72,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The ffmpeg that transcodes: `pinned` is the static ffmpeg 9 the imageio-ffmpeg wheel ships (a
     dependency, pinned), the same binary on every machine; `system` is the one on PATH (Debian's
     5.1); or a path. ffprobe is always the one on PATH. /health/version reports the version in use."""
+    api_server: Literal["uvicorn", "granian"] = "uvicorn"
+    """The API's HTTP server."""
+    db_pool_size: int = 20
+    """PostgreSQL connections per API process, at most."""
+    api_processes: int = 2
+    """API processes per color, sharing its port (`reelgate serve --processes`): Python runs one
+    request at a time per process, so more processes use more cores."""
     worker_concurrency: int = 1
     """Transcode jobs one worker runs at once (ffmpeg already uses every core)."""
     heartbeat_s: float = 2.0

@@ -69,7 +69,7 @@ class Plan(msgspec.Struct):
     """Where the HLS playlists and segments go; None when the plan writes MP4 only."""
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """ffmpeg gets SIGKILL when its worker dies, so a killed worker leaves no orphan encoder."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -248,7 +248,7 @@ async def run(plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], ti
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     # ffmpeg at info level prints a line per stream; the tail holds the errors and `bench:`.
     tail: deque[str] = deque(maxlen=60)
