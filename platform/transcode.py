@@ -262,12 +262,17 @@ async def run(plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], ti
                 await on_progress(update)
 
     errors: list[str] = []
+    # ffmpeg 9 prints `bench:` before the encoders' closing statistics, which can be more lines than
+    # the tail keeps: hold it apart.
+    bench: list[str] = []
 
     async def read_stderr() -> None:
         assert proc.stderr is not None
         async for raw in proc.stderr:
             line = raw.decode(errors="replace").rstrip()
             tail.append(line)
+            if "bench: utime=" in line:
+                bench.append(line)
             if line.startswith(("[error]", "[fatal]")) and len(errors) < 5:
                 errors.append(line.split("] ", 1)[-1].strip())
 
@@ -288,7 +293,7 @@ async def run(plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], ti
         raise TranscodeFailed(f"The video could not be decoded: {first}")
     if plan.hls_dir:
         write_master(Path(plan.hls_dir), plan.outputs)
-    return Result(cpu_seconds=cpu_seconds(lines), stderr_tail=lines)
+    return Result(cpu_seconds=cpu_seconds(bench or lines), stderr_tail=lines)
 
 
 def codecs(init_segment: bytes) -> str:

@@ -50,3 +50,20 @@ def test_the_pinned_ffmpeg_runs_the_one_pass_plan(tmp_path: Path) -> None:
     result = asyncio.run(run(plan, ignore, timeout_s=60))
     assert result.cpu_seconds > 0
     assert sorted(p.name for p in out.iterdir()) == ["240p.mp4", "360p.mp4", "thumbnail.jpg"]
+
+
+def test_cpu_seconds_survive_the_encoders_closing_statistics(tmp_path: Path) -> None:
+    """ffmpeg 9 prints `bench:` before each encoder's statistics; with five rungs those outrun the tail."""
+    source = make_clip(tmp_path / "in.mp4", size="640x360", seconds=1)
+    info = asyncio.run(probe(source))
+    out = tmp_path / "out"
+    out.mkdir()
+    rungs = ladder.plan(info.width, info.height, [360, 288, 240, 180, 144])
+    plan = build(source, out, info, rungs, hls=True)
+
+    async def ignore(_progress: Progress) -> None:
+        return None
+
+    result = asyncio.run(run(plan, ignore, timeout_s=60))
+    assert not any("bench: utime" in line for line in result.stderr_tail)  # the line is past the tail
+    assert result.cpu_seconds > 0
