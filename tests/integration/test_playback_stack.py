@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from reelgate.platform.playback import prefix
-from tests.conftest import make_clip
+from tests.conftest import make_clip, wait_for
 from tests.integration.conftest import Stack
 from tests.integration.videos import upload, wait_final
 
@@ -90,3 +90,17 @@ def test_playback_urls_wait_for_ready(stack: Stack, tmp_path: Path) -> None:
             assert "nothing to play yet" in early.json()["detail"]
         final = wait_final(api, video)
         assert api.get(final["playback_url"]).status_code == 200
+
+
+def test_bytes_served_through_signed_urls_count_as_egress(stack: Stack, tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "egress.mp4", size="640x360", seconds=2, extra=("-metadata", "title=egress"))
+    with stack.client(stack.tenant("hls-egress")) as api:
+        video = wait_final(api, upload(api, source).json())
+        urls = api.get(video["playback_url"]).json()
+        served = len(httpx.get(stack.router + next(iter(urls["mp4_urls"].values())), timeout=30).content)
+
+        def counted() -> int | None:
+            egress = api.get("/v1/usage").json()["egress_bytes"]
+            return egress if egress >= served else None
+
+        assert wait_for(counted, 20, "the bytes served through /play to be counted") == served
