@@ -159,4 +159,5 @@ def create_app_behind_router() -> Any:
     themselves (granian): the client's address and scheme, trusted from 127.0.0.1 only."""
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-    return ProxyHeadersMiddleware(create_app(), trusted_hosts="127.0.0.1")
+    app: Any = create_app()  # Litestar and uvicorn type the ASGI callables differently
+    return ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1")
