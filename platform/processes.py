@@ -21,16 +21,18 @@ from reelgate.platform.transcode import die_with_parent
 
 def run_forked(count: int, listening: socket.socket, serve: Callable[[socket.socket], None]) -> None:
     stopping = False
+    # The handler in place before ours (coverage's, under the tests): a child gets it back, and ends
+    # through sys.exit, so whatever saves at exit (coverage's data) does.
+    original = signal.getsignal(signal.SIGTERM)
 
     def start() -> int:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child's own run is measured by the integration tests
             die_with_parent()
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            try:
-                serve(listening)
-            finally:
-                os._exit(0)
+            signal.signal(signal.SIGTERM, original)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            serve(listening)
+            sys.exit(0)
         return pid
 
     def stop(signum: int, _frame: object) -> None:
