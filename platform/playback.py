@@ -27,7 +27,7 @@ from reelgate.platform import files, repo
 from reelgate.platform.db import system_db
 from reelgate.platform.errors import ApplicationError, problem_responses
 from reelgate.platform.schemas import Playback, Video
-from reelgate.platform.transcode import HLS_DIR
+from reelgate.platform.transcode import HLS_DIR, MASTER
 
 SALT = b"reelgate playback v1"
 _HLS_FILE = re.compile(r"^(master\.m3u8|\d+p\.m3u8|\d+p_init\.mp4|\d+p_\d{3,}\.m4s)$")
@@ -59,7 +59,7 @@ def urls(secret: str, video: Video, ttl_s: int, now: float | None = None) -> Pla
     base = prefix(secret, video.id, expires)
     return Playback(
         expires_at=datetime.fromtimestamp(expires, UTC),
-        hls_url=f"{base}/master.m3u8" if video.hls else None,
+        hls_url=f"{base}/{MASTER}" if video.hls else None,
         mp4_urls={r.name: f"{base}/{r.name}.mp4" for r in video.renditions},
     )
 

@@ -46,7 +46,8 @@ class StorageFull(OSError):
 
 
 HLS_DIR = "hls"
-MASTER = f"{HLS_DIR}/master.m3u8"
+MASTER = "master.m3u8"
+"""The master playlist's name, in the HLS folder."""
 SEGMENT_S = 4
 # Every encoded rung gets a keyframe on each segment boundary, so the rungs' segments line up and a
 # player can switch between them at any boundary.
@@ -336,4 +337,4 @@ def write_master(hls_dir: Path, outputs: list[Output]) -> None:
             f'RESOLUTION={out.width}x{out.height},CODECS="{codecs(init)}"',
             playlist.name,
         ]
-    (hls_dir / "master.m3u8").write_text("\n".join(lines) + "\n")
+    (hls_dir / MASTER).write_text("\n".join(lines) + "\n")
