@@ -27,6 +27,13 @@ def test_pinned_is_the_default_and_the_wheels_static_ffmpeg_9() -> None:
     assert ffmpeg_version(path).startswith("n9.")  # n9.0.2-17-g2a571b6068-20260930
 
 
+def test_pinned_refuses_the_fallback_imageio_would_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    """imageio-ffmpeg answers IMAGEIO_FFMPEG_EXE (or the system's ffmpeg) when it has no binary of its own."""
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", "/usr/bin/ffmpeg")
+    with pytest.raises(ToolMissing, match="not the imageio-ffmpeg wheel's own binary"):
+        ffmpeg_path("pinned")
+
+
 def test_a_path_that_is_no_program_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ToolMissing, match="names no program"):
         ffmpeg_path(str(tmp_path / "nope"))
