@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import msgspec
 
 RESULTS = Path(__file__).parent / "results"
@@ -98,6 +100,17 @@ def throwaway_stack(
         if undo:
             undo()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def wait_ready(http: httpx.Client, video: dict[str, Any]) -> dict[str, Any]:
+    """Follow the video's event stream until it is ready or failed, then read it; the stream says
+    `ready` as soon as the worker commits it."""
+    with http.stream("GET", video["events_url"], timeout=300) as events:
+        for line in events.iter_lines():
+            if line.startswith(("event: ready", "event: failed")):
+                break
+    final: dict[str, Any] = http.get(video["url"]).json()
+    return final
 
 
 def tenant_key(env: dict[str, str], name: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import Result, save, tenant_key, throwaway_stack
+from bench.common import Result, save, tenant_key, throwaway_stack, wait_ready
 from bench.ladder import make_source, naive_commands
 from reelgate.platform import ladder
 from reelgate.platform.settings import Settings
@@ -47,11 +47,7 @@ def run(seconds: int = 30) -> list[Result]:
         with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
             with source.open("rb") as fh:
                 video = http.post("/v1/videos", files={"file": ("phone.mp4", fh, "video/mp4")}).json()
-            with http.stream("GET", video["events_url"]) as events:
-                for line in events.iter_lines():
-                    if line.startswith(("event: ready", "event: failed")):
-                        break
-            video = http.get(video["url"]).json()
+            video = wait_ready(http, video)
             assert video["status"] == "ready", video
             urls = http.get(video["playback_url"]).json()
             top = video["renditions"][0]

