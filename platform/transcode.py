@@ -94,17 +94,17 @@ def ffmpeg_path(configured: str = "pinned") -> str:
         try:
             import imageio_ffmpeg
 
-            path = Path(imageio_ffmpeg.get_ffmpeg_exe())
+            wheel = Path(imageio_ffmpeg.get_ffmpeg_exe())
         except (ImportError, RuntimeError):
             raise ToolMissing("ffmpeg = 'pinned' needs the imageio-ffmpeg wheel (pip install imageio-ffmpeg)") from None
         # imageio-ffmpeg falls back to IMAGEIO_FFMPEG_EXE or the system's ffmpeg without saying so:
         # pinned means the wheel's own binary, or an error.
-        if not path.is_relative_to(Path(imageio_ffmpeg.__file__).parent):
+        if not wheel.is_relative_to(Path(imageio_ffmpeg.__file__).parent):
             raise ToolMissing(
-                f"ffmpeg = 'pinned' found {path}, not the imageio-ffmpeg wheel's own binary "
+                f"ffmpeg = 'pinned' found {wheel}, not the imageio-ffmpeg wheel's own binary "
                 "(is IMAGEIO_FFMPEG_EXE set, or does the wheel have no binary for this platform?)"
             )
-        return str(path)
+        return str(wheel)
     system = configured in ("system", "")
     path = shutil.which("ffmpeg" if system else configured)
     if not path:
