@@ -41,13 +41,18 @@ def session_secret(settings: Settings) -> str:
     path = settings.var / "secrets" / "session_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Written whole under a name of its own, then linked into place: the API processes of both
+        # colors start together, and one that found the key half-written would sign with another.
+        draft = path.with_name(f".session_key.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
         except FileExistsError:
             pass  # another process made it first: use theirs
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(32) + "\n")
+        finally:
+            draft.unlink()
     return Path(path).read_text().strip()
 
 
