@@ -42,9 +42,10 @@ SEED = """
 INSERT INTO tenants (name, rate_limit_per_minute) SELECT 'db-' || g, 0 FROM generate_series(1, %(tenants)s) g;
 INSERT INTO api_keys (tenant_id, key_hash, prefix)
     SELECT id, sha256(convert_to('key-' || name, 'UTF8')), left(md5(name), 8) FROM tenants WHERE name LIKE 'db-%%';
-INSERT INTO outputs (tenant_id, content_sha256, ladder_key, dir, refcount, thumbnail_bytes, cpu_seconds, hls_bytes)
+INSERT INTO outputs (tenant_id, content_sha256, ladder_key, dir, refcount, thumbnail_bytes, cpu_seconds, hls_bytes,
+                     total_bytes)
     SELECT t.id, md5(t.id::text || g), 'h264-aac-hls-v2:1080,720,480,360', 'outputs/' || md5(t.id::text || g), 1,
-           20000, 30, 9000000
+           20000, 30, 9000000, 20000 + 9000000 + 6000000 + 2000000 + 900000 + 500000
     FROM tenants t, generate_series(1, %(per_tenant)s) g WHERE t.name LIKE 'db-%%';
 INSERT INTO renditions (output_id, name, width, height, bytes, file)
     SELECT o.id, r.name, r.w, r.h, r.b, r.name || '.mp4' FROM outputs o,

@@ -198,7 +198,7 @@ class Transcoder:
             await self._announce(tenant_id, video_id, Event(status="processing", progress=share))
 
         timeout = TIMEOUT_FLOOR_S + TIMEOUT_FACTOR * info.duration_s
-        result = await transcode.run(plan, on_progress, timeout)
+        result = await transcode.run(plan, on_progress, timeout, nice=self.settings.transcode_nice)
         await self._finish(conn, tenant_id, video_id, row, plan, work, result.cpu_seconds)
 
     async def _reuse(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> bool:
@@ -259,7 +259,16 @@ class Transcoder:
             thumbnail = sizes.get(plan.thumbnail, 0)
             hls = sizes.get(transcode.HLS_DIR)
             used = await repo.upsert_output(
-                conn, output_id, tenant_id, row["content_sha256"], row["ladder_key"], folder, thumbnail, cpu, hls
+                conn,
+                output_id,
+                tenant_id,
+                row["content_sha256"],
+                row["ladder_key"],
+                folder,
+                thumbnail,
+                cpu,
+                hls,
+                total_bytes=sum(sizes.values()),
             )
             if used == output_id:
                 for out in plan.outputs:

@@ -10,7 +10,7 @@ import os
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -72,6 +72,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The ffmpeg that transcodes: `pinned` is the static ffmpeg 9 the imageio-ffmpeg wheel ships (a
     dependency, pinned), the same binary on every machine; `system` is the one on PATH (Debian's
     5.1); or a path. ffprobe is always the one on PATH. /health/version reports the version in use."""
+    transcode_nice: Annotated[int, msgspec.Meta(ge=0, le=19)] = 10
+    """ffmpeg's niceness: a transcode takes every core it is given, so on a machine that also serves
+    requests it yields to them (1,000 users during uploads: docs/performance.md). 0 runs it as the
+    worker runs."""
     api_server: Literal["uvicorn", "granian"] = "uvicorn"
     """The API's HTTP server."""
     db_pool_size: int = 20

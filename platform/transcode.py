@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import os
 import shutil
 import signal
 import subprocess
@@ -250,14 +251,22 @@ class Result(msgspec.Struct):
     stderr_tail: list[str]
 
 
-async def run(plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], timeout_s: float) -> Result:
-    """Run the plan's ffmpeg, reporting progress; raise TranscodeFailed with a reason."""
+async def run(
+    plan: Plan, on_progress: Callable[[Progress], Awaitable[None]], timeout_s: float, nice: int = 0
+) -> Result:
+    """Run the plan's ffmpeg, `nice` steps below the worker's priority, reporting progress; raise
+    TranscodeFailed with a reason."""
+
+    def start() -> None:  # pragma: no cover - runs in the child between fork and exec
+        die_with_parent()
+        os.nice(nice)
+
     proc = await asyncio.create_subprocess_exec(
         *plan.command,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent,
+        preexec_fn=start,
     )
     # ffmpeg at info level prints a line per stream; the tail holds the errors and `bench:`.
     tail: deque[str] = deque(maxlen=60)

@@ -55,15 +55,16 @@ async def upsert_output(
     folder: str,
     thumbnail_bytes: int,
     cpu: float,
-    hls_bytes: int | None = None,
+    hls_bytes: int | None,
+    total_bytes: int,
 ) -> UUID:
     """Store a new output, or take a reference on an equal one that finished first; return the one used."""
     cur = await conn.execute(
         "INSERT INTO outputs (id, tenant_id, content_sha256, ladder_key, dir, refcount,"
-        " thumbnail_bytes, cpu_seconds, hls_bytes) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s)"
+        " thumbnail_bytes, cpu_seconds, hls_bytes, total_bytes) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, content_sha256, ladder_key)"
         " DO UPDATE SET refcount = outputs.refcount + 1 RETURNING id",
-        (output_id, tenant_id, sha, ladder_key, folder, thumbnail_bytes, cpu, hls_bytes),
+        (output_id, tenant_id, sha, ladder_key, folder, thumbnail_bytes, cpu, hls_bytes, total_bytes),
     )
     found = await cur.fetchone()
     assert found is not None  # the upsert returns its row, inserted or not

@@ -173,8 +173,9 @@ async def usage_rows(conn: AsyncConnection[Any], tenant_id: UUID) -> list[tuple[
     cur = await conn.execute(
         "SELECT v.id, COALESCE(NULLIF(v.title, ''), v.filename, ''), v.status, COALESCE(v.duration_s, 0),"
         " v.cpu_seconds,"
-        " COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
-        "   + COALESCE(o.thumbnail_bytes, 0) + COALESCE(o.hls_bytes, 0), v.egress_bytes"
+        # total_bytes is NULL only for an output the previous release made: add its parts up.
+        " COALESCE(o.total_bytes, COALESCE((SELECT sum(r.bytes) FROM renditions r WHERE r.output_id = v.output_id), 0)"
+        "   + COALESCE(o.thumbnail_bytes, 0) + COALESCE(o.hls_bytes, 0)), v.egress_bytes"
         " FROM videos v LEFT JOIN outputs o ON o.id = v.output_id WHERE v.tenant_id = %s"
         " ORDER BY v.created_at DESC",
         (tenant_id,),

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from reelgate.platform.transcode import ffmpeg_path
@@ -146,7 +147,8 @@ def test_list_is_keyset_paginated(stack, media_dir: Path, clip: Path) -> None:  
 
 
 def test_usage_counts_processing_storage_and_serving(stack, clip: Path) -> None:  # type: ignore[no-untyped-def]
-    with stack.client(stack.tenant("usage")) as api:
+    key = stack.tenant("usage")
+    with stack.client(key) as api:
         video = wait_final(api, upload(api, clip, name="holiday.mp4").json())
         rendition = video["renditions"][0]
         whole = len(api.get(rendition["url"]).content)
@@ -173,6 +175,17 @@ def test_usage_counts_processing_storage_and_serving(stack, clip: Path) -> None:
     assert cost["egress"] == pytest.approx(served / 1e9 * rates["per_egress_gb"], rel=1e-3, abs=1e-9)
     assert usage["cost_estimate"] == cost["total"] > 0
     assert usage["cost_per_source_minute"] == pytest.approx(cost["total"] / (usage["source_seconds"] / 60), rel=1e-3)
+    with psycopg.connect(stack.settings.db_url, autocommit=True) as conn:
+        folder, total = conn.execute(  # type: ignore[misc]
+            "SELECT o.dir, o.total_bytes FROM videos v JOIN outputs o ON o.id = v.output_id WHERE v.id = %s",
+            (video["id"],),
+        ).fetchone()
+        on_disk = sum(f.stat().st_size for f in (stack.media / folder).rglob("*") if f.is_file())
+        assert usage["output_bytes"] == total == on_disk
+        # An output the previous release made has no stored total: its parts add up to the same.
+        conn.execute("UPDATE outputs SET total_bytes = NULL WHERE dir = %s", (folder,))
+        with stack.client(key) as api:
+            assert api.get("/v1/usage").json()["output_bytes"] == on_disk
 
 
 def test_metrics_group_paths_and_include_the_worker(api: httpx.Client, clip: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from reelgate.platform import ladder
 from reelgate.platform.probe import ToolMissing, probe
 from reelgate.platform.progress import Progress
-from reelgate.platform.transcode import build, ffmpeg_path, ffmpeg_version, run
+from reelgate.platform.transcode import Plan, build, ffmpeg_path, ffmpeg_version, run
 from tests.conftest import make_clip
 
 
@@ -76,3 +77,17 @@ def test_cpu_seconds_survive_the_encoders_closing_statistics(tmp_path: Path) -> 
     result = asyncio.run(run(plan, ignore, timeout_s=60))
     assert not any("bench: utime" in line for line in result.stderr_tail)  # the line is past the tail
     assert result.cpu_seconds > 0
+
+
+def test_ffmpeg_runs_below_the_workers_priority(tmp_path: Path) -> None:
+    """`transcode_nice`: the encoder yields the CPU to the API processes on the same machine."""
+    told = tmp_path / "niceness"
+    plan = Plan(command=["sh", "-c", f"nice > {told}"], outputs=[], thumbnail="thumbnail.jpg")
+
+    async def ignore(_progress: Progress) -> None:
+        return None
+
+    asyncio.run(run(plan, ignore, timeout_s=10, nice=7))
+    assert int(told.read_text()) == os.nice(0) + 7
+    asyncio.run(run(plan, ignore, timeout_s=10))
+    assert int(told.read_text()) == os.nice(0)

@@ -47,3 +47,6 @@ def test_bad_settings_say_where(tmp_path: Path) -> None:
     (tmp_path / "reelgate.toml").unlink()
     with pytest.raises(SettingsError, match="port_base"):
         load_settings({"REELGATE_HOME": str(tmp_path), "REELGATE_PORT_BASE": "eighty"})
+    with pytest.raises(SettingsError, match=r"<= 19 - at `\$.transcode_nice`"):
+        load_settings({"REELGATE_HOME": str(tmp_path), "REELGATE_TRANSCODE_NICE": "25"})
+    assert load_settings({"REELGATE_HOME": str(tmp_path)}).transcode_nice == 10
