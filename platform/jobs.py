@@ -184,7 +184,9 @@ class Transcoder:
         info = await probe(source)
         rungs = ladder.plan(info.width, info.height, self.settings.ladder)
         work = self.media.attempt_dir(video_id, row["attempts"])
-        plan = transcode.build(source, work, info, rungs, ffmpeg=self.settings.ffmpeg, hls=self.settings.hls)
+        plan = transcode.build(
+            source, work, info, rungs, ffmpeg=self.settings.ffmpeg, hls=self.settings.hls, mp4=self.settings.mp4
+        )
         last = 0.0
 
         async def on_progress(update: Progress) -> None:
@@ -226,8 +228,12 @@ class Transcoder:
         output_id = uuid4()
         final = self.media.output_dir(output_id)
         await asyncio.to_thread(shutil.move, os.fspath(work), final)
-        names = [*(o.file for o in plan.outputs), plan.thumbnail, *([transcode.HLS_DIR] if plan.hls_dir else [])]
+        mp4s = [o.file for o in plan.outputs if o.file.endswith(".mp4")]
+        names = [*mp4s, plan.thumbnail, *([transcode.HLS_DIR] if plan.hls_dir else [])]
         sizes = await asyncio.to_thread(_file_sizes, final, names)
+        for out in plan.outputs:
+            if out.file not in sizes:  # HLS only: the rendition is its variant
+                sizes[out.file] = await asyncio.to_thread(transcode.variant_bytes, final / transcode.HLS_DIR, out.name)
         try:
             used = await self._record_output(conn, tenant_id, video_id, row, plan, final, sizes, output_id, cpu)
         except _Gone:  # deleted while processing: keep nothing
@@ -268,7 +274,8 @@ class Transcoder:
                 thumbnail,
                 cpu,
                 hls,
-                total_bytes=sum(sizes.values()),
+                # An HLS-only rendition's bytes are its variant's, counted in the HLS folder already.
+                total_bytes=sum(n for name, n in sizes.items() if not name.startswith(f"{transcode.HLS_DIR}/")),
             )
             if used == output_id:
                 for out in plan.outputs:

@@ -62,6 +62,8 @@ def plan(width: int, height: int, rungs: list[int]) -> list[Rung]:
     return result
 
 
-def ladder_key(rungs: list[int], hls: bool = False) -> str:
-    """Identifies the ladder setting, so a changed ladder (or HLS turned on) never reuses old outputs."""
-    return ("h264-aac-hls-v2:" if hls else "h264-aac-v1:") + ",".join(str(r) for r in sorted(set(rungs), reverse=True))
+def ladder_key(rungs: list[int], hls: bool = False, mp4: bool = True) -> str:
+    """Identifies the ladder setting, so a changed ladder (or HLS turned on, or MP4 off) never reuses
+    old outputs."""
+    kind = "h264-aac-hls-v2:" if hls and mp4 else "h264-aac-hls-only-v1:" if hls else "h264-aac-v1:"
+    return kind + ",".join(str(r) for r in sorted(set(rungs), reverse=True))

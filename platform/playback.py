@@ -60,7 +60,7 @@ def urls(secret: str, video: Video, ttl_s: int, now: float | None = None) -> Pla
     return Playback(
         expires_at=datetime.fromtimestamp(expires, UTC),
         hls_url=f"{base}/{MASTER}" if video.hls else None,
-        mp4_urls={r.name: f"{base}/{r.name}.mp4" for r in video.renditions},
+        mp4_urls={r.name: f"{base}/{r.name}.mp4" for r in video.renditions if r.url},
     )
 
 

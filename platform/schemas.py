@@ -18,7 +18,9 @@ class Rendition(msgspec.Struct):
     width: int
     height: int
     bytes: int
-    url: str
+    url: str | None
+    """The MP4 download; None when the platform writes HLS only (`mp4 = false`): play it through
+    the video's playback URL."""
 
 
 class Caption(msgspec.Struct):
@@ -68,7 +70,7 @@ class Playback(msgspec.Struct):
     hls_url: str | None
     """The master playlist; None when the video was processed without HLS."""
     mp4_urls: dict[str, str]
-    """Each rendition's MP4 by name: the fallback for players without HLS."""
+    """Each rendition's MP4 by name: the fallback for players without HLS (empty for HLS only)."""
 
 
 class VideoPage(msgspec.Struct):

@@ -66,6 +66,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     hls: bool = True
     """Also write every rendition as an HLS variant (fMP4 segments, one master playlist), in the same
     ffmpeg pass as the MP4s; the pages' player streams it through signed, expiring URLs."""
+    mp4: bool = True
+    """Keep each rendition as a progressive MP4 (downloads, players without HLS). False writes the HLS
+    variants only, instead of beside them: about half the storage, no rendition downloads. Needs `hls`."""
     playback_ttl_s: int = 6 * 3600
     """How long a signed playback URL (HLS or MP4) stays valid."""
     ffmpeg: str = "pinned"
@@ -96,6 +99,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A page session ends this long after sign-in."""
     git_revision: str = ""
     """Reported by /health/version; read from git when empty."""
+
+    def __post_init__(self) -> None:
+        if not (self.hls or self.mp4):
+            raise ValueError("hls and mp4 are both off: the renditions must be written as one or the other")
 
     # -- derived paths -------------------------------------------------
     @property

@@ -126,17 +126,32 @@ def ffmpeg_version(path: str) -> str:
     return words[2] if len(words) > 2 and words[:2] == ["ffmpeg", "version"] else "unknown"
 
 
-def _write(out_dir: Path, rung: Rung, hls: bool) -> list[str]:
-    """The output options for one rung: an MP4 file, and with `hls` the same packets also as an HLS
-    variant (fMP4 segments), through the tee muxer, so nothing is encoded twice."""
-    mp4 = out_dir / f"{rung.name}.mp4"
+def _variant_options(out_dir: Path, rung: Rung) -> dict[str, str]:
+    return {
+        "hls_time": str(SEGMENT_S),
+        "hls_playlist_type": "vod",
+        "hls_segment_type": "fmp4",
+        "hls_flags": "independent_segments",
+        "hls_fmp4_init_filename": f"{rung.name}_init.mp4",
+        "hls_segment_filename": f"{out_dir / HLS_DIR / rung.name}_%03d.m4s",
+    }
+
+
+def rendition_file(rung: Rung, mp4: bool) -> str:
+    """A rendition's own file in its output folder: its MP4, or with HLS only its variant playlist."""
+    return f"{rung.name}.mp4" if mp4 else f"{HLS_DIR}/{rung.name}.m3u8"
+
+
+def _write(out_dir: Path, rung: Rung, hls: bool, mp4: bool) -> list[str]:
+    """The output options for one rung: an MP4 file, an HLS variant (fMP4 segments), or both from
+    the same packets through the tee muxer, so nothing is encoded twice."""
+    playlist = out_dir / HLS_DIR / f"{rung.name}.m3u8"
     if not hls:
-        return ["-movflags", "+faststart", "-dn", "-sn", str(mp4)]
-    variant = (
-        f"f=hls:hls_time={SEGMENT_S}:hls_playlist_type=vod:hls_segment_type=fmp4:hls_flags=independent_segments"
-        f":hls_fmp4_init_filename={rung.name}_init.mp4"
-        f":hls_segment_filename={out_dir / HLS_DIR / rung.name}_%03d.m4s"
-    )
+        return ["-movflags", "+faststart", "-dn", "-sn", str(out_dir / rendition_file(rung, True))]
+    options = _variant_options(out_dir, rung)
+    if not mp4:
+        return ["-dn", "-sn", "-f", "hls", *(x for k, v in options.items() for x in (f"-{k}", v)), str(playlist)]
+    variant = ":".join(f"{k}={v}" for k, v in {"f": "hls", **options}.items())
     # Global headers: the MP4 needs the codec's configuration up front, and tee cannot ask for it.
     return [
         "-dn",
@@ -145,7 +160,7 @@ def _write(out_dir: Path, rung: Rung, hls: bool) -> list[str]:
         "+global_header",
         "-f",
         "tee",
-        f"[f=mp4:movflags=+faststart]{mp4}|[{variant}]{out_dir / HLS_DIR / rung.name}.m3u8",
+        f"[f=mp4:movflags=+faststart]{out_dir / rendition_file(rung, True)}|[{variant}]{playlist}",
     ]
 
 
@@ -157,8 +172,12 @@ def build(
     threads: int = 0,
     ffmpeg: str = "pinned",
     hls: bool = False,
+    mp4: bool = True,
 ) -> Plan:
-    """The single ffmpeg command for this source and ladder (with `hls`, its HLS folder is made)."""
+    """The single ffmpeg command for this source and ladder (with `hls`, its HLS folder is made;
+    without `mp4`, the renditions are HLS variants only)."""
+    if not (hls or mp4):
+        raise ValueError("a plan writes MP4, HLS or both")
     remux = [r for r in rungs[:1] if can_remux(info, r)]
     encoded = [r for r in rungs if r not in remux]  # largest first
     # A cascade: each rung is scaled from the next larger one, not from the source, so
@@ -196,7 +215,7 @@ def build(
     ]
     outputs: list[Output] = []
     for rung in remux:
-        file = f"{rung.name}.mp4"
+        file = rendition_file(rung, mp4)
         cmd += [
             "-map",
             "0:v:0",
@@ -204,11 +223,11 @@ def build(
             "0:a:0?",
             "-c",
             "copy",
-            *_write(out_dir, rung, hls),
+            *_write(out_dir, rung, hls, mp4),
         ]
         outputs.append(Output(name=rung.name, width=rung.width, height=rung.height, file=file, remuxed=True))
     for i, rung in enumerate(encoded):
-        file = f"{rung.name}.mp4"
+        file = rendition_file(rung, mp4)
         cmd += [
             "-map",
             f"[o{i}]",
@@ -235,7 +254,7 @@ def build(
             f"{AUDIO_KBPS}k",
             "-ac",
             "2",
-            *_write(out_dir, rung, hls),
+            *_write(out_dir, rung, hls, mp4),
         ]
         outputs.append(Output(name=rung.name, width=rung.width, height=rung.height, file=file, remuxed=False))
     cmd += ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(out_dir / THUMBNAIL)]
@@ -336,6 +355,13 @@ def _segments(playlist: Path) -> list[tuple[float, int]]:
         elif line and not line.startswith("#"):
             found.append((seconds, (playlist.parent / line).stat().st_size))
     return found
+
+
+def variant_bytes(hls_dir: Path, name: str) -> int:
+    """One HLS variant's bytes: its playlist, init segment and media segments."""
+    playlist = hls_dir / f"{name}.m3u8"
+    init = hls_dir / f"{name}_init.mp4"
+    return playlist.stat().st_size + init.stat().st_size + sum(b for _, b in _segments(playlist))
 
 
 def write_master(hls_dir: Path, outputs: list[Output]) -> None:

@@ -117,7 +117,7 @@ async def accept_upload(
     try:
         os.replace(part, source)
         info = await probe(source)
-        ladder_key = ladder.ladder_key(settings.ladder, settings.hls)
+        ladder_key = ladder.ladder_key(settings.ladder, settings.hls, settings.mp4)
         async with tenant_db(state, tenant) as conn:
             output_id = await repo.reuse_output(conn, tenant.id, received.sha256, ladder_key)
             fields = {
@@ -371,6 +371,11 @@ async def serve_file(
         what = f"rendition '{name}'" if name else "thumbnail"
         raise NotFound(f"Video {video_id} has no {what} (it may not be ready yet).")
     folder, file, _size = found
+    if name and not file.endswith(".mp4"):
+        raise NotFound(
+            f"Video {video_id} was made as HLS only: it has no {name} download. Play it through"
+            f" /v1/videos/{video_id}/playback."
+        )
     path = state.media.resolve(folder) / file
     return files.serve(request, path, media_type, f"{video_id}-{file}", lambda n: state.egress.add(video_id, n))
 

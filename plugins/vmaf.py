@@ -249,11 +249,7 @@ class VmafGate:
     ) -> Score:
         name, width, height = str(rendition["name"]), int(rendition["width"]), int(rendition["height"])
         path = ctx.workdir / f"{clip.name}-{name}.mp4"
-        async with client.stream("GET", rendition["url"]) as download:
-            download.raise_for_status()
-            with path.open("wb") as out:
-                async for chunk in download.aiter_bytes():
-                    out.write(chunk)
+        await self._fetch(client, ffmpeg, video, rendition, path)
         log = ctx.workdir / f"{clip.name}-{name}.vmaf.json"
         run = await run_tool(score_command(ffmpeg, path, source, width, height, log, config.threads), kill_after=300)
         frames = frame_scores(log, run.exit_code, run.tail())
@@ -266,8 +262,28 @@ class VmafGate:
             vmaf_mean=round(statistics.fmean(frames), 3),
             vmaf_p5=round(percentile(frames, 0.05), 3),
             frames=len(frames),
-            kbps=round(path.stat().st_size * 8 / 1000 / duration, 1),
+            kbps=round(int(rendition["bytes"]) * 8 / 1000 / duration, 1),
         )
+
+    async def _fetch(
+        self, client: httpx.AsyncClient, ffmpeg: str, video: dict[str, Any], rendition: dict[str, Any], path: Path
+    ) -> None:
+        """The rendition as an MP4 file: its download, or, from a platform that writes HLS only, its
+        variant copied out of the signed HLS stream (the packets a player gets, unchanged)."""
+        if rendition.get("url"):
+            async with client.stream("GET", rendition["url"]) as download:
+                download.raise_for_status()
+                with path.open("wb") as out:
+                    async for chunk in download.aiter_bytes():
+                        out.write(chunk)
+            return
+        playback = (await client.get(video["playback_url"])).raise_for_status().json()
+        if not playback.get("hls_url"):
+            raise NoVmaf("the rendition has neither an MP4 download nor an HLS stream")
+        variant = client.base_url.join(f"{playback['hls_url'].rsplit('/', 1)[0]}/{rendition['name']}.m3u8")
+        run = await run_tool([ffmpeg, "-v", "error", "-y", "-i", str(variant), "-c", "copy", str(path)], kill_after=120)
+        if run.exit_code != 0 or run.timed_out:
+            raise NoVmaf(f"could not read the HLS variant: {run.tail()}")
 
 
 @hookimpl

@@ -17,7 +17,8 @@ _VIDEO_COLUMNS = """
     v.duration_s, v.width, v.height, v.video_codec, v.audio_codec, v.created_at, v.updated_at,
     v.finished_at, v.output_id, o.thumbnail_bytes, o.hls_bytes,
     COALESCE((SELECT json_agg(json_build_object('name', r.name, 'width', r.width, 'height', r.height,
-                                                'bytes', r.bytes) ORDER BY r.width * r.height DESC)
+                                                'bytes', r.bytes, 'file', r.file)
+                              ORDER BY r.width * r.height DESC)
               FROM renditions r WHERE r.output_id = v.output_id), '[]'::json) AS renditions,
     COALESCE((SELECT json_agg(json_build_object('lang', c.lang, 'label', c.label, 'cues', c.cues,
                                                 'bytes', c.bytes) ORDER BY c.created_at, c.lang)
@@ -30,7 +31,11 @@ def to_video(row: dict[str, Any]) -> Video:
     ready = row["status"] == "ready"
     renditions = [
         Rendition(
-            name=r["name"], width=r["width"], height=r["height"], bytes=r["bytes"], url=f"{base}/renditions/{r['name']}"
+            name=r["name"],
+            width=r["width"],
+            height=r["height"],
+            bytes=r["bytes"],
+            url=f"{base}/renditions/{r['name']}" if r["file"].endswith(".mp4") else None,
         )
         for r in (row["renditions"] if ready else [])
     ]

@@ -77,8 +77,9 @@ class Stack:
         return self.settings.media
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+@contextmanager
+def running_stack(**settings: str) -> Iterator[Stack]:
+    """A stack of its own, up until the block ends; `settings` are REELGATE_* variables."""
     # Not under pytest's 0700 temp root: the postgres user must be able to enter it.
     home = Path(tempfile.mkdtemp(prefix="reelgate-stack-"))
     home.chmod(0o755)
@@ -86,6 +87,7 @@ def stack() -> Iterator[Stack]:
     env.update(
         REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(free_port_base()), REELGATE_MAX_UPLOAD_BYTES=str(MAX_UPLOAD)
     )
+    env.update(settings)
     running = Stack(home, env)
     try:
         running.cli("stack", "up")  # a failure shows the parts' logs
@@ -93,6 +95,12 @@ def stack() -> Iterator[Stack]:
     finally:
         running.cli("stack", "down", check=False)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with running_stack() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

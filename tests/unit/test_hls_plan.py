@@ -12,7 +12,7 @@ import pytest
 from reelgate.platform import ladder
 from reelgate.platform.probe import probe
 from reelgate.platform.progress import Progress
-from reelgate.platform.transcode import build, codecs, run
+from reelgate.platform.transcode import build, codecs, run, variant_bytes
 from tests.conftest import make_clip
 
 
@@ -81,3 +81,22 @@ def test_codecs_come_from_the_init_segments_avcc() -> None:
     avcc = b"\x00\x00\x00\x10avcC\x01\x64\x00\x1f\xff"
     assert codecs(b"...." + avcc + b"....mp4a....") == "avc1.64001f,mp4a.40.2"
     assert codecs(b"...." + avcc) == "avc1.64001f"
+
+
+def test_hls_only_writes_the_variants_instead_of_mp4s(tmp_path: Path) -> None:
+    """`mp4 = false`: the same pass, with each rung written only as its HLS variant."""
+    source = make_clip(tmp_path / "in.mp4", size="640x360", seconds=5)
+    info = asyncio.run(probe(source))
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = build(source, out, info, ladder.plan(info.width, info.height, [360, 240]), hls=True, mp4=False)
+    assert [o.file for o in plan.outputs] == ["hls/360p.m3u8", "hls/240p.m3u8"]
+    asyncio.run(run(plan, _ignore, timeout_s=120))
+    assert not list(out.glob("*.mp4"))
+    hls = out / "hls"
+    assert "240p.m3u8" in (hls / "master.m3u8").read_text()
+    variant = [hls / "240p.m3u8", hls / "240p_init.mp4", *sorted(hls.glob("240p_*.m4s"))]
+    assert len(variant) == 4  # 5 s in 4-second segments
+    assert variant_bytes(hls, "240p") == sum(f.stat().st_size for f in variant)
+    with pytest.raises(ValueError, match="MP4, HLS or both"):
+        build(source, out, info, ladder.plan(info.width, info.height, [240]), hls=False, mp4=False)

@@ -68,3 +68,4 @@ def test_ladder_key_ignores_order_and_duplicates() -> None:
     assert ladder_key([360, 720, 720]) == ladder_key([720, 360])
     assert ladder_key([720]) != ladder_key([720, 360])
     assert ladder_key([720], hls=True) != ladder_key([720])
+    assert ladder_key([720], hls=True, mp4=False) != ladder_key([720], hls=True)

@@ -50,3 +50,5 @@ def test_bad_settings_say_where(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"<= 19 - at `\$.transcode_nice`"):
         load_settings({"REELGATE_HOME": str(tmp_path), "REELGATE_TRANSCODE_NICE": "25"})
     assert load_settings({"REELGATE_HOME": str(tmp_path)}).transcode_nice == 10
+    with pytest.raises(SettingsError, match="hls and mp4 are both off"):
+        load_settings({"REELGATE_HOME": str(tmp_path), "REELGATE_HLS": "false", "REELGATE_MP4": "0"})
