@@ -173,7 +173,7 @@ def compare(kind: str, seconds: int, repeats: int, folder: Path) -> list[Result]
     runs: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(repeats):  # interleaved
         for name, cmds in commands.items():
-            runs[name].append(sum(timed(cmd) for cmd in cmds))
+            runs[name].append(sum(timed(cmd, cwd=sides[name]) for cmd in cmds))  # a plan's paths are relative
     median = {name: statistics.median(times) for name, times in runs.items()}
     plan = transcode.build(source, folder, info, rungs)
     encoded = [r for r in rungs if not any(o.remuxed and o.name == r.name for o in plan.outputs)]

@@ -12,7 +12,7 @@ import pytest
 from reelgate.platform import ladder
 from reelgate.platform.probe import probe
 from reelgate.platform.progress import Progress
-from reelgate.platform.transcode import build, codecs, run, variant_bytes
+from reelgate.platform.transcode import Plan, build, codecs, run, variant_bytes
 from tests.conftest import make_clip
 
 
@@ -21,7 +21,7 @@ async def _ignore(_progress: Progress) -> None:
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Plan]:
     folder = tmp_path_factory.mktemp("hls")
     source = make_clip(folder / "in.mp4", size="640x360", seconds=9)
     info = asyncio.run(probe(source))
@@ -31,7 +31,12 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     plan = build(source, out, info, ladder.plan(info.width, info.height, [360, 240, 144]), hls=True)
     assert [o.remuxed for o in plan.outputs] == [True, False, False]
     asyncio.run(run(plan, _ignore, timeout_s=120))
-    return out
+    return out, plan
+
+
+@pytest.fixture(scope="module")
+def outputs(made: tuple[Path, Plan]) -> Path:
+    return made[0]
 
 
 def test_mp4s_and_hls_come_from_one_ffmpeg(outputs: Path) -> None:
@@ -40,6 +45,45 @@ def test_mp4s_and_hls_come_from_one_ffmpeg(outputs: Path) -> None:
     for name in ("360p", "240p", "144p"):
         assert (hls / f"{name}.m3u8").is_file() and (hls / f"{name}_init.mp4").is_file()
     assert len(list(hls.glob("240p_*.m4s"))) == 3  # 9 s in 4-second segments
+
+
+def test_the_encoded_rungs_share_one_audio_encode(made: tuple[Path, Plan]) -> None:
+    """One AAC encoder for the ladder: the encoded rungs carry the same audio packets; the copied rung
+    keeps the source's own audio, as it keeps its video."""
+
+    def audio(file: str) -> tuple[str, str]:
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-select_streams",
+                "a",
+                "-show_entries",
+                "stream=channels",
+                "-of",
+                "csv=p=0",
+                str(outputs / file),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        packets = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(outputs / file), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return probe, packets  # fmt: skip
+
+    outputs = made[0]
+
+    command = made[1].command
+    assert [command[i + 1] for i, arg in enumerate(command) if arg.startswith("-c:a")] == ["copy", "aac"]
+    assert audio("240p.mp4") == audio("144p.mp4")
+    assert audio("240p.mp4")[0] == "2"
+    assert audio("360p.mp4")[0] == "1"  # the source's mono AAC, copied
 
 
 def test_master_playlist_lists_each_variant_with_its_codecs(outputs: Path) -> None:
