@@ -47,6 +47,11 @@ async def proxied() -> AsyncIterator[Settings]:
     shutil.rmtree(home, ignore_errors=True)
 
 
+# A round trip with no fault in force. Loopback takes well under a millisecond, but a busy 2-core machine
+# (a stack starting beside the tests) has taken 117 ms; the smallest fault these tests set adds 300 ms.
+UNDELAYED_S = 0.25
+
+
 async def _round_trip(settings: Settings, payload: bytes = b"ping") -> tuple[bytes, float]:
     reader, writer = await asyncio.open_unix_connection(socket_path(settings, "valkey"))
     started = time.monotonic()
@@ -68,7 +73,7 @@ async def _closed(reading: Awaitable[object]) -> bool:
 
 async def test_bytes_pass_untouched_without_a_fault(proxied: Settings) -> None:
     answer, took = await _round_trip(proxied, b"PING\r\n")
-    assert answer == b"PING\r\n" and took < 0.1
+    assert answer == b"PING\r\n" and took < UNDELAYED_S
 
 
 async def test_latency_delays_each_direction(proxied: Settings) -> None:
@@ -78,7 +83,7 @@ async def test_latency_delays_each_direction(proxied: Settings) -> None:
     assert answer == b"ping" and 0.3 <= took < 1.0
     clear_fault(proxied, "valkey")
     await asyncio.sleep(0.15)
-    assert (await _round_trip(proxied))[1] < 0.1
+    assert (await _round_trip(proxied))[1] < UNDELAYED_S
 
 
 async def test_a_fault_past_its_end_is_ignored(proxied: Settings) -> None:
@@ -86,7 +91,7 @@ async def test_a_fault_past_its_end_is_ignored(proxied: Settings) -> None:
     write_fault(proxied, "valkey", Fault(latency_ms=2000, drop=True, until=time.time() - 1))
     await asyncio.sleep(0.15)
     answer, took = await _round_trip(proxied)
-    assert answer == b"ping" and took < 0.1
+    assert answer == b"ping" and took < UNDELAYED_S
 
 
 async def test_a_drop_closes_open_connections_and_refuses_new_ones(proxied: Settings) -> None:
