@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.datastructures import State
 
 from reelgate.platform import repo
+from reelgate.platform.db import connection
 from reelgate.platform.errors import RateLimited, Unauthorized
 
 # Keys found recently skip the database for this long (revocations clear the cache sooner).
@@ -62,7 +63,7 @@ async def current_tenant(request: Request[Any, Any, Any], state: State) -> repo.
     if tenant is None:
         client = client_address(request)
         await refuse_if_throttled(state, client, key)
-        async with state.pool.connection() as conn:
+        async with connection(state.pool) as conn:
             tenant = await repo.tenant_for_key(conn, key)
             if tenant is None:
                 await repo.record(conn, "auth.failed", actor=key_label(key), address=client, via="api")

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from reelgate.platform import transcode
+from reelgate.platform.db import connection
 from reelgate.platform.probe import ToolMissing
 from reelgate.platform.schemas import Health, Version
 
@@ -67,7 +68,7 @@ class HealthController(Controller):
 async def _check_db(state: State) -> str:
     try:
         async with asyncio.timeout(DB_TIMEOUT_S):
-            async with state.pool.connection() as conn:
+            async with connection(state.pool) as conn:
                 await conn.execute("SELECT 1")
         return "ok"
     except Exception as exc:  # the check reports, it does not raise

@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
 from reelgate.platform import captions, playback, repo, videos, webvtt
 from reelgate.platform.auth import client_address, count_failure, key_label, refuse_if_throttled, who
-from reelgate.platform.db import tenant_db
+from reelgate.platform.db import connection, tenant_db
 from reelgate.platform.uploads import Received
 from reelgate.platform.web import session
 from reelgate.platform.web.csrf import CSRF_EXPIRED, CSRF_HEADER, CSRFFailed, valid_csrf
@@ -104,7 +104,7 @@ class PublicPages(Controller):
         if key:
             client = client_address(request)
             await refuse_if_throttled(state, client, key)
-            async with state.pool.connection() as conn:
+            async with connection(state.pool) as conn:
                 found = await repo.sign_in_key(conn, key)
                 actor = key_label(key)
                 if found is None:
@@ -127,7 +127,7 @@ class PublicPages(Controller):
     async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         key_id = session.signed_in_key(request)
         if key_id is not None:
-            async with state.pool.connection() as conn:
+            async with connection(state.pool) as conn:
                 tenant = await repo.tenant_for_key_id(conn, key_id)
                 if tenant is not None:
                     await repo.record(

@@ -21,6 +21,7 @@ from litestar.types import Scope
 
 from reelgate.platform import repo
 from reelgate.platform.auth import rate_limit
+from reelgate.platform.db import connection
 from reelgate.platform.errors import ApplicationError
 from reelgate.platform.settings import Settings
 
@@ -105,7 +106,7 @@ async def page_tenant(request: Request[Any, Any, Any], state: State) -> repo.Ten
         cached = f"session:{key_id}"
         tenant = state.key_cache.get(cached)
         if tenant is None:
-            async with state.pool.connection() as conn:
+            async with connection(state.pool) as conn:
                 tenant = await repo.tenant_for_key_id(conn, key_id)
             if tenant is not None:
                 state.key_cache.put(cached, tenant)
