@@ -105,15 +105,18 @@ async def list_videos(
     conn: AsyncConnection[Any], tenant_id: UUID, limit: int, after: tuple[datetime, UUID] | None
 ) -> tuple[list[Video], str | None]:
     """Newest first, keyset-paginated on (created_at, id): stable under inserts, no OFFSET scans."""
-    where = "v.tenant_id = %s"
+    where = "tenant_id = %s"
     params: list[object] = [tenant_id]
     if after:
-        where += " AND (v.created_at, v.id) < (%s, %s)"
+        where += " AND (created_at, id) < (%s, %s)"
         params += [after[0], after[1]]
     async with conn.cursor(row_factory=dict_row) as cur:
+        # The page is cut first, then joined: otherwise the planner, which cannot see through the
+        # row-level security filter, may join every video of the tenant to its output and sort them all.
         await cur.execute(
-            f"SELECT {_VIDEO_COLUMNS} FROM videos v LEFT JOIN outputs o ON o.id = v.output_id"
-            f" WHERE {where} ORDER BY v.created_at DESC, v.id DESC LIMIT %s",
+            f"SELECT {_VIDEO_COLUMNS} FROM (SELECT * FROM videos WHERE {where}"
+            " ORDER BY created_at DESC, id DESC LIMIT %s) v LEFT JOIN outputs o ON o.id = v.output_id"
+            " ORDER BY v.created_at DESC, v.id DESC",
             (*params, limit + 1),
         )
         rows = await cur.fetchall()
