@@ -510,6 +510,10 @@ def serve(color: str, port: int | None, host: str, processes: int | None) -> Non
     if count <= 1:
         uvicorn.Server(config).run()
         return
+    # The app is loaded before the socket is bound, as one uvicorn process does it: until it is ready
+    # the port refuses connections, so the router's health check sees a restarting API as down instead
+    # of holding connections in the backlog; the children then start without importing it again.
+    config.load()
     run_forked(count, config.bind_socket(), lambda sock: uvicorn.Server(config).run(sockets=[sock]))
 
 

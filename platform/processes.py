@@ -25,10 +25,16 @@ def run_forked(count: int, listening: socket.socket, serve: Callable[[socket.soc
     # through sys.exit, so whatever saves at exit (coverage's data) does.
     original = signal.getsignal(signal.SIGTERM)
 
+    parent = os.getpid()
+
     def start() -> int:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child's own run is measured by the integration tests
             die_with_parent()
+            if os.getppid() != parent:
+                # The parent died between the fork and the line above, so no signal will come: a child
+                # started in that window (a kill of the children, then the parent) would serve on alone.
+                os._exit(0)
             signal.signal(signal.SIGTERM, original)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             serve(listening)

@@ -49,7 +49,7 @@ def test_the_gate_kills_the_candidates_processes_and_the_live_color_feels_nothin
     assert 0 < (checks["worker-kill.recovery_s"] or 99) < 30  # the job finished after the restart
     assert checks["api-kill.requests_failed"] and checks["api-kill.requests_failed"] > 0  # it did die
     assert 0 < (checks["api-kill.availability"] or 0) < 1 and (checks["api-kill.recovery_s"] or 99) < 30
-    # HAProxy's health check saw the killed API go down, then come back (fall 2, rise 1, every 1 s).
+    # HAProxy's health check saw the killed API go down, then come back (fall 2, rise 1, every 0.5 s).
     assert 0 < (checks["api-kill.router-marks-it-down"] or 0) < 10
     assert 0 < (checks["api-kill.router-marks-it-up-again"] or 0) < 30
     journals = [a for a in result.artifacts if a.endswith("journal.json")]
