@@ -61,8 +61,8 @@ def run(seconds: int = 20, repeats: int = 3) -> list[Result]:
                 final = http.get(video["url"]).json()
                 out = folder / f"bare-{attempt}"
                 out.mkdir()
-                command = transcode.build(variant, out, info, plan_rungs, hls=True)
-                bare_runs.append(timed(command.command, cwd=command.cwd))
+                made = transcode.build(variant, out, info, plan_rungs, hls=True)
+                bare_runs.append(timed(made.command, cwd=made.cwd))
         pipeline, bare = statistics.median(pipeline_runs), statistics.median(bare_runs)
         assert final["status"] == "ready", final
         return [

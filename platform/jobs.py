@@ -228,7 +228,7 @@ class Transcoder:
         output_id = uuid4()
         final = self.media.output_dir(output_id)
         await asyncio.to_thread(shutil.move, os.fspath(work), final)
-        mp4s = [o.file for o in plan.outputs if o.file.endswith(".mp4")]
+        mp4s = [o.file for o in plan.outputs if transcode.downloadable(o.file)]
         names = [*mp4s, plan.thumbnail, *([transcode.HLS_DIR] if plan.hls_dir else [])]
         sizes = await asyncio.to_thread(_file_sizes, final, names)
         for out in plan.outputs:

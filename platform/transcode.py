@@ -133,6 +133,11 @@ def rendition_file(rung: Rung, mp4: bool) -> str:
     return f"{rung.name}.mp4" if mp4 else f"{HLS_DIR}/{rung.name}.m3u8"
 
 
+def downloadable(file: str) -> bool:
+    """Whether a rendition's own file is an MP4 to download (not an HLS-only variant playlist)."""
+    return file.endswith(".mp4")
+
+
 def _slaves(rung: Rung, streams: str, hls: bool, mp4: bool) -> list[str]:
     """The tee muxer's outputs for one rung: its MP4 and/or its HLS variant (fMP4 segments), each
     taking the rung's video stream and its audio stream. Paths are relative to the output folder

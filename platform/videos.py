@@ -21,7 +21,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from reelgate.platform import cost, files, ladder, playback, repo
+from reelgate.platform import cost, files, ladder, playback, repo, transcode
 from reelgate.platform.auth import current_tenant, who
 from reelgate.platform.db import tenant_db
 from reelgate.platform.errors import (
@@ -371,7 +371,7 @@ async def serve_file(
         what = f"rendition '{name}'" if name else "thumbnail"
         raise NotFound(f"Video {video_id} has no {what} (it may not be ready yet).")
     folder, file, _size = found
-    if name and not file.endswith(".mp4"):
+    if name and not transcode.downloadable(file):
         raise NotFound(
             f"Video {video_id} was made as HLS only: it has no {name} download. Play it through"
             f" /v1/videos/{video_id}/playback."

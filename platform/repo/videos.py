@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from reelgate.platform.schemas import Caption, Rendition, Video
+from reelgate.platform.transcode import downloadable
 
 _VIDEO_COLUMNS = """
     v.id, v.title, v.filename, v.status, v.progress, v.failure_reason, v.source_bytes, v.content_sha256,
@@ -35,7 +36,7 @@ def to_video(row: dict[str, Any]) -> Video:
             width=r["width"],
             height=r["height"],
             bytes=r["bytes"],
-            url=f"{base}/renditions/{r['name']}" if r["file"].endswith(".mp4") else None,
+            url=f"{base}/renditions/{r['name']}" if downloadable(r["file"]) else None,
         )
         for r in (row["renditions"] if ready else [])
     ]
