@@ -38,6 +38,9 @@ async def _get(pool: AsyncConnectionPool[Any], first: sql.Composable, wait_s: fl
             if attempt:
                 raise
             await pool.check()
+        except BaseException:  # cancelled (the client left): the connection goes back, not astray
+            await pool.putconn(conn)
+            raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
