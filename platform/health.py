@@ -62,6 +62,7 @@ class HealthController(Controller):
             color=settings.color,
             git_revision=settings.git_revision or _git_revision(str(settings.root)),
             ffmpeg=ffmpeg,
+            outputs=[name for name, on in (("mp4", settings.mp4), ("hls", settings.hls)) if on],
         )
 
 

@@ -126,6 +126,9 @@ class Version(msgspec.Struct):
     git_revision: str
     ffmpeg: str
     """The version of the ffmpeg that transcodes (the `ffmpeg` setting), or why there is none."""
+    outputs: list[str] = []
+    """How renditions are written: `mp4` (downloads), `hls` (a stream), or both (the `mp4` and `hls`
+    settings); a scenario's `needs` reads it."""
 
 
 class Problem(msgspec.Struct):

@@ -1,9 +1,11 @@
 """`scenario`: QA's scenario files (`scenarios/*.yaml`) run against the target as a release gate.
 
 Each file runs `repeat` times; the gates' tenant key is `${secret.API_KEY}`. A step that fails is a
-finding naming the file, the step and why, and fails the gate. Checks: `steps_passed`, `steps_failed`,
-`slowest_step_ms` and, when repeated, `p95_ms:<scenario>/<step>`. With `baseline: live` the engine runs the
-same scenarios against the live color in the same run.
+finding naming the file, the step and why, and fails the gate. A file whose `needs` the target lacks is
+skipped with its reason (check `scenarios_skipped`); when every file is, the gate is `error`: it judged
+nothing. Checks: `steps_passed`, `steps_failed`, `slowest_step_ms` and, when repeated,
+`p95_ms:<scenario>/<step>`. With `baseline: live` the engine runs the same scenarios against the live color
+in the same run.
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ class ScenarioGate:
         write_junit(results, junit)
         report = ctx.workdir / "scenarios.json"
         report.write_bytes(msgspec.json.format(msgspec.json.encode(results)))
+        skipped = [r for r in results if r.skipped]
+        if len(skipped) == len(results):
+            return error_result(
+                ctx.gate_id, self.name, f"every scenario was skipped, so nothing was judged: {skipped[0].skipped}"
+            )
         steps = [(r, s) for r in results for s in r.steps]
         passed = [s for _, s in steps if s.ok]
         failed = [(r, s) for r, s in steps if not s.ok]
@@ -87,6 +94,9 @@ class ScenarioGate:
                 note=first_failure,
             ),
         ]
+        if skipped:
+            names = sorted({f"{Path(r.file).name} ({r.skipped})" for r in skipped})
+            checks.append(Check(name="scenarios_skipped", value=float(len(skipped)), note="; ".join(names)))
         if passed:
             slowest = max(passed, key=lambda s: s.ms)
             checks.append(Check(name="slowest_step_ms", value=slowest.ms, unit="ms", note=slowest.name))

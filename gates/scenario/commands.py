@@ -89,8 +89,11 @@ def scenario_run(
     for one in loaded:
         result = asyncio.run(run_loaded(one, target, variables, env))
         results.append(result)
-        verdict = "PASS" if result.passed else "FAIL"
+        verdict = "SKIP" if result.skipped else "PASS" if result.passed else "FAIL"
         click.echo(f"{verdict} {result.name} ({result.file}, {result.duration_s:.2f} s)")
+        if result.skipped:
+            click.echo(f"  {result.skipped}")
+            continue
         for step in result.steps:
             mark = "ok  " if step.ok else "FAIL"
             click.echo(f"  {mark} {step.name}: {step.method} {step.url}: {step.reason}")

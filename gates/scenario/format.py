@@ -17,6 +17,7 @@ steps:
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from typing import Any, Literal
 import msgspec
 from ruamel.yaml.comments import CommentedMap
 
+from reelgate.gates.scenario import assertions
 from reelgate.gates.yamlfile import FileError, decode, load_yaml, plain, position
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -49,16 +51,20 @@ class FilePart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Expect(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    status: int | list[int] | None = None
-    """The status, or one of several."""
-    headers: dict[str, str] = {}
-    """Headers that must be present with these values (names are case-insensitive)."""
+    status: int | list[int] | dict[str, Any] | None = None
+    """The status, one of several, or comparisons (`{ge: 200, lt: 300}`). Unset: any 2xx or 3xx."""
+    headers: dict[str, str | dict[str, Any]] = {}
+    """Headers that must be present with these values, or hold to assertions (`{contains: json}`); names are
+    case-insensitive, and a header that is not there fails (`{absent: true}` asks for that)."""
     json: dict[str, Any] = {}
-    """`$.path: value`: the value at each path must equal this (a mapping matches as a subset)."""
+    """`$.path: value`: the value at each path must equal this (a mapping matches as a subset), or hold to an
+    assertion (`{gt: 2.5, le: 4}`, `{type: array, length: {ge: 1}}`; see `assertions.py`)."""
     matches: dict[str, str] = {}
     """`$.path`, `header:Name` or `body` (the whole body as text): a regular expression the value must match."""
-    max_ms: float | None = None
-    """The longest the request may take."""
+    schema: str | dict[str, Any] | None = None
+    """A JSON Schema (2020-12) the JSON body must validate against: a file relative to the scenario, or inline."""
+    max_ms: float | dict[str, Any] | None = None
+    """The longest the request may take, or comparisons (`{lt: 500}`)."""
 
 
 class Poll(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -103,6 +109,18 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return parts + ([self.body] if self.body else [])
 
 
+class Need(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A setting of the target the scenario needs, asked before its first step; a target without it skips
+    the scenario with `reason`, so a scenario never fails for a setting it was not written for."""
+
+    reason: str
+    """What is needed, in words (`MP4 downloads: the platform's mp4 setting`): what the skip says."""
+    get: str
+    """What to ask, e.g. `/health/version` (relative to the target; the defaults' headers are sent)."""
+    expect: Expect
+    """What the answer must hold for the scenario to run."""
+
+
 class Load(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How the scenario runs as a k6 load test (`reelgate scenario k6`); without it, one iteration."""
 
@@ -122,6 +140,8 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str
     vars: dict[str, Any] = {}
     defaults: Defaults = msgspec.field(default_factory=Defaults)
+    needs: list[Need] = []
+    """Settings of the target this scenario needs; without them it is skipped, with their reason."""
     steps: list[Step]
     load: Load | None = None
 
@@ -157,12 +177,73 @@ def _step_problem(step: Step, folder: Path) -> tuple[str, str] | None:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                return f"expected a regular expression for {where}, found {pattern!r} ({exc})", "expect"
+                return f"expected a regular expression for {where}, found {pattern!r} ({exc})", "expect.matches"
+    asserted = [
+        *(("expect.json", p, v) for p, v in step.expect.json.items()),
+        *(("expect.headers", f"header {n}", v) for n, v in step.expect.headers.items()),
+        *(("poll.until", p, v) for p, v in (step.poll.until.items() if step.poll else ())),
+        *(("poll.fail_if", p, v) for p, v in (step.poll.fail_if.items() if step.poll else ())),
+    ]
+    for key, where, value in asserted:
+        if isinstance(value, dict) and not assertions.is_assertion(value) and set(value) & set(assertions.NAMES):
+            # `{gt: 1, typo: 2}`: half an assertion is almost certainly a mistake, not a subset to match.
+            others = ", ".join(sorted(set(value) - set(assertions.NAMES)))
+            return f"{where}: expected assertions ({', '.join(assertions.NAMES)}), found also {others}", key
+        why = assertions.problem(value) if assertions.is_assertion(value) else None
+        if why:
+            return f"{where}: {why}", key
+    for key, value in (("expect.status", step.expect.status), ("expect.max_ms", step.expect.max_ms)):
+        if isinstance(value, dict):
+            why = assertions.problem(value, comparisons_only=True) if value else "expected comparisons, found {}"
+            if why or not assertions.is_assertion(value):
+                return f"{key.split('.')[1]}: {why or 'expected comparisons such as {ge: 200, lt: 300}'}", key
     missing = [f for f in step.files if "${" not in f and not (folder / f).is_file()]
     if missing:
         return f"expected a file at {missing[0]} (relative to the scenario), found none", (
             "body" if step.body == missing[0] else "multipart"
         )
+    return None
+
+
+def _load_schema(step: Step, folder: Path) -> str | None:
+    """The step's JSON Schema as a mapping (read from its file), checked; what is wrong with it, or None."""
+    from jsonschema import Draft202012Validator, SchemaError
+
+    schema = step.expect.schema
+    if schema is None:
+        return None
+    if isinstance(schema, str):
+        path = folder / schema
+        try:
+            schema = json.loads(path.read_text())
+        except OSError:
+            return f"expected a JSON Schema file at {schema} (relative to the scenario), found none"
+        except ValueError as exc:
+            return f"expected JSON in the schema file {schema}, found: {exc}"
+        if not isinstance(schema, dict):
+            return f"expected a JSON object in the schema file {schema}, found {type(schema).__name__}"
+        step.expect.schema = schema
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return f"expected a valid JSON Schema (2020-12): {exc.message} (at {exc.json_path})"
+    outside = _outside_refs(schema)
+    if outside:
+        return f"expected `$ref`s inside the schema (`#/$defs/...`) and no `$id`, found {outside!r}"
+    return None
+
+
+def _outside_refs(node: Any) -> str | None:
+    """A `$ref` that leaves the schema, or an `$id`: neither runner fetches other documents."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return ref
+        if isinstance(node.get("$id"), str):
+            return str(node["$id"])
+        return next((found for v in node.values() if (found := _outside_refs(v))), None)
+    if isinstance(node, list):
+        return next((found for v in node if (found := _outside_refs(v))), None)
     return None
 
 
@@ -186,8 +267,9 @@ def parse_scenario(text: str, file: str, folder: Path) -> LoadedScenario:
     for i, step in enumerate(scenario.steps):
         step.name = step.name or f"step {i + 1}"
         problem = _step_problem(step, folder)
-        if problem:
-            message, key = problem
+        schema_problem = _load_schema(step, folder) if problem is None else None
+        if problem or schema_problem:
+            message, key = problem or (str(schema_problem), "expect.schema")
             line, col = position(tree, f"$.steps[{i}].{key}" if key else f"$.steps[{i}]")
             raise ScenarioError(file, line, col, f"step `{step.name}`: {message}")
     return LoadedScenario(scenario=scenario, file=file, folder=folder)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reelgate.gates.scenario import json_schema_js
 from reelgate.gates.scenario.format import FilePart, LoadedScenario, Step
 
 RUNTIME = r"""
@@ -84,6 +85,60 @@ function matches(actual, expected) {
   return JSON.stringify(actual) === JSON.stringify(expected);
 }
 
+// The assertions of `assertions.py`, the same rules in JavaScript (a test holds both to the same answers).
+const COMPARISONS = { eq: "==", ne: "!=", gt: ">", ge: ">=", lt: "<", le: "<=" };
+const ASSERTIONS = [...Object.keys(COMPARISONS), "exists", "absent", "type", "length", "contains", "one_of", "matches"];
+
+function isAssertion(value) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => ASSERTIONS.includes(k));
+}
+
+function typeOf(value) {
+  if (value === null) return "null";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  if (typeof value === "string") return "string";
+  return Array.isArray(value) ? "array" : "object";
+}
+
+function assertOne(found, name, operand) {
+  switch (name) {
+    case "eq": return matches(found, operand);
+    case "ne": return !matches(found, operand);
+    case "gt": return typeof found === "number" && found > operand;
+    case "ge": return typeof found === "number" && found >= operand;
+    case "lt": return typeof found === "number" && found < operand;
+    case "le": return typeof found === "number" && found <= operand;
+    case "type": return typeOf(found) === operand || (operand === "number" && typeOf(found) === "integer");
+    case "length":
+      if (typeof found !== "string" && !Array.isArray(found)) return false;
+      return holdsAssertion(typeof found === "string" ? [...found].length : found.length,
+        operand !== null && typeof operand === "object" ? operand : { eq: operand });
+    case "contains":
+      if (Array.isArray(found)) return found.some((item) => matches(item, operand));
+      return typeof found === "string" && found.includes(String(operand));
+    case "one_of": return operand.some((option) => matches(found, option));
+    case "matches": return typeof found === "string" && regex(operand).test(found);
+    default: return true;  // exists: true, on a value that is there
+  }
+}
+
+function holdsAssertion(found, assertion) {
+  if ("absent" in assertion || assertion.exists === false) {
+    const absent = (assertion.absent === undefined ? true : assertion.absent) &&
+      (assertion.exists === undefined ? false : assertion.exists) === false;
+    return absent ? found === MISSING : found !== MISSING;
+  }
+  if (found === MISSING) return false;
+  return Object.entries(assertion).every(([name, operand]) => assertOne(found, name, operand));
+}
+
+function holds(found, expected) {
+  return isAssertion(expected) ? holdsAssertion(found, expected) : found !== MISSING && matches(found, expected);
+}
+
 function url(base, raw) {
   return /^https?:\/\//.test(raw) ? raw : `${base}/${raw.replace(/^\/+/, "")}`;
 }
@@ -130,6 +185,8 @@ def _options(loaded: LoadedScenario) -> dict[str, Any]:
     return {
         "scenarios": {"scenario": executor},
         "thresholds": thresholds,
+        # `scenario run` never follows a redirect: a 3xx is the step's answer in both runners.
+        "maxRedirects": 0,
         # The percentiles reelgate's k6 gate reads (k6 reports p(90) and p(95) only, by default).
         "summaryTrendStats": ["avg", "min", "med", "p(90)", "p(95)", "p(99)", "max"],
     }
@@ -158,25 +215,66 @@ def _request(step: Step, files: dict[str, str], timeout: float) -> str:
     return f"http.request({_js(method)}, url(BASE, String(render(vars, {_js(step.url)}))), {body}, {params})"
 
 
-def _conditions(step: Step) -> str:
+def _conditions(step: Step, schema: str | None) -> str:
     expect = step.expect
     tests: list[str] = []
-    wanted = [expect.status] if isinstance(expect.status, int) else expect.status
-    if wanted is not None:
+    status = expect.status
+    if status is None:
+        tests.append(f"{_js('status 2xx or 3xx')}: (r) => r.status >= 200 && r.status < 400")
+    elif isinstance(status, dict):
+        tests.append(f"{_js(f'status {status}')}: (r) => holds(r.status, render(vars, {_js(status)}))")
+    else:
+        wanted = [status] if isinstance(status, int) else status
         tests.append(f"{_js('status ' + ' or '.join(map(str, wanted)))}: (r) => {_js(wanted)}.includes(r.status)")
     for name, value in expect.headers.items():
-        tests.append(f"{_js(f'header {name}')}: (r) => read(r, {_js('header:' + name)}) === render(vars, {_js(value)})")
+        where = _js("header:" + name)
+        tests.append(f"{_js(f'header {name}')}: (r) => holds(read(r, {where}), render(vars, {_js(value)}))")
     for path, value in expect.json.items():
-        tests.append(f"{_js(path)}: (r) => matches(read(r, {_js(path)}), render(vars, {_js(value)}))")
+        tests.append(f"{_js(path)}: (r) => holds(read(r, {_js(path)}), render(vars, {_js(value)}))")
     for where, pattern in expect.matches.items():
         tests.append(
             f"{_js(where + ' matches')}: (r) => read(r, {_js(where)}) !== MISSING && "
             f"regex(render(vars, {_js(pattern)})).test(String(read(r, {_js(where)})))"
         )
-    if expect.max_ms is not None:
+    if schema is not None:
+        tests.append(f"{_js('body matches the schema')}: (r) => validates({schema}, r)")
+    if isinstance(expect.max_ms, dict):
+        tests.append(
+            f"{_js(f'time {expect.max_ms}')}: (r) => holds(r.timings.duration, render(vars, {_js(expect.max_ms)}))"
+        )
+    elif expect.max_ms is not None:
         tests.append(f"{_js(f'within {expect.max_ms:g} ms')}: (r) => r.timings.duration <= {expect.max_ms}")
     tests.append(f"{_js('answered')}: (r) => r.status > 0")
     return "{" + ", ".join(tests) + "}"
+
+
+SCHEMA_RUNTIME = """
+// JSON Schema 2020-12 with @cfworker/json-schema; `format` stays an annotation, as in `scenario run`.
+for (const name of Object.keys(format)) delete format[name];
+
+function validates(validator, res) {
+  let document;
+  try { document = res.json(); } catch (e) { return false; }
+  return validator.validate(document).valid;
+}
+"""
+
+
+def _needs(loaded: LoadedScenario) -> list[str]:
+    """The scenario's `needs`, asked once in k6's setup: a target without them aborts the test with the
+    reason (k6 has no "skipped"; `scenario run` and the gate skip the scenario instead)."""
+    if not loaded.scenario.needs:
+        return []
+    lines = ["export function setup() {", f"  const vars = render({{}}, {_js(loaded.scenario.vars)});"]
+    timeout = loaded.scenario.defaults.timeout
+    for i, need in enumerate(loaded.scenario.needs):
+        probe = Step(name=f"needs {need.reason}", get=need.get, expect=need.expect)
+        lines += [
+            f"  const need{i} = {_request(probe, {}, timeout)};",
+            f"  if (!Object.values({_conditions(probe, None)}).every((test) => test(need{i}))) "
+            f"exec.test.abort({_js(f'skipped: needs {need.reason}')});",
+        ]
+    return [*lines, "}", ""]
 
 
 def to_k6(loaded: LoadedScenario) -> str:
@@ -189,32 +287,48 @@ def to_k6(loaded: LoadedScenario) -> str:
             if path not in files:
                 files[path] = f"FILE_{len(files)}"
                 opens.append(f"const {files[path]} = open({_js(str(loaded.folder / path))}, 'b');")
+    schemas: dict[int, str] = {}
+    for index, step in enumerate(scenario.steps):
+        if step.expect.schema is not None:
+            schemas[index] = f"SCHEMA_{len(schemas)}"
+            opens.append(f"const {schemas[index]} = new Validator({_js(step.expect.schema)}, '2020-12', false);")
+    imports = (
+        [
+            f"import {_js(str(json_schema_js.FOLDER / 'url-shim.js'))};",
+            f"import {{ Validator, format }} from {_js(str(json_schema_js.FOLDER / 'index.js'))};",
+        ]
+        if schemas
+        else []
+    )
     lines = [
         f"// Generated by `reelgate scenario k6` from {loaded.file}: {scenario.name}",
         'import http from "k6/http";',
         'import { check, fail, sleep } from "k6";',
         'import { Counter } from "k6/metrics";',
+        *(['import exec from "k6/execution";'] if scenario.needs else []),
+        *imports,
         RUNTIME,
+        *([SCHEMA_RUNTIME] if schemas else []),
         *opens,
         f"const BASE = (__ENV.BASE_URL || {_js(scenario.defaults.base_url)}).replace(/\\/+$/, '');",
         f"const DEFAULT_HEADERS = {_js(scenario.defaults.headers)};",
         f"export const options = {json.dumps(_options(loaded), indent=2)};",
         "",
+        *_needs(loaded),
         "export default function () {",
         f"  const vars = render({{}}, {_js(scenario.vars)});",
         "  let res;",
     ]
     timeout = scenario.defaults.timeout
-    for step in scenario.steps:
+    for index, step in enumerate(scenario.steps):
         name = _js(step.name)
         lines.append(f"  // {step.name}")
         lines.append(f"  res = {_request(step, files, timeout)};")
         if step.poll is not None:
             poll = step.poll
-            until = " && ".join(f"matches(read(res, {_js(p)}), render(vars, {_js(v)}))" for p, v in poll.until.items())
-            fail_if = " || ".join(
-                f"matches(read(res, {_js(p)}), render(vars, {_js(v)}))" for p, v in poll.fail_if.items()
-            )
+            holds = "holds(read(res, {}), render(vars, {}))"
+            until = " && ".join(holds.format(_js(p), _js(v)) for p, v in poll.until.items())
+            fail_if = " || ".join(holds.format(_js(p), _js(v)) for p, v in poll.fail_if.items())
             lines += [
                 f"  {{ const deadline = Date.now() + {poll.timeout * 1000:g};",
                 "    while (true) {",
@@ -231,11 +345,11 @@ def to_k6(loaded: LoadedScenario) -> str:
                 "    }",
                 "  }",
             ]
-        lines.append(f"  if (!verify({name}, res, {_conditions(step)})) return;")
+        lines.append(f"  if (!verify({name}, res, {_conditions(step, schemas.get(index))})) return;")
         for var, where in step.capture.items():
             lines.append(f"  vars[{_js(var)}] = read(res, {_js(where)});")
             lines.append(
-                f"  if (vars[{_js(var)}] === MISSING) {{ verify({name}, res, "
+                f"  if (vars[{_js(var)}] === MISSING || vars[{_js(var)}] === null) {{ verify({name}, res, "
                 f"{{{_js('capture ' + var)}: () => false}}); return; }}"
             )
     lines.append("}")

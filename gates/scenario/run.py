@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 import msgspec
 
+from reelgate.gates.scenario import assertions
+from reelgate.gates.scenario.assertions import holds
 from reelgate.gates.scenario.format import FilePart, LoadedScenario, Step, load_scenario
-from reelgate.gates.scenario.values import MISSING, UnknownVariable, Values, json_path, matches
+from reelgate.gates.scenario.values import MISSING, UnknownVariable, Values, json_path
 
 
 class StepResult(msgspec.Struct, kw_only=True):
@@ -36,10 +38,13 @@ class ScenarioResult(msgspec.Struct, kw_only=True):
     file: str
     steps: list[StepResult]
     duration_s: float
+    skipped: str = ""
+    """Why the scenario did not run: a setting it `needs` that the target does not have."""
 
     @property
     def passed(self) -> bool:
-        return all(s.ok for s in self.steps) and bool(self.steps)
+        """Every step passed (a skipped scenario did not fail: it says why it did not run)."""
+        return all(s.ok for s in self.steps) and (bool(self.steps) or bool(self.skipped))
 
     @property
     def failed(self) -> list[StepResult]:
@@ -79,20 +84,32 @@ def _shown(value: Any) -> str:
     return "nothing" if value is MISSING else repr(value)
 
 
+def _status(expected: int | list[int] | dict[str, Any] | None, found: int, values: Values) -> str | None:
+    """Why the status is not the one expected; unset, a status must be 2xx or 3xx (as in Hurl and Step CI)."""
+    if expected is None:
+        ok = 200 <= found < 400
+        return None if ok else f"expected a 2xx or 3xx status (set `status:` to expect another), found {found}"
+    if isinstance(expected, dict):
+        why = assertions.check(found, values.render(expected))
+        return f"status: {why}, found {found}" if why else None
+    wanted = [expected] if isinstance(expected, int) else expected
+    return None if found in wanted else f"expected status {' or '.join(map(str, wanted))}, found {found}"
+
+
 def _check(step: Step, response: httpx.Response, ms: float, values: Values) -> None:
     expect = step.expect
-    wanted = [expect.status] if isinstance(expect.status, int) else expect.status
-    if wanted is not None and response.status_code not in wanted:
-        detail = response.text[:200].replace("\n", " ")
-        raise _Failed(f"expected status {' or '.join(map(str, wanted))}, found {response.status_code}: {detail}")
+    status = _status(expect.status, response.status_code, values)
+    if status:
+        raise _Failed(f"{status}: {response.text[:200].replace(chr(10), ' ')}")
     for name, value in expect.headers.items():
-        found = response.headers.get(name)
-        if found != values.render(value):
-            raise _Failed(f"expected header {name}: {values.render(value)!r}, found {found!r}")
+        found = _read(response, f"header:{name}")
+        why = assertions.explain(found, values.render(value))
+        if why:
+            raise _Failed(f"header {name}: {why}")
     for path, value in expect.json.items():
-        found = _read(response, path)
-        if found is MISSING or not matches(found, values.render(value)):
-            raise _Failed(f"expected {path} to be {values.render(value)!r}, found {_shown(found)}")
+        why = assertions.explain(_read(response, path), values.render(value))
+        if why:
+            raise _Failed(f"{path}: {why}")
     for where, pattern in expect.matches.items():
         found = _read(response, where)
         try:
@@ -101,8 +118,28 @@ def _check(step: Step, response: httpx.Response, ms: float, values: Values) -> N
             raise _Failed(f"{where}: {values.render(pattern)!r} is not a regular expression ({exc})") from None
         if not matched:
             raise _Failed(f"expected {where} to match /{pattern}/, found {_shown(found)}")
-    if expect.max_ms is not None and ms > expect.max_ms:
+    if expect.schema is not None:
+        _check_schema(response, expect.schema)
+    if isinstance(expect.max_ms, dict):
+        why = assertions.check(round(ms, 3), values.render(expect.max_ms))
+        if why:
+            raise _Failed(f"time in ms: {why}")
+    elif expect.max_ms is not None and ms > expect.max_ms:
         raise _Failed(f"expected an answer within {expect.max_ms:g} ms, it took {ms:.1f} ms")
+
+
+def _check_schema(response: httpx.Response, schema: Any) -> None:
+    """The JSON body against the step's schema (2020-12; `format` is an annotation, as the draft has it)."""
+    from jsonschema import Draft202012Validator
+
+    document = _document(response)
+    if document is _NOT_JSON:
+        raise _Failed(f"expected a JSON body for the schema, found {response.text[:100]!r}")
+    errors = sorted(Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise _Failed(f"the body does not match the schema at {first.json_path}: {first.message}{more}")
 
 
 def _capture(step: Step, response: httpx.Response, values: Values) -> None:
@@ -110,6 +147,8 @@ def _capture(step: Step, response: httpx.Response, values: Values) -> None:
         found = _read(response, where)
         if found is MISSING:
             raise _Failed(f"expected {where} to capture `{name}`, found nothing")
+        if found is None:
+            raise _Failed(f"expected {where} to capture `{name}`, found null")
         values.variables[name] = found
 
 
@@ -156,9 +195,9 @@ class Runner:
             if step.poll is not None:
                 deadline = time.monotonic() + step.poll.timeout
                 while True:
-                    if any(matches(_read(response, p), self.values.render(v)) for p, v in step.poll.fail_if.items()):
+                    if any(holds(_read(response, p), self.values.render(v)) for p, v in step.poll.fail_if.items()):
                         raise _Failed(f"poll ended by fail_if: {self._describe(response, step.poll.fail_if)}")
-                    if all(matches(_read(response, p), self.values.render(v)) for p, v in step.poll.until.items()):
+                    if all(holds(_read(response, p), self.values.render(v)) for p, v in step.poll.until.items()):
                         break
                     if time.monotonic() + step.poll.interval > deadline:
                         raise _Failed(
@@ -183,6 +222,15 @@ class Runner:
         result.url, result.reason = self.values.redact(result.url), self.values.redact(result.reason)
         return result
 
+    async def unmet_need(self) -> str:
+        """Why the target lacks a setting the scenario needs ("" when it has them all)."""
+        for need in self.loaded.scenario.needs:
+            probe = Step(name=f"needs {need.reason}", get=need.get, expect=need.expect)
+            result = await self.step(probe)
+            if not result.ok:
+                return f"needs {need.reason} ({result.reason})"
+        return ""
+
     def _describe(self, response: httpx.Response, paths: dict[str, Any]) -> str:
         return ", ".join(f"{p} is {_shown(_read(response, p))}" for p in paths)
 
@@ -195,6 +243,10 @@ async def run_loaded(
     steps: list[StepResult] = []
     async with httpx.AsyncClient(follow_redirects=False) as client:
         runner = Runner(loaded, target, values, client)
+        unmet = await runner.unmet_need()
+        if unmet:
+            name, file, took = loaded.scenario.name, loaded.file, round(time.monotonic() - started, 3)
+            return ScenarioResult(name=name, file=file, steps=[], duration_s=took, skipped=unmet)
         for step in loaded.scenario.steps:
             result = await runner.step(step)
             steps.append(result)
@@ -211,11 +263,15 @@ def run_scenario(path: Path | str, target: str, variables: dict[str, Any] | None
 
 
 def write_junit(results: list[ScenarioResult], path: Path) -> None:
-    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+    from junitparser import Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     xml = JUnitXml()
     for result in results:
         suite = TestSuite(result.name)
+        if result.skipped:
+            case = TestCase("needs", classname=result.file)
+            case.result = [Skipped(result.skipped)]
+            suite.add_testcase(case)
         for step in result.steps:
             case = TestCase(step.name, classname=result.file, time=step.ms / 1000)
             if not step.ok:
