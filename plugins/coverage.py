@@ -88,11 +88,17 @@ async def source_folders(python: str, names: list[str], cwd: Path) -> list[str]:
 
 def rcfile(workdir: Path, cwd: Path, folders: list[str]) -> Path:
     """The gate's own coverage settings: the real folders, and each installed folder mapped back to the
-    source's folder of the same name (`.../site-packages/reelgate/platform/` is `platform/`)."""
+    source's folder of the same name (`.../site-packages/reelgate/platform/` is `platform/`).
+
+    Folders go to `source_dirs`, which coverage takes literally: since coverage 7.18 an entry of `source`
+    is a glob pattern, so a folder with `[` in its name matched nothing and no source was measured."""
     path = workdir / "coveragerc"
-    lines = ["[run]", "branch = True", "parallel = True", "relative_files = True", "source ="]
-    lines += [f"    {folder}" for folder in folders]
-    mapped = [f for f in folders if (cwd / Path(f).name).is_dir() and Path(f) != cwd / Path(f).name]
+    dirs = [f for f in folders if Path(f).is_dir()]
+    modules = [f for f in folders if f not in dirs]
+    lines = ["[run]", "branch = True", "parallel = True", "relative_files = True"]
+    lines += ["source_dirs =", *(f"    {folder}" for folder in dirs)] if dirs else []
+    lines += ["source_pkgs =", *(f"    {module}" for module in modules)] if modules else []
+    mapped = [f for f in dirs if (cwd / Path(f).name).is_dir() and Path(f) != cwd / Path(f).name]
     if mapped:
         lines.append("[paths]")
         for folder in mapped:
@@ -182,6 +188,9 @@ class CoverageGate:
                 reason="coverage produced no JSON report",
             )
         data = json.loads(report.read_text())
+        unmeasured = await _unmeasured(data, config, cwd, ctx)
+        if unmeasured:
+            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts, reason=unmeasured)
         checks, findings = judge_report(data, config)
         if failed_tests is not None:
             checks.insert(0, failed_tests)
@@ -208,6 +217,53 @@ class CoverageGate:
             findings=findings,
             artifacts=artifacts,
         )
+
+
+def measured_sources(files: list[str], rooms: list[str]) -> list[str]:
+    """The report's files that lie in one of the source rooms: the report's paths are relative to the source
+    (`platform/auth.py`), and a plain module is its own file (`calc.py`)."""
+    return [f for f in files if Path(f).parts and (Path(f).parts[0] in rooms or Path(f).stem in rooms)]
+
+
+def source_rooms(config: CoverageConfig) -> list[str]:
+    """The source rooms as the report names them: `reelgate.platform` is `platform/`, a folder its name."""
+    return [Path(name).name if "/" in name else name.rsplit(".", 1)[-1] for name in config.source]
+
+
+async def _unmeasured(data: dict[str, Any], config: CoverageConfig, cwd: Path, ctx: GateContext) -> str:
+    """Why the report measured nothing of what the gate judges ("" when it did): no source file in it, or a
+    changed source file missing from it. Either would pass as 100 % of nothing."""
+    files = list(data.get("files", {}))
+    if config.coverage_json:
+        return "" if files else "the coverage report holds no file: it measured nothing"
+    rooms = source_rooms(config)
+    sources = measured_sources(files, rooms)
+    if not sources:
+        elsewhere = f" (only {len(files)} files elsewhere, e.g. {files[0]})" if files else ""
+        return (
+            f"coverage measured no file of the source ({', '.join(rooms)}){elsewhere}: "
+            "the measurement is empty, not covered; see tests.log"
+        )
+    if not config.diff_against:
+        return ""
+    ref = (ctx.live_commit or "HEAD") if config.diff_against == "live" else config.diff_against
+    changed = await _changed_sources(cwd, ref, rooms)
+    missing = [f for f in changed if f not in files]
+    if missing:
+        return (
+            f"{len(missing)} changed source files are not in the coverage report ({', '.join(missing[:3])}): "
+            "their lines were not measured"
+        )
+    return ""
+
+
+async def _changed_sources(cwd: Path, ref: str, rooms: list[str]) -> list[str]:
+    """Python files of the source rooms that differ from `ref` and still exist."""
+    run = await run_tool(["git", "diff", "--name-only", ref, "--", *(f"{room}/*.py" for room in rooms)], cwd=cwd)
+    if run.exit_code != 0:
+        return []
+    names = [line.strip() for line in run.stdout.decode().splitlines() if line.strip()]
+    return [n for n in names if (cwd / n).is_file()]
 
 
 def judge_report(data: dict[str, Any], config: CoverageConfig) -> tuple[list[Check], list[Finding]]:

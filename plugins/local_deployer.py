@@ -37,6 +37,11 @@ class LocalDeployerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     """Seconds any one step (a build, a migration, a start) may take before the deploy fails."""
 
 
+def build_name(commit: str, extras: list[str]) -> str:
+    """`var/builds/<name>`: the commit, then `+` and each extra (`<commit>+test`)."""
+    return "+".join([commit, *sorted(extras)])
+
+
 def gates_tenant(release_id: str) -> str:
     """The tenant a release's gates use, on the local stack's database."""
     return f"gates-{release_id}"
@@ -87,8 +92,9 @@ class LocalDeployer:
             )
         # One build per commit and extras: a second release of the same commit reuses it.
         extras = f"[{','.join(sorted(self.config.extras))}]" if self.config.extras else ""
-        # A venv records its own absolute path: build where `var/builds` really is (it may be a link).
-        build = (self.ctx.var / "builds").resolve() / f"{commit}{extras.replace(',', '+')}"
+        # A venv records its own absolute path: build where `var/builds` really is (it may be a link). The
+        # name holds no glob character (`<commit>+test`, not `<commit>[test]`): tools read paths as patterns.
+        build = (self.ctx.var / "builds").resolve() / build_name(commit, self.config.extras)
         venv = build / ".venv"
         if (build / "complete").exists():
             say(f"reusing the build of {ref} ({commit[:12]})")

@@ -90,3 +90,22 @@ def test_the_quality_gate_reads_a_rendition_from_the_stream(
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert int(frames) == 5 * 25  # every frame of the 5 s at 25 fps
+
+
+def test_the_shipped_scenarios_pass_or_say_which_setting_they_need(
+    hls_only: tuple[Stack, str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Before, `upload-and-play` captured the null MP4 URL of an HLS-only rendition and requested `.../None`.
+    Now it needs MP4 downloads and is skipped with that reason; `upload-and-stream` plays the stream."""
+    stack, key, _ = hls_only
+    shipped = Path(__file__).resolve().parents[2] / "scenarios"
+    out = tmp_path / "gate"
+    run = stack.cli(
+        "gate", "run", "scenario", "--target", stack.router, "--api-key", key,
+        "--set", f'files=["{shipped}/*.yaml"]', "--out", str(out), check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "scenarios_skipped" in run.stdout and "needs MP4 downloads" in run.stdout
+    ran = stack.cli("scenario", "run", str(shipped / "upload-and-play.yaml"), "--target", stack.router,
+                    "--api-key", key, check=False)  # fmt: skip
+    assert ran.returncode == 0 and ran.stdout.startswith("SKIP ") and "None" not in ran.stdout

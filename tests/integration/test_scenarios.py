@@ -47,7 +47,7 @@ def test_a_wrong_expectation_fails_at_its_step_and_says_why(stack: Stack, tmp_pa
     run = stack.cli("scenario", "run", str(scenario), "--target", stack.router, "--api-key", key, check=False)
     assert run.returncode == 1
     assert "FAIL a wrong expectation" in run.stdout
-    assert "FAIL list: GET " in run.stdout and "expected $.items to be [1, 2, 3], found []" in run.stdout
+    assert "FAIL list: GET " in run.stdout and "$.items: expected [1, 2, 3], found []" in run.stdout
     assert "echo=***" in run.stdout and key not in run.stdout
     assert "(1 later steps not run)" in run.stdout
 

@@ -274,3 +274,15 @@ def test_old_builds_are_pruned_but_never_one_a_color_runs(tmp_path: Path) -> Non
     assert [b.name for b in removed] == ["old-idle"]
     assert sorted(p.name for p in builds.iterdir()) == ["new", "newer-2", "newer-3", "old-live", "unfinished"]
     assert prune_builds(tmp_path / "elsewhere", keep=3) == []  # no builds yet: nothing to do
+
+
+def test_a_build_folder_name_holds_no_glob_character() -> None:
+    """A build with extras was `<commit>[test]`; coverage 7.18 read that folder as a pattern and measured
+    nothing of it."""
+    import glob
+
+    from reelgate.plugins.local_deployer import build_name
+
+    assert build_name("abc123", ["test", "granian"]) == "abc123+granian+test"
+    assert build_name("abc123", []) == "abc123"
+    assert glob.escape(build_name("abc123", ["test"])) == build_name("abc123", ["test"])
