@@ -3,7 +3,9 @@
 Each experiment runs through the chaos gate (a 20 s 1280x720 clip in flight, 20 reads a second). Its
 recovery time (fault until the color is ready and the clip is done) is compared with the baseline, in
 the same run on the same stack: the time the same clip takes from upload to `ready` with no fault.
-The worker-kill row is the median of 20 kills (MTTR), with the maximum beside it; goal < 30 s.
+The worker-kill and api-kill rows are the median of 20 kills each (MTTR), with the maximum beside it;
+goal < 30 s. A run the gate could not measure (`error`) is counted and named, not hidden: the api-kill
+experiment once ended `error` in 2 of 4 releases.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from reelgate.plugins.chaostoolkit import ChaosConfig, ChaosGate, prepare_chaos_
 ROOT = Path(__file__).parents[1]
 EXPERIMENTS = ["worker-kill", "api-kill", "postgres-restart", "postgres-pause", "valkey-outage", "disk-full", "latency"]
 KILLS = 20
+REPEATED = ("worker-kill", "api-kill")
 GOAL_S = 30.0
 
 
@@ -43,7 +46,8 @@ def _clean_processing(router: str, key: str, workdir: Path, runs: int = 3) -> fl
     return statistics.median(took)
 
 
-def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> dict[str, float | None]:
+def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> dict[str, float | None] | str:
+    """The experiment's checks by name, or why the gate could not measure it."""
     config = msgspec.convert(
         {
             "experiments": [str(ROOT / "chaos" / "experiments" / f"{name}.yaml")],
@@ -56,7 +60,7 @@ def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> 
     ctx = GateContext(gate_id="bench", target=target, config=config, workdir=workdir, api_key=key)
     result = asyncio.run(ChaosGate().run(ctx))
     if result.verdict == "error":
-        raise RuntimeError(f"{name}: {result.reason}")
+        return result.reason
     return {c.name.split(".", 1)[1]: c.value for c in result.checks}
 
 
@@ -81,11 +85,13 @@ def run() -> list[Result]:
         workdir.mkdir()
         baseline = _clean_processing(router, key, workdir)
         for name in only or EXPERIMENTS:
-            runs = KILLS if name == "worker-kill" else 1
-            measured = [_experiment(name, color, target, key, workdir / f"{name}-{i}") for i in range(runs)]
+            runs = KILLS if name in REPEATED else 1
+            outcomes = [_experiment(name, color, target, key, workdir / f"{name}-{i}") for i in range(runs)]
+            errors = [o for o in outcomes if isinstance(o, str)]
+            measured = [o for o in outcomes if not isinstance(o, str)]
             recoveries = [m["recovery_s"] for m in measured]
             known = [r for r in recoveries if r is not None]
-            value = statistics.median(known) if len(known) == len(recoveries) else float("inf")
+            value = statistics.median(known) if known and len(known) == len(recoveries) else float("inf")
             results.append(
                 save(
                     Result(
@@ -96,17 +102,25 @@ def run() -> list[Result]:
                         baseline=baseline,
                         ratio=value / baseline,
                         goal=f"< {GOAL_S:g} s",
-                        met=value < GOAL_S and all(m["jobs_lost"] == 0 and "job_in_flight" not in m for m in measured),
+                        met=value < GOAL_S
+                        and not errors
+                        and all(m["jobs_lost"] == 0 and "job_in_flight" not in m for m in measured),
                         unit="s",
                         details={
                             "runs": runs,
+                            "measured": len(measured),
+                            "errors": errors,
                             "recovery_s": recoveries,
                             "max_recovery_s": max(known) if known else None,
                             "answered_again_s": [m["answered_again_s"] for m in measured],
                             "requests_failed": sum(m["requests_failed"] or 0 for m in measured),
                             "requests": sum(m["requests"] or 0 for m in measured),
-                            "availability_min": min(m["availability"] or 0 for m in measured),
+                            "availability_min": min((m["availability"] or 0 for m in measured), default=None),
                             "jobs_lost": sum(m["jobs_lost"] or 0 for m in measured),
+                            # HAProxy's view of a killed API: seconds from the kill until it saw the check
+                            # fail, and until the API was UP again (api-kill only).
+                            "router_saw_it_down_s": [m.get("router-marks-it-down") for m in measured],
+                            "router_up_again_s": [m.get("router-marks-it-up-again") for m in measured],
                             "runs_without_a_job_in_flight": sum("job_in_flight" in m for m in measured),
                         },
                     )

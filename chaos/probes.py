@@ -4,10 +4,9 @@ it, its queue's depth, the jobs accepted before a fault all finish, and how HAPr
 from __future__ import annotations
 
 import asyncio
-import csv
+import json
 import logging
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from reelgate.chaos.stack import color_of, settings_for
+from reelgate.chaos.processes import kill_record
+from reelgate.chaos.stack import color_of, router_server, settings_for
 from reelgate.platform.repo import queue_depths, queue_for
 
 logger = logging.getLogger("chaostoolkit")  # Chaos Toolkit's own log, so failures land in chaos.log
@@ -87,33 +87,35 @@ def scenario_passes(
     return result.passed
 
 
-def _router_status(settings: Any, color: str) -> str:
-    """`color`'s status in HAProxy's `show stat` (UP, DOWN, or a transition such as `DOWN 1/2`)."""
-    with socket.socket(socket.AF_UNIX) as conn:
-        conn.settimeout(2)
-        conn.connect(str(settings.run_dir / "haproxy.sock"))
-        conn.sendall(b"show stat\n")
-        answer = b"".join(iter(lambda: conn.recv(65536), b"")).decode()
-    rows = csv.reader(line for line in answer.splitlines() if line and not line.startswith("#"))
-    header = answer.splitlines()[0].lstrip("# ").split(",")
-    for row in rows:
-        fields = dict(zip(header, row, strict=False))
-        if fields.get("pxname") == "be_app" and fields.get("svname") == color:
-            return fields.get("status", "")
-    raise RuntimeError(f"HAProxy has no server {color} in be_app")
-
-
 def router_marks(color: str, state: str, within_s: float = 30, configuration: dict[str, Any] | None = None) -> float:
-    """Seconds until HAProxy's health check shows `color` as `state` (UP or DOWN); raises if it does not
-    within `within_s`. Only HAProxy checks health; an nginx stack is refused."""
+    """Seconds from the kill (`processes.kill_api`'s record) until HAProxy's health check shows `color` as
+    `state`; raises if it does not within `within_s`. Only HAProxy checks health; an nginx stack is refused.
+
+    DOWN means HAProxy saw the killed API fail its check: a failed check counted since the kill (`chkfail`),
+    a server marked DOWN since (`chkdown`), or DOWN now. HAProxy marks a server DOWN after two failed checks
+    0.5 s apart, and an API that restarts within that window is never marked DOWN though the router saw it
+    go: polling the status alone missed that, and the gate blocked a good release. UP means UP again with
+    no failed check pending, and the color answering its readiness probe."""
     settings = settings_for(configuration)
     if settings.router != "haproxy":
         raise RuntimeError(f"the stack's router is {settings.router}, which does not check its servers' health")
-    started = time.monotonic()
-    seen = ""
-    while time.monotonic() - started < within_s:
-        seen = _router_status(settings, color_of(color))
-        if seen == state:
-            return round(time.monotonic() - started, 2)
-        time.sleep(0.2)
-    raise RuntimeError(f"HAProxy did not mark {color} {state} within {within_s:g} s (last seen: {seen})")
+    color = color_of(color)
+    record_path = kill_record(settings, f"api-{color}")
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    since, before = float(record.get("at") or time.time()), record.get("router_before") or {}
+    deadline = time.monotonic() + within_s
+    seen: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        seen = router_server(settings, color)
+        status = seen.get("status", "")
+        if state == "DOWN":
+            counted = any(int(seen.get(k) or 0) > int(before.get(k) or 0) for k in ("chkfail", "chkdown") if before)
+            if status.startswith("DOWN") or counted:
+                return round(time.time() - since, 2)
+        elif status == state and ready(color, configuration):
+            return round(time.time() - since, 2)
+        time.sleep(0.1)
+    raise RuntimeError(
+        f"HAProxy did not mark {color} {state} within {within_s:g} s (last seen: {seen.get('status')}, "
+        f"{seen.get('chkfail')} failed checks, {before.get('chkfail', '?')} before the kill)"
+    )

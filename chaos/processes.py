@@ -8,13 +8,20 @@ rollback `ensure_running` starts the part if it did not come back (and is safe t
 from __future__ import annotations
 
 import contextlib
+import json
+import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
 
-from reelgate.chaos.stack import color_of, settings_for
+from reelgate.chaos.stack import color_of, router_server, settings_for
+from reelgate.platform.settings import Settings
 from reelgate.platform.stack import process_info, start_part
+
+REFUSED_WITHIN_S = 5.0
+"""How long a killed API's port may keep accepting: past that, something else serves it."""
 
 
 def _kill_part(part: str, configuration: dict[str, Any] | None) -> dict[str, Any]:
@@ -31,14 +38,48 @@ def _kill_part(part: str, configuration: dict[str, Any] | None) -> dict[str, Any
     return {"part": part, "pid": pid, "children_killed": len(children), "at": time.time()}
 
 
+def kill_record(settings: Settings, part: str) -> Path:
+    """Where a kill writes what it did, for the probes that time the router's view of it."""
+    return settings.run_dir / "chaos" / f"{part}.killed.json"
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as conn:
+        conn.settimeout(0.5)
+        return conn.connect_ex(("127.0.0.1", port)) == 0
+
+
 def kill_worker(color: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """SIGKILL `color`'s worker and every process it started (its ffmpeg), mid-job if there is one."""
     return _kill_part(f"worker-{color_of(color)}", configuration)
 
 
 def kill_api(color: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """SIGKILL `color`'s API process."""
-    return _kill_part(f"api-{color_of(color)}", configuration)
+    """SIGKILL `color`'s API (the program and every process it forked), then wait until its port refuses
+    connections: that is what "down" means, for this action and for the probes that time the router's view
+    (`probes.router_marks`), which read the record it writes. Raises when the port still accepts after
+    `REFUSED_WITHIN_S`: a process outside the program's tree serves it, and the kill proved nothing."""
+    settings, part = settings_for(configuration), f"api-{color_of(color)}"
+    port = settings.port(color)
+    before = router_server(settings, color) if settings.router == "haproxy" else {}
+    killed = _kill_part(part, configuration)
+    deadline = time.monotonic() + REFUSED_WITHIN_S
+    while _accepts(port):
+        if time.monotonic() > deadline:
+            holders = sorted(
+                {c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.pid}
+            )
+            raise RuntimeError(
+                f"{part} was killed, but port {port} still accepts {REFUSED_WITHIN_S:g} s later (held by PIDs "
+                f"{', '.join(map(str, holders)) or 'unknown'}): a process outside its tree serves it"
+            )
+        time.sleep(0.02)
+    killed["refused_after_s"] = round(time.time() - killed["at"], 3)
+    killed["router_before"] = before
+    record = kill_record(settings, part)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(killed))
+    return killed
 
 
 def ensure_running(part: str, within_s: float = 30, configuration: dict[str, Any] | None = None) -> str:

@@ -23,3 +23,23 @@ def color_of(color: str) -> str:
     if color not in ("blue", "green"):
         raise ValueError(f"expected the color blue or green, found {color!r}")
     return color
+
+
+def router_server(settings: Settings, color: str) -> dict[str, str]:
+    """`color`'s row of HAProxy's `show stat` in `be_app`: `status` (UP, DOWN, or a transition such as
+    `UP 1/2`), `chkfail` (failed health checks), `chkdown` (UP to DOWN transitions), and the rest."""
+    import csv
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(2)
+        conn.connect(str(settings.run_dir / "haproxy.sock"))
+        conn.sendall(b"show stat\n")
+        answer = b"".join(iter(lambda: conn.recv(65536), b"")).decode()
+    header = answer.splitlines()[0].lstrip("# ").split(",")
+    rows = csv.reader(line for line in answer.splitlines() if line and not line.startswith("#"))
+    for row in rows:
+        fields = dict(zip(header, row, strict=False))
+        if fields.get("pxname") == "be_app" and fields.get("svname") == color:
+            return fields
+    raise RuntimeError(f"HAProxy has no server {color} in be_app")

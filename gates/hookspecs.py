@@ -79,3 +79,22 @@ def release_decided(release_id: str, decision: Decision, results: list[GateResul
 
     For notifications; the return value is ignored and an exception is logged, not raised.
     """
+
+
+@hookspec
+def release_state_changed(release_id: str, state: str, reason: str, actor: str) -> None:
+    """Called after every state a release enters, and so after every end state: `promoted`, `blocked`,
+    `rolled_back` (a failed post gate or watch, a failed switch, `release rollback`, a recovery) and `aborted`.
+    `reason` is the sentence the timeline keeps; `actor` who moved it (`reelgate` for the engine itself).
+
+    For notifications; the return value is ignored and an exception is logged, not raised.
+    """
+
+
+@hookspec
+def traffic_switched(release_id: str, color: str, reason: str) -> None:
+    """Called after every switch of traffic the router confirmed: to the candidate, back after a failed post
+    gate or watch, by `release rollback`, or by the recovery of a release whose runner died.
+
+    For notifications; the return value is ignored and an exception is logged, not raised.
+    """

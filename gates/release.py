@@ -93,7 +93,7 @@ class ReleaseManager:
         self.store.update(release_id, build_before=live_build)
         self.say(f"release {release_id}: {candidate} as {release.candidate_color}, {live} stays live meanwhile")
         deployer = self._deployer(loaded)
-        self.store.transition(release_id, "deploying", f"deploying {candidate} as {release.candidate_color}")
+        self._transition(release_id, "deploying", f"deploying {candidate} as {release.candidate_color}")
         try:
             deployment: Deployment = await deployer.deploy(release_id, candidate, release.candidate_color, self.say)
         except DeployError as exc:
@@ -104,19 +104,17 @@ class ReleaseManager:
             return self._finish_blocked(release_id, decision)
         self._keep_deployment(release_id, deployment)
         self.store.event(release_id, "deployed", f"{candidate} answers at {deployment.url}")
-        self.store.transition(release_id, "gating", "running the pre-promotion gates")
+        self._transition(release_id, "gating", "running the pre-promotion gates")
         results = await self._gates(release_id, loaded, "pre", deployment.url, deployment)
         decision = decide(results, loaded.policy.approval)
         self.store.update(release_id, decision=decision)
-        self._notify(release_id, decision, results)
+        self._hook("release_decided", release_id=release_id, decision=decision, results=results)
         if decision.outcome == "block":
             await self._stop_quietly(deployer, release.candidate_color)
             await self._cleanup(deployer, release_id)
             return self._finish_blocked(release_id, decision)
         if loaded.policy.approval:
-            self.store.transition(
-                release_id, "awaiting_approval", "gates passed; waiting for `reelgate release approve`"
-            )
+            self._transition(release_id, "awaiting_approval", "gates passed; waiting for `reelgate release approve`")
             self._reports(release_id)
             return self.store.get(release_id)
         return await self._switch_and_watch(release_id, loaded, deployer)
@@ -137,30 +135,30 @@ class ReleaseManager:
         release = self.store.get(release_id)
         router = self._router(loaded)
         new, old = release.candidate_color, release.live_before
-        self.store.transition(release_id, "switching", f"switching traffic from {old} to {new}")
+        self._transition(release_id, "switching", f"switching traffic from {old} to {new}")
         try:
-            await self._switch(router, new, release_id, release.build_dir)
+            await self._switch(router, new, release_id, f"promoting {release.candidate}", release.build_dir)
         except RouterError as exc:
             self.store.event(release_id, "switch-failed", str(exc))
-            await self._switch_back(router, old, release_id)
+            await self._switch_back(router, old, release_id, f"the switch failed: {exc}")
             await self._stop_quietly(deployer, new)
-            self.store.transition(release_id, "rolled_back", f"the switch failed: {exc}")
+            self._transition(release_id, "rolled_back", f"the switch failed: {exc}")
             self._reports(release_id)
             return self.store.get(release_id)
         self.say(f"traffic is on {new}")
-        self.store.transition(release_id, "watching", f"watching {new} with the post-promotion gates")
+        self._transition(release_id, "watching", f"watching {new} with the post-promotion gates")
         failure = await self._post_gates(release_id, loaded)
         if failure is None and loaded.policy.watch is not None:
             failure = await self._watch(release_id, loaded, new)
         if failure is not None:
             reason, gate, detected = failure
             self.say(f"{reason}; switching back to {old}")
-            await self._switch_back(router, old, release_id)
+            await self._switch_back(router, old, release_id, reason)
             took = time.monotonic() - detected
             self.store.event(release_id, "switched-back", f"traffic is back on {old}, {took:.2f} s after: {reason}")
             await self._stop_quietly(deployer, new, drain_to=old)
             self.store.update(release_id, decision=Decision(outcome="block", reason=reason, deciding_gate=gate))
-            self.store.transition(release_id, "rolled_back", reason)
+            self._transition(release_id, "rolled_back", reason)
             await self._cleanup(deployer, release_id)
             self._reports(release_id)
             return self.store.get(release_id)
@@ -169,7 +167,7 @@ class ReleaseManager:
         self.store.event(release_id, "scale-down", f"post-promotion gates{watched} passed; {old} stops in {delay:g} s")
         await asyncio.sleep(delay)
         await self._stop_quietly(deployer, old, drain_to=new)
-        self.store.transition(release_id, "promoted", f"{new} is live; {old} stopped and drained into it")
+        self._transition(release_id, "promoted", f"{new} is live; {old} stopped and drained into it")
         await self._cleanup(deployer, release_id)
         self._reports(release_id)
         return self.store.get(release_id)
@@ -179,10 +177,18 @@ class ReleaseManager:
         deployment = self.store.get(release_id).deployment
         post = await self._gates(release_id, loaded, "post", self.settings.url("router"), deployment)
         failed = [r for r in post if r.required and r.verdict in ("fail", "error")]
-        if not failed:
-            return None
-        reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
-        return reason, failed[0].gate, time.monotonic()
+        # Missing evidence after promotion is a failed watch, as it blocks before: only `when` skips on purpose.
+        unrun = [r for r in post if r.required and r.verdict == "skipped" and not r.skipped_on_purpose]
+        if failed:
+            reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
+            return reason, failed[0].gate, time.monotonic()
+        if unrun:
+            reason = (
+                f"post-promotion gate `{unrun[0].gate}` did not run ({unrun[0].reason}): "
+                "missing evidence after promotion is a failed watch"
+            )
+            return reason, unrun[0].gate, time.monotonic()
+        return None
 
     async def _watch(self, release_id: str, loaded: LoadedPolicy, color: str) -> Failure | None:
         """The policy's watch of the new live color (`gates.watch`), its samples kept in the timeline."""
@@ -198,13 +204,17 @@ class ReleaseManager:
             post_gates=lambda: self._post_gates(release_id, loaded),
         )
 
-    async def _switch_back(self, router: Router, color: str, release_id: str) -> None:
-        await self._switch(router, color, None, self.store.build_before(release_id))
+    async def _switch_back(self, router: Router, color: str, release_id: str, reason: str) -> None:
+        await self._switch(router, color, release_id, reason, self.store.build_before(release_id), back=True)
 
-    async def _switch(self, router: Router, color: str, release_id: str | None, build_dir: str | None) -> None:
-        """Every switch goes through here: the router switches and confirms, then the records follow it."""
+    async def _switch(
+        self, router: Router, color: str, release_id: str, reason: str, build_dir: str | None, back: bool = False
+    ) -> None:
+        """Every switch goes through here: the router switches and confirms, then the records follow it, then
+        the plugins hear of it. Traffic going back to the color that was live belongs to no release."""
         await router.switch(color)
-        await self._record_live(color, release_id, build_dir)
+        await self._record_live(color, None if back else release_id, build_dir)
+        self._hook("traffic_switched", release_id=release_id, color=color, reason=reason)
 
     async def _record_live(self, color: str, release_id: str | None, build_dir: str | None) -> None:
         """The router is the one owner of the live color; after a confirmed switch everything else is
@@ -239,7 +249,7 @@ class ReleaseManager:
             )
         await self._stop_quietly(self._deployer(loaded), release.candidate_color)
         await self._cleanup(self._deployer(loaded), release.id)
-        self.store.transition(release.id, "aborted", reason, actor())
+        self._transition(release.id, "aborted", reason, actor())
         self.store.audit("release.abort", actor(), release=release.id, reason=reason)
         self._reports(release.id)
         return self.store.get(release.id)
@@ -265,9 +275,10 @@ class ReleaseManager:
         if await http_ready(self.ctx.url(old)) != 200:
             self.say(f"{old} is stopped; restarting its build")
             await deployer.start(old, build_before)
-        await self._switch(router, old, None, build_before)
+        await self._switch(router, old, release.id, f"rollback: {reason}", build_before, back=True)
         await self._stop_quietly(deployer, new, drain_to=old)
-        self.store.transition(release.id, "rolled_back", reason, actor())
+        self._transition(release.id, "rolled_back", reason, actor())
+        self.store.audit("release.rollback", actor(), release=release.id, reason=reason, to=old)
         self._reports(release.id)
         return self.store.get(release.id)
 
@@ -284,18 +295,20 @@ class ReleaseManager:
         loaded = load_policy(release.policy_file, reg.gates, reg.routers, reg.deployers)
         router, deployer = self._router(loaded), self._deployer(loaded)
         if release.state in ("switching", "watching"):
+            why = f"recovery: the runner died while {release.state}"
             if await router.live() != release.live_before:
-                await router.switch(release.live_before)
-            await self._record_live(release.live_before, None, self.store.build_before(release.id))
+                await self._switch_back(router, release.live_before, release.id, why)
+            else:
+                await self._record_live(release.live_before, None, self.store.build_before(release.id))
             await self._stop_quietly(deployer, release.candidate_color, drain_to=release.live_before)
-            self.store.transition(
+            self._transition(
                 release.id,
                 "rolled_back",
                 f"the runner died while {release.state}; traffic is back on {release.live_before}",
             )
         else:
             await self._stop_quietly(deployer, release.candidate_color)
-            self.store.transition(release.id, "aborted", f"the runner died while {release.state}")
+            self._transition(release.id, "aborted", f"the runner died while {release.state}")
         await self._cleanup(deployer, release.id)
         self._reports(release.id)
         return self.store.get(release.id)
@@ -383,15 +396,23 @@ class ReleaseManager:
 
     def _finish_blocked(self, release_id: str, decision: Decision) -> Release:
         self.store.update(release_id, decision=decision)
-        self.store.transition(release_id, "blocked", decision.reason)
+        self._transition(release_id, "blocked", decision.reason)
         self._reports(release_id)
         return self.store.get(release_id)
 
-    def _notify(self, release_id: str, decision: Decision, results: list[GateResult]) -> None:
+    def _transition(self, release_id: str, to: str, message: str, who: str = "reelgate") -> None:
+        """Every state change: the store keeps it in the timeline, then the plugins hear of it."""
+        self.store.transition(release_id, to, message, who)
+        self._hook("release_state_changed", release_id=release_id, state=to, reason=message, actor=who)
+
+    def _hook(self, name: str, **kwargs: Any) -> None:
+        """An event hook; a notification never breaks a release."""
+        if self.hooks is None:
+            return
         try:
-            self.hooks.release_decided(release_id=release_id, decision=decision, results=results)
-        except Exception:  # a notification never breaks a release
-            log.exception("a release_decided hook failed")
+            getattr(self.hooks, name)(**kwargs)
+        except Exception:
+            log.exception("a %s hook failed", name)
 
     async def _stop_quietly(self, deployer: Any, color: str, drain_to: str | None = None) -> None:
         try:

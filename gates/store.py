@@ -211,20 +211,20 @@ class Store:
         return [msgspec.convert(row["result"], GateResult) for row in rows]
 
     def last_promoted_value(self, gate: str, check: str) -> float | None:
+        """`check`'s value in the latest promoted release whose `gate` measured it: a release in which the gate
+        was skipped (on purpose, or for want of evidence) or did not report that check is passed over."""
+        # A check on its own (`p95_ms`) or a judged comparison of it (`p95_ms vs last_promoted`).
         row = self.conn.execute(
-            "SELECT r.result FROM reelgate_gates.results r JOIN reelgate_gates.releases rel ON rel.id = r.release_id"
-            " WHERE rel.state = 'promoted' AND r.gate = %s AND r.phase = 'pre'"
+            "SELECT c.value FROM reelgate_gates.results r"
+            " JOIN reelgate_gates.releases rel ON rel.id = r.release_id,"
+            " LATERAL jsonb_array_elements(r.result -> 'checks') AS c(value)"
+            " WHERE rel.state = 'promoted' AND r.gate = %s AND r.phase = 'pre' AND r.verdict <> 'skipped'"
+            " AND jsonb_typeof(c.value -> 'value') = 'number'"
+            " AND coalesce(nullif(c.value ->> 'metric', ''), split_part(c.value ->> 'name', ' vs ', 1)) = %s"
             " ORDER BY rel.finished_at DESC LIMIT 1",
-            (gate,),
+            (gate, check),
         ).fetchone()
-        if row is None:
-            return None
-        for item in row["result"].get("checks", []):
-            # A check on its own (`p95_ms`) or a judged comparison of it (`p95_ms vs last_promoted`).
-            metric = item.get("metric") or item.get("name", "").split(" vs ")[0]
-            if metric == check and item.get("value") is not None:
-                return float(item["value"])
-        return None
+        return float(row["value"]["value"]) if row is not None else None
 
     def add_waiver(self, release_id: str | None, waiver: Waiver) -> None:
         self.conn.execute(

@@ -41,7 +41,7 @@ class Baseline(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class BanditConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    paths: list[str] = msgspec.field(default_factory=lambda: ["platform", "gates", "plugins"])
+    paths: list[str] = msgspec.field(default_factory=lambda: ["platform", "gates", "plugins", "chaos"])
     """What to scan, relative to the candidate's source (in a release) or the working folder."""
     severity: Level = "medium"
     """Findings at or above this severity (and `confidence`) fail the gate."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -157,9 +158,20 @@ def journal_problem(journal: dict[str, Any]) -> str | None:
         return f"Chaos Toolkit ended the run {journal.get('status')!r}"
     failed = [r for r in journal.get("run") or [] if r.get("status") != "succeeded"]
     if failed:
-        activity = failed[0].get("activity", {}).get("name", "?")
-        return f"the action {activity!r} did not run: {str(failed[0].get('exception') or '')[-300:]}"
+        activity = failed[0].get("activity", {})
+        what = f"the {activity.get('type', 'action')} {activity.get('name', '?')!r}"
+        return f"{what} failed: {exception_sentence(failed[0].get('exception'))} (its traceback is in journal.json)"
     return None
+
+
+def exception_sentence(exception: object) -> str:
+    """The message of the exception Chaos Toolkit journals as a traceback (a list of lines), without the
+    traceback: `RuntimeError: HAProxy did not ...` becomes `HAProxy did not ...`."""
+    lines = exception if isinstance(exception, list) else str(exception or "").splitlines()
+    text = "".join(str(line) for line in lines).strip().splitlines()
+    last = next((line.strip() for line in reversed(text) if line.strip()), "no message")
+    name, sep, message = last.partition(": ")
+    return message.strip() if sep and name.replace(".", "").isidentifier() else last
 
 
 def experiment_tags(path: Path) -> tuple[str, list[str]]:
@@ -351,6 +363,35 @@ def prepare_chaos_home(home: Path, media_volume_mb: int) -> bool:
 @click.group()
 def chaos() -> None:
     """Chaos experiments on a stack started for the purpose."""
+
+
+@chaos.command("check")
+@click.argument("experiments", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def chaos_check(experiments: tuple[Path, ...]) -> None:
+    """Validate EXPERIMENTS with Chaos Toolkit (`chaos validate`), acting on nothing: the color and the key the
+    gate would give them are stand-ins here (a plain `chaos validate` stops at the missing
+    REELGATE_CHAOS_COLOR). Chaos Toolkit's own log goes to a temporary folder, never the working one: its
+    errors are printed."""
+    import tempfile
+
+    log = Path(tempfile.mkdtemp(prefix="reelgate-chaos-check-")) / "chaostoolkit.log"
+    env = {"REELGATE_CHAOS_COLOR": "blue", "REELGATE_CHAOS_API_KEY": "stand-in-for-the-gates-key", **os.environ}
+    chaos_bin = Path(sys.executable).parent / "chaos"
+    bad = 0
+    for path in experiments:
+        run = subprocess.run(
+            [str(chaos_bin), "--no-version-check", "--log-file", str(log), "validate", str(path)],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if run.returncode == 0:
+            click.echo(f"{path}: ok: {experiment_tags(path)[0]}")
+            continue
+        bad += 1
+        errors = [line.split("] ", 1)[-1] for line in run.stderr.splitlines() if "ERROR]" in line]
+        click.echo(f"{path}: {'; '.join(errors) or run.stderr.strip()[-300:]}", err=True)
+    shutil.rmtree(log.parent, ignore_errors=True)
+    if bad:
+        raise click.exceptions.Exit(2)
 
 
 @chaos.command("run")

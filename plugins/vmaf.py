@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import statistics
 import time
@@ -56,8 +57,12 @@ class VmafConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     clips: list[Clip] = msgspec.field(default_factory=lambda: list(DEFAULT_CLIPS))
     seconds: float = 4
     """Length of each reference clip."""
-    size: str = "1280x720"
-    """The reference clips' size; the ladder's rungs at or below it are scored."""
+    size: str = "1920x1080"
+    """The reference clips' size; the ladder's rungs at or below it are scored. The default reaches the top
+    rung of the platform's default ladder (1080p): smaller clips would never score it."""
+    rungs: list[int] = msgspec.field(default_factory=lambda: [1080, 720, 480, 360])
+    """The heights of the rungs the target must make (the platform's `ladder`); each one at or below the
+    clips' height that has no rendition is a failed `rungs_missing` check naming it."""
     ready_within_s: float = 240
     """How long a clip may take to be processed."""
     ffmpeg: str = ""
@@ -69,6 +74,8 @@ class VmafConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(f"expected seconds from 1 to 30, found {self.seconds:g}")
         if not self.clips:
             raise ValueError("expected at least one clip")
+        if not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", self.size):
+            raise ValueError(f"expected a size such as 1920x1080, found {self.size!r}")
 
 
 class Score(msgspec.Struct, kw_only=True):
@@ -155,6 +162,29 @@ def summarize(scores: list[Score]) -> list[Check]:
     return checks
 
 
+def missing_rungs(scores: list[Score], config: VmafConfig) -> Check:
+    """The expected rungs (at or below the clips' height) that some clip has no rendition of: a candidate
+    that drops a rung has nothing there to score, and must not pass for it."""
+    height = int(config.size.split("x")[1])
+    expected = [f"{h}p" for h in config.rungs if h <= height]
+    made: dict[str, set[str]] = {}
+    for score in scores:
+        made.setdefault(score.clip, set()).add(score.rung)
+    missing = sorted(
+        {rung for clip in config.clips for rung in expected if rung not in made.get(clip.name, set())},
+        key=lambda rung: -int(rung.rstrip("p")),
+    )
+    return Check(
+        name="rungs_missing",
+        value=float(len(missing)),
+        unit="rungs",
+        op="==",
+        threshold=0,
+        verdict="fail" if missing else "pass",
+        note=f"no rendition at {', '.join(missing)} (expected {', '.join(expected)})" if missing else "",
+    )
+
+
 class VmafGate:
     name = "vmaf"
     Config = VmafConfig
@@ -190,7 +220,7 @@ class VmafGate:
             uses=self.name,
             verdict="pass",
             reason="",
-            checks=summarize(scores),
+            checks=[missing_rungs(scores, config), *summarize(scores)],
             artifacts=[str(report)],
         )
 

@@ -316,38 +316,55 @@ def test_failing_post_promotion_gate_switches_back(stack: Stack, policies: dict[
 
 def coverage_report(path: Path, percent: float) -> Path:
     """A coverage.py JSON report with this total, for a gate whose value the test controls."""
-    path.write_text(json.dumps({"totals": {"percent_covered": percent}, "files": {}}))
+    files = {"platform/app.py": {"summary": {"percent_covered": percent, "num_statements": 10}}}
+    path.write_text(json.dumps({"totals": {"percent_covered": percent}, "files": files}))
     return path
 
 
-def test_last_promoted_baseline_compares_across_two_real_releases(stack: Stack) -> None:
-    """Before the fix the judged check was renamed `X vs last_promoted` and the stored lookup looked for `X`:
-    it found nothing, so a value that fell from 90 to 9 passed as "nothing to compare with"."""
-    report = stack.home / "trend-coverage.json"
+def test_last_promoted_baseline_is_the_last_release_that_measured_the_check(stack: Stack) -> None:
+    """Release A measures 90 and is promoted; release B skips the gate on purpose (its `when` does not hold)
+    and is promoted too; release C measures 9. Before the fix the lookup took B, the latest promoted release
+    with any row for the gate, found no value, and C passed with "no promoted release to compare with"."""
+    report, other = stack.home / "trend-coverage.json", coverage_report(stack.home / "always.json", 80.0)
     policy = write_policy(
         stack,
         "trend",
         f"""
         gates:
+          - {{id: always, uses: coverage, with: {{coverage_json: "{other}"}}}}
           - id: coverage-trend
             uses: coverage
+            when: {{env: [MEASURE_TREND]}}
             with: {{coverage_json: "{report}"}}
             checks:
               - {{name: total_percent, op: ">=", baseline: last_promoted, max_regression: 10}}
         """,
     )
+
+    def start(measure: bool) -> subprocess.CompletedProcess[str]:
+        env = {**stack.env, **({"MEASURE_TREND": "1"} if measure else {})}
+        return subprocess.run(
+            [REELGATE, "release", "start", "--candidate", "HEAD", "--policy", str(policy)],
+            env=env, cwd=stack.home, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+
+    live = live_color(stack)
     coverage_report(report, 90.0)
-    first = release(stack, "start", "--candidate", "HEAD", "--policy", str(policy))
+    first = start(measure=True)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "no promoted release to compare with" in flat(first.stdout)
     assert "WARN coverage-trend" in flat(first.stdout)  # warn by default: never a silent pass
 
+    skipped = start(measure=False)
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "coverage-trend" in skipped.stdout and "promoted" in skipped.stdout
+
     coverage_report(report, 9.0)
-    second = release(stack, "start", "--candidate", "HEAD", "--policy", str(policy))
-    assert second.returncode == 1, second.stdout + second.stderr
-    assert "9 is more than 10% worse than the last_promoted baseline 90" in flat(second.stdout)
-    assert "required gate `coverage-trend` is fail" in flat(second.stdout)
-    assert release(stack, "rollback").returncode == 0  # the modules after this one expect blue live
+    third = start(measure=True)
+    assert third.returncode == 1, third.stdout + third.stderr
+    assert "9 is more than 10% worse than the last_promoted baseline 90" in flat(third.stdout)
+    assert "required gate `coverage-trend` is fail" in flat(third.stdout)
+    assert live_color(stack) == live  # two promotions: the color the test began with, as later modules expect
 
 
 def test_a_whole_release_with_the_external_deployer_gates_with_the_deployments_key(stack: Stack) -> None:

@@ -19,6 +19,7 @@ def test_every_rendition_is_scored_against_its_source(stack: Stack, tmp_path: Pa
     assert result.verdict == "pass", result.reason
     checks = {c.name: c.value for c in result.checks}
     assert list(checks) == [
+        "rungs_missing",
         "480p.vmaf_mean",
         "480p.vmaf_p5",
         "480p.kbps",
@@ -28,6 +29,7 @@ def test_every_rendition_is_scored_against_its_source(stack: Stack, tmp_path: Pa
         "vmaf_mean",
         "kbps",
     ]  # fmt: skip  (a 480p source: the ladder never upscales)
+    assert checks["rungs_missing"] == 0  # the ladder's 480p and 360p, both made
     for rung in ("480p", "360p"):
         assert 40 < (checks[f"{rung}.vmaf_mean"] or 0) <= 100 and 0 < (checks[f"{rung}.vmaf_p5"] or 0) <= 100
         assert (checks[f"{rung}.vmaf_p5"] or 0) <= (checks[f"{rung}.vmaf_mean"] or 0)

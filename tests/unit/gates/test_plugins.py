@@ -32,6 +32,8 @@ def test_every_hook_has_a_typed_documented_spec_docs_and_a_test() -> None:
         "register_reporters",
         "gate_finished",
         "release_decided",
+        "release_state_changed",
+        "traffic_switched",
     }
     docs = (ROOT / "docs" / "plugins.md").read_text()
     tests = "".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))

@@ -134,3 +134,22 @@ def test_where_the_clip_stood_when_the_fault_began() -> None:
     samples = [Sample(at=10, status=200, clip="processing"), Sample(at=11, status=0),
                Sample(at=12, status=200, clip="ready"), Sample(at=13, status=200, clip="ready")]  # fmt: skip
     assert clip_at(samples, 11.5) == "processing" and clip_at(samples, 12) == "ready" and clip_at(samples, 9) == ""
+
+
+def test_a_failed_probe_is_one_sentence_and_its_traceback_stays_in_the_journal() -> None:
+    """The demo's verdict once carried Chaos Toolkit's traceback as a list of strings."""
+    traceback = [
+        "Traceback (most recent call last):\n",
+        '  File "/x/chaoslib/provider/python.py", line 57, in run_python_activity\n    return func(**arguments)\n',
+        "RuntimeError: HAProxy did not mark blue DOWN within 10 s (last seen: UP)\n",
+        "\nDuring handling of the above exception, another exception occurred:\n\n",
+        "chaoslib.exceptions.ActivityFailed: RuntimeError: HAProxy did not mark blue DOWN within 10 s "
+        "(last seen: UP)\n",
+    ]
+    run = [{"activity": {"type": "probe", "name": "router-marks-it-down"}, "status": "failed", "exception": traceback}]
+    problem = journal_problem(journal(run=run))
+    assert problem == (
+        "the probe 'router-marks-it-down' failed: RuntimeError: HAProxy did not mark blue DOWN within 10 s "
+        "(last seen: UP) (its traceback is in journal.json)"
+    )
+    assert "Traceback" not in (problem or "") and "During handling" not in (problem or "")

@@ -65,3 +65,28 @@ def test_the_default_clips_are_the_same_pictures_every_run() -> None:
             for _ in range(2)
         ]  # fmt: skip
         assert runs[0] == runs[1] and runs[0].count("\n0,") == 3, clip.name
+
+
+def test_the_default_clips_reach_the_top_rung_of_the_default_ladder() -> None:
+    """The clips were 1280x720, so the platform (which never upscales) made no 1080p rendition to score."""
+    from reelgate.platform.settings import Settings
+
+    config = VmafConfig()
+    assert int(config.size.split("x")[1]) >= max(Settings().ladder) and config.rungs == sorted(Settings().ladder)[::-1]
+
+
+def test_a_dropped_rung_is_a_failed_check_naming_it() -> None:
+    from reelgate.plugins.vmaf import missing_rungs
+
+    config = VmafConfig(clips=DEFAULT_CLIPS[:2])
+    whole = [_score(clip.name, f"{h}p", h, 95, 90, 1000) for clip in config.clips for h in (1080, 720, 480, 360)]
+    assert missing_rungs(whole, config).verdict == "pass"
+    dropped = [s for s in whole if not (s.rung == "1080p" or (s.rung == "360p" and s.clip == "zoom"))]
+    check = missing_rungs(dropped, config)
+    assert check.verdict == "fail" and check.value == 2
+    assert check.note == "no rendition at 1080p, 360p (expected 1080p, 720p, 480p, 360p)"
+    small = VmafConfig(size="854x480")  # rungs above the clips' height are not expected
+    made = [_score("grain", "480p", 480, 90, 80, 900), _score("grain", "360p", 360, 90, 80, 500)]
+    assert missing_rungs(made, msgspec.structs.replace(small, clips=DEFAULT_CLIPS[:1])).verdict == "pass"
+    with pytest.raises(ValueError, match="expected a size such as 1920x1080"):
+        VmafConfig(size="1080p")
