@@ -2,8 +2,9 @@
 
 Steps, each failing with the step named: resolve REF to a commit; `git
 worktree add` it under `var/releases/<id>/src`; build a wheel from it and
-install it into `var/builds/<commit>/.venv` (once per commit: a later release
-of the same commit reuses the build); run the candidate's own `reelgate db
+install it into `var/builds/<commit>[+extras]/.venv` with the dependencies of
+the candidate's own `requirements/lock.txt`, hashes checked (once per commit:
+a later release of the same commit reuses the build); run the candidate's own `reelgate db
 upgrade` (migrations are expand-then-contract, so the live color keeps
 working); start its API and worker as the candidate color
 (`reelgate stack color start`), on that color's port and queue; make the
@@ -35,6 +36,10 @@ class LocalDeployerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     """Builds kept under `var/builds` after a release, newest first; a build a color runs is always kept."""
     step_timeout: float = 900
     """Seconds any one step (a build, a migration, a start) may take before the deploy fails."""
+
+
+LOCK = "requirements/lock.txt"
+"""A candidate's dependencies, pinned with hashes, in its own source (`scripts/lock` writes it)."""
 
 
 def build_name(commit: str, extras: list[str]) -> str:
@@ -109,8 +114,16 @@ class LocalDeployer:
                 raise DeployError(f"building the wheel produced nothing in {dist}")
             await self._run([self.config.python, "-m", "venv", str(venv)], folder, log, "creating the venv")
             say("installing the candidate build")
-            install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheels[-1]}{extras}"]
-            await self._run(install, folder, log, "installing the wheel")
+            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+            lock = src / LOCK
+            if lock.exists():  # the candidate's own lock: the versions its commit was tested with, hashes checked
+                await self._run(
+                    [*pip, "--require-hashes", "--no-deps", "-r", str(lock)], folder, log, "installing the lock"
+                )
+                await self._run([*pip, "--no-deps", str(wheels[-1])], folder, log, "installing the wheel")
+            else:  # a commit from before the lock: resolved as it always was
+                say(f"warning: {ref} has no {LOCK}; its dependencies are resolved afresh, not locked")
+                await self._run([*pip, f"{wheels[-1]}{extras}"], folder, log, "installing the wheel")
             # The build reports its own commit on /health/version (it has no git checkout of its own).
             (venv / "REVISION").write_text(commit + "\n")
             (build / "complete").write_text(commit + "\n")

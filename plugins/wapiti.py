@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import hashlib
 import ipaddress
 import json
 import os
@@ -99,27 +100,34 @@ def tools_dir(home: Path) -> Path:
     return Path(os.environ.get("REELGATE_TOOLS_DIR") or home / "var" / "tools")
 
 
+LOCK = Path(__file__).with_name("wapiti-lock.txt")
+"""wapiti and every package it needs, pinned with their hashes (`scripts/lock` compiles it from WAPITI)."""
+
+
 def install_wapiti(tools: Path, timeout: float = 600) -> Path:
-    """wapiti's command, installed into `tools/wapiti` first if it is not there (once, under a lock)."""
+    """wapiti's command, installed from its lock into `tools/wapiti` first if it is not there (once, under a
+    file lock); a changed lock installs it again."""
     venv = tools / "wapiti"
     binary, stamp = venv / "bin" / "wapiti", venv / ".reelgate-installed"
-    if binary.exists() and stamp.exists() and stamp.read_text().strip() == WAPITI:
+    want = f"{WAPITI} {hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]}"
+    if binary.exists() and stamp.exists() and stamp.read_text().strip() == want:
         return binary
     tools.mkdir(parents=True, exist_ok=True)
     with open(tools / "wapiti.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second gate waits for the first install, then uses it
-        if binary.exists() and stamp.exists() and stamp.read_text().strip() == WAPITI:
+        if binary.exists() and stamp.exists() and stamp.read_text().strip() == want:
             return binary
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         steps = [
             [sys.executable, "-m", "venv", "--clear", str(venv)],
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", WAPITI],
+            [*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)],
         ]
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True, timeout=timeout, check=False)
             if done.returncode != 0:
                 tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
                 raise RuntimeError(f"installing {WAPITI} into {venv} failed: {tail}")
-        stamp.write_text(WAPITI + "\n")
+        stamp.write_text(want + "\n")
     return binary
 
 
