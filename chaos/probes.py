@@ -111,7 +111,11 @@ def router_marks(color: str, state: str, within_s: float = 30, configuration: di
         if state == "DOWN":
             counted = any(int(seen.get(k) or 0) > int(before.get(k) or 0) for k in ("chkfail", "chkdown") if before)
             if status.startswith("DOWN") or counted:
-                return round(time.time() - since, 2)
+                took = round(time.time() - since, 2)
+                marked = status.startswith("DOWN") or int(seen.get("chkdown") or 0) > int(before.get("chkdown") or 0)
+                logger.info("HAProxy saw %s fail %.2f s after the kill (%s)", color, took,
+                            "marked DOWN" if marked else f"a failed check, status {status}")  # fmt: skip
+                return took
         elif status == state and ready(color, configuration):
             return round(time.time() - since, 2)
         time.sleep(0.1)

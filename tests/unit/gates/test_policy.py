@@ -41,7 +41,7 @@ def test_shipped_policy_loads_with_typed_configs() -> None:
     ]
     assert loaded.configs["scenarios"].files == ["scenarios/*.yaml"]
     assert loaded.configs["read-latency"].vus == 10
-    assert loaded.configs["video-quality"].size == "1280x720"
+    assert loaded.configs["video-quality"].size == "1920x1080"  # every rung of the default ladder
     axe = loaded.configs["accessibility"]
     assert axe.min_impact == "moderate" and axe.sign_in[1].value == "${API_KEY}" and "/usage" in axe.pages
     assert loaded.policy.router.uses == "haproxy" and loaded.deployer_config.extras == ["test"]
