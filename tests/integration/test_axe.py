@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from reelgate.gates.manager import registry
 from reelgate.gates.policy import load_policy
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.axe import AxeGate
+from tests.http_server import serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PAGES = Path(__file__).parent / "pages"
@@ -32,11 +32,8 @@ class Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(PAGES)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(partial(Quiet, directory=str(PAGES))) as url:
+        yield url
 
 
 def test_broken_page_fails_with_each_violation(site: str, tmp_path: Path) -> None:
@@ -118,18 +115,13 @@ def test_no_new_violations_compared_with_live_is_one_rule(tmp_path: Path) -> Non
     # A kind of violation live does not have: a select with no accessible name (axe counts rules violated).
     worse = (PAGES / "broken.html").read_text().replace("</body>", "<select><option>a</option></select></body>")
     (tmp_path / "sites" / "worse" / "page.html").write_text(worse)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path / "sites")))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
     rule = [{"name": "violations", "op": "<=", "baseline": "live", "max_regression": 0}]
     config = {"pages": ["page.html"], "min_impact": "moderate"}
-    try:
+    with serving(partial(Quiet, directory=str(tmp_path / "sites"))) as base:
         results = {
             name: run_gate_sync(AxeGate, config, f"{base}/{name}/", tmp_path / name, rule, baseline_url=f"{base}/live/")
             for name in ("same", "better", "worse")
         }
-    finally:
-        httpd.shutdown()
     checks = {name: next(c for c in r.checks if c.name == "violations vs live") for name, r in results.items()}
     live = checks["same"].baseline
     assert live is not None and live > 0 and all(c.baseline == live for c in checks.values())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+
+from tests.http_server import serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin_example"))
 from reelgate_example.plugin import HttpStatusGate  # noqa: E402
@@ -25,11 +26,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_passes_on_the_expected_status(run_gate, server: str) -> None:  # type: ignore[no-untyped-def]

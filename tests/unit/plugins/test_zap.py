@@ -22,6 +22,7 @@ import pytest
 
 from reelgate.gates.api import GateContext
 from reelgate.plugins.zap import RulesError, ZapConfig, ZapGate, parse_rules
+from tests.http_server import serving
 
 TARGET = "http://127.0.0.1:8402"
 
@@ -88,10 +89,8 @@ def zap(tmp_path: Path) -> Iterator[str]:
         "/JSON/core/view/urls/": {"urls": [f"{TARGET}/", f"{TARGET}/v1/videos"]},
         "/JSON/reports/action/generate/": {"generate": str(tmp_path / "nowhere" / "zap-report.html")},
     }
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeZap)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(FakeZap) as url:
+        yield url
 
 
 def scan(url: str, tmp_path: Path, target: str = TARGET, **config: Any) -> Any:

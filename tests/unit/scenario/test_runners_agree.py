@@ -9,9 +9,8 @@ import json
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from reelgate.gates.scenario import run_loaded
 from reelgate.gates.scenario.format import parse_scenario
 from reelgate.gates.scenario.k6 import to_k6
+from tests.http_server import serving
 
 K6 = Path(sys.executable).parent / "k6"
 VIDEO = {
@@ -55,12 +55,8 @@ class _Canned(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_Canned) as url:
+        yield url
 
 
 SCHEMA = {
