@@ -22,6 +22,7 @@ import msgspec
 
 from bench.common import Result, save, tenant_key, throwaway_stack
 from reelgate.chaos.disk import unmount_volume
+from reelgate.contract import stack as contract
 from reelgate.gates.api import GateContext, make_clip
 from reelgate.plugins.chaostoolkit import ChaosConfig, ChaosGate, prepare_chaos_home
 
@@ -61,7 +62,11 @@ def _experiment(name: str, color: str, target: str, key: str, workdir: Path) -> 
     result = asyncio.run(ChaosGate().run(ctx))
     if result.verdict == "error":
         return result.reason
-    return {c.name.split(".", 1)[1]: c.value for c in result.checks}
+    measured = {c.name.split(".", 1)[1]: c.value for c in result.checks}
+    logs = [Path(a).read_text() for a in result.artifacts if a.endswith("chaos.log") and Path(a).exists()]
+    if any("HAProxy has" in log for log in logs):  # api-kill: did HAProxy mark it DOWN, or only fail a check?
+        measured["router_marked_down"] = float(any("after marking it DOWN" in log for log in logs))
+    return measured
 
 
 def _as_chaos_run_does(home: Path) -> Callable[[], None]:
@@ -80,7 +85,7 @@ def run() -> list[Result]:
         os.environ.update(REELGATE_HOME=env["REELGATE_HOME"], REELGATE_PORT_BASE=env["REELGATE_PORT_BASE"])
         key = tenant_key(env, "bench-chaos")
         color = httpx.get(f"{router}/health/version", timeout=5).json()["color"]
-        target = f"http://127.0.0.1:{int(env['REELGATE_PORT_BASE']) + 1 + ('blue', 'green').index(color)}"
+        target = f"http://127.0.0.1:{contract.port(int(env['REELGATE_PORT_BASE']), color)}"
         workdir = Path(env["REELGATE_HOME"]) / "bench"
         workdir.mkdir()
         baseline = _clean_processing(router, key, workdir)
@@ -121,6 +126,7 @@ def run() -> list[Result]:
                             # fail, and until the API was UP again (api-kill only).
                             "router_saw_it_down_s": [m.get("router-marks-it-down") for m in measured],
                             "router_up_again_s": [m.get("router-marks-it-up-again") for m in measured],
+                            "router_marked_down": sum(m.get("router_marked_down") or 0 for m in measured),
                             "runs_without_a_job_in_flight": sum("job_in_flight" in m for m in measured),
                         },
                     )

@@ -16,7 +16,8 @@ import psycopg
 
 from reelgate.chaos.processes import kill_record
 from reelgate.chaos.stack import color_of, router_server, settings_for
-from reelgate.platform.repo import queue_depths, queue_for
+from reelgate.contract.stack import queue_for
+from reelgate.platform.repo import queue_depths
 
 logger = logging.getLogger("chaostoolkit")  # Chaos Toolkit's own log, so failures land in chaos.log
 SOURCE_ENV = "REELGATE_CHAOS_SOURCE"
@@ -112,12 +113,14 @@ def router_marks(color: str, state: str, within_s: float = 30, configuration: di
             counted = any(int(seen.get(k) or 0) > int(before.get(k) or 0) for k in ("chkfail", "chkdown") if before)
             if status.startswith("DOWN") or counted:
                 took = round(time.time() - since, 2)
-                marked = status.startswith("DOWN") or int(seen.get("chkdown") or 0) > int(before.get("chkdown") or 0)
-                logger.info("HAProxy saw %s fail %.2f s after the kill (%s)", color, took,
-                            "marked DOWN" if marked else f"a failed check, status {status}")  # fmt: skip
+                logger.info("HAProxy saw %s fail its check %.2f s after the kill (status %s)", color, took, status)
                 return took
         elif status == state and ready(color, configuration):
-            return round(time.time() - since, 2)
+            took = round(time.time() - since, 2)
+            marked = int(seen.get("chkdown") or 0) > int(before.get("chkdown") or 0) if before else None
+            how = {True: "after marking it DOWN", False: "never marked DOWN: back before a second failed check"}
+            logger.info("HAProxy has %s UP %.2f s after the kill, %s", color, took, how.get(marked, "?"))  # type: ignore[arg-type]
+            return took
         time.sleep(0.1)
     raise RuntimeError(
         f"HAProxy did not mark {color} {state} within {within_s:g} s (last seen: {seen.get('status')}, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from reelgate.contract import stack as contract
 from reelgate.platform.settings import Settings, load_settings
 
 
@@ -19,10 +20,8 @@ def settings_for(configuration: dict[str, Any] | None) -> Settings:
     return load_settings(env)
 
 
-def color_of(color: str) -> str:
-    if color not in ("blue", "green"):
-        raise ValueError(f"expected the color blue or green, found {color!r}")
-    return color
+color_of = contract.color
+"""The color an experiment names, checked: anything else is a ValueError saying what was expected."""
 
 
 def router_server(settings: Settings, color: str) -> dict[str, str]:

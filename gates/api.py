@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 import msgspec
 import pluggy
 
+from reelgate.contract import answers
+from reelgate.contract import stack as contract
 from reelgate.gates.model import Check, Decision, Finding, GateResult, Report, Verdict, error_result, worst
 
 hookimpl = pluggy.HookimplMarker("reelgate")
@@ -69,7 +70,7 @@ __all__ = [
 Say = Callable[[str], None]
 """Tells the person running the release what is happening, one line at a time."""
 
-PARTS = ("router", "blue", "green", "postgres", "valkey")
+A = TypeVar("A", bound=answers.Answer)
 
 
 class PluginContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,7 +93,7 @@ class PluginContext(msgspec.Struct, frozen=True, kw_only=True):
         return self.home / "var"
 
     def port(self, part: str) -> int:
-        return self.port_base + PARTS.index(part)
+        return contract.port(self.port_base, part)
 
     def url(self, part: str) -> str:
         return f"http://{self.host}:{self.port(part)}"
@@ -150,7 +151,12 @@ class Deployment(msgspec.Struct, kw_only=True):
 
 
 class DeployError(Exception):
-    """The candidate could not be built or started; the message says which step and why."""
+    """The candidate could not be built or started; the message says which step and why, and `code` the
+    failure a `--json` command answered with (`no_such_tenant`...), when one did."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RouterError(Exception):
@@ -262,16 +268,11 @@ class ToolRun(msgspec.Struct, kw_only=True):
     stderr: bytes
     timed_out: bool = False
 
-    def json_object(self) -> dict[str, Any]:
-        """The JSON object a `--json` command prints on its last line; ValueError saying what came instead."""
+    def answer(self, kind: type[A]) -> A | answers.Failure:
+        """The answer (`reelgate.contract.answers`) a `--json` command prints on its last line, decoded
+        strictly, or the `Failure` it printed instead; an AnswerError (a ValueError) says what came."""
         lines = self.stdout.decode(errors="replace").strip().splitlines()
-        try:
-            answer = json.loads(lines[-1]) if lines else None
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise ValueError(f"expected a JSON object on the last line, found {(lines or [''])[-1][:200]!r}")
-        return answer
+        return answers.decode(lines[-1] if lines else "", kind)
 
     def tail(self, lines: int = 5) -> str:
         """The last lines of the tool's stderr (or stdout), joined with ` | `, for a one-line reason."""

@@ -25,6 +25,8 @@ from typing import Any
 
 import msgspec
 
+from reelgate.contract import answers
+from reelgate.contract.stack import other
 from reelgate.gates.api import Deployer, DeployError, Deployment, Router, RouterError, Say, http_ready, run_tool
 from reelgate.gates.decision import apply_waivers, decide
 from reelgate.gates.model import Decision, GateResult
@@ -36,10 +38,6 @@ from reelgate.gates.store import Release, Store, StoreError, actor
 from reelgate.gates.watch import Failure, watch
 
 log = logging.getLogger("reelgate.gates.release")
-
-
-def other(color: str) -> str:
-    return "green" if color == "blue" else "blue"
 
 
 def new_release_id() -> str:
@@ -230,10 +228,10 @@ class ReleaseManager:
             kill_after=60,
         )
         try:
-            answer = run.json_object() if run.exit_code == 0 else {}
+            answer = run.answer(answers.RouterConfig)
         except ValueError:
-            answer = {}
-        if answer.get("live") != color:
+            answer = None
+        if not isinstance(answer, answers.RouterConfig) or answer.live != color:
             raise RouterError(f"switched to {color}, but the stack's router config was not rewritten: {run.tail()}")
 
     # -- human decisions ------------------------------------------------------------------

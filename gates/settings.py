@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from reelgate.contract import stack as contract
+
 if TYPE_CHECKING:
     from reelgate.gates.api import PluginContext
 
@@ -28,7 +30,7 @@ class EngineSettings(msgspec.Struct, kw_only=True):
         return self.home / "var"
 
     def port(self, part: str) -> int:
-        return self.port_base + {"router": 0, "blue": 1, "green": 2, "postgres": 3, "valkey": 4}[part]
+        return contract.port(self.port_base, part)
 
     def url(self, part: str) -> str:
         return f"http://127.0.0.1:{self.port(part)}"
@@ -48,7 +50,7 @@ class EngineSettings(msgspec.Struct, kw_only=True):
             return self.database_url
         secret = self.var / "secrets" / "db_password"
         password = secret.read_text().strip() if secret.exists() else ""
-        return f"postgresql://reelgate:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
+        return contract.database_url("reelgate", password, self.port("postgres"))
 
 
 def engine_settings(env: dict[str, str] | None = None) -> EngineSettings:

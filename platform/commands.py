@@ -7,7 +7,6 @@ told as one line on stderr with a non-zero exit, never as a traceback.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from uuid import UUID
 import click
 import msgspec
 
+from reelgate.contract import answers
+from reelgate.contract import stack as contract
 from reelgate.platform.auth import KEYS_CHANNEL
 from reelgate.platform.settings import Settings, SettingsError, get_settings
 
@@ -29,9 +30,30 @@ JSON_OPTION = click.option(
 )
 
 
-def _emit(as_json: bool, data: dict[str, object], text: str) -> None:
-    """One JSON object on stdout with --json, else the sentence for people."""
-    click.echo(json.dumps(data) if as_json else text)
+COLOR = click.Choice(contract.COLORS)
+
+
+def _emit(as_json: bool, answer: answers.Answer, text: str) -> None:
+    """The answer (`reelgate.contract.answers`) as one JSON object on stdout with --json, else the sentence
+    for people."""
+    click.echo(answers.encode(answer) if as_json else text)
+
+
+class CliFailure(click.ClickException):
+    """A failure a user can act on: one line for people, or with --json a `Failure` answer on stdout, whose
+    `error` code callers decide on (never the words). Exit 1 either way."""
+
+    def __init__(self, code: answers.FailureCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        ctx = click.get_current_context(silent=True)
+        self.as_json = bool(ctx and ctx.params.get("as_json"))
+
+    def show(self, file: Any = None) -> None:
+        if self.as_json:
+            click.echo(answers.encode(answers.Failure(error=self.code, message=self.message)))
+        else:
+            super().show(file)
 
 
 @contextmanager
@@ -44,11 +66,11 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (StackError, SettingsError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliFailure("stack" if isinstance(exc, StackError) else "settings", str(exc)) from None
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise click.ClickException(
-            f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)"
+        raise CliFailure(
+            "database_unreachable", f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)"
         ) from None
 
 
@@ -111,16 +133,14 @@ def stack_status() -> None:
 
 @stack.command("color")
 @click.argument("action", type=click.Choice(["start", "stop"]))
-@click.argument("color", type=click.Choice(["blue", "green"]))
+@click.argument("color", type=COLOR)
 @click.option(
     "--build",
     "venv",
     type=click.Path(path_type=Path, file_okay=False),
     help="start: run this build (a venv with bin/reelgate) as COLOR.",
 )
-@click.option(
-    "--drain-to", type=click.Choice(["blue", "green"]), help="stop: move COLOR's waiting jobs to this color's queue."
-)
+@click.option("--drain-to", type=COLOR, help="stop: move COLOR's waiting jobs to this color's queue.")
 @JSON_OPTION
 def stack_color(action: str, color: str, venv: Path | None, drain_to: str | None, as_json: bool) -> None:
     """Start or stop one color's API and worker (the release runner's deployer uses this).
@@ -135,17 +155,18 @@ def stack_color(action: str, color: str, venv: Path | None, drain_to: str | None
             part = stack_mod.start_color(settings, color, venv)
             _emit(
                 as_json,
-                {"color": color, "url": part.url, "pid": part.pid},
+                answers.ColorStarted(color=contract.color(color), url=part.url, pid=part.pid),
                 f"{color} ready at {part.url} (pid {part.pid})",
             )
         else:
             moved = stack_mod.stop_color(settings, color, drain_to)
             text = f"{color} stopped" + (f"; {moved} waiting jobs moved to {drain_to}" if drain_to else "")
-            _emit(as_json, {"color": color, "moved_jobs": moved, "drain_to": drain_to}, text)
+            drained = contract.color(drain_to) if drain_to else None
+            _emit(as_json, answers.ColorStopped(color=contract.color(color), moved_jobs=moved, drain_to=drained), text)
 
 
 @stack.command("router-config")
-@click.argument("live", type=click.Choice(["blue", "green"]))
+@click.argument("live", type=COLOR)
 @JSON_OPTION
 def stack_router_config(live: str, as_json: bool) -> None:
     """Record LIVE as the live color after a confirmed switch, and regenerate both routers' configs from it.
@@ -159,7 +180,9 @@ def stack_router_config(live: str, as_json: bool) -> None:
     with _user_errors():
         paths = stack_mod.write_router_config(settings, live)
     _emit(
-        as_json, {"live": live, "files": [str(p) for p in paths]}, f"live color {live}: " + ", ".join(map(str, paths))
+        as_json,
+        answers.RouterConfig(live=contract.color(live), files=[str(p) for p in paths]),
+        f"live color {live}: " + ", ".join(map(str, paths)),
     )
 
 
@@ -195,12 +218,12 @@ def tenant_create(name: str, rate_limit: int | None, as_json: bool) -> None:
         try:
             tenant_id, key = repo.create_tenant_sync(conn, name, rate_limit)
         except psycopg.errors.UniqueViolation:
-            raise click.ClickException(f"a tenant named {name!r} already exists") from None
+            raise CliFailure("tenant_exists", f"a tenant named {name!r} already exists") from None
         repo.record_sync(
             conn, "key.created", actor=actor, address=address, tenant_id=tenant_id, tenant=name, prefix=key[:8]
         )
     if as_json:
-        _emit(True, {"name": name, "id": str(tenant_id), "api_key": key}, "")
+        _emit(True, answers.TenantCreated(name=name, id=str(tenant_id), api_key=key), "")
         return
     click.echo(f"tenant {name} created (id {tenant_id}); its API key follows and is shown only once:", err=True)
     click.echo(key)
@@ -252,7 +275,7 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
         if deleted is not None:
             repo.record_sync(conn, "tenant.deleted", actor=actor, address=address, tenant=name, videos=len(deleted[0]))
     if deleted is None:
-        raise click.ClickException(f"there is no tenant named {name!r}")
+        raise CliFailure("no_such_tenant", f"there is no tenant named {name!r}")
     video_ids, folders = deleted
     media = MediaStore(settings.media)
     for video_id in video_ids:
@@ -261,7 +284,7 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
         shutil.rmtree(media.resolve(folder), ignore_errors=True)
     _emit(
         as_json,
-        {"name": name, "videos": len(video_ids), "rendition_sets": len(folders)},
+        answers.TenantDeleted(name=name, videos=len(video_ids), rendition_sets=len(folders)),
         f"tenant {name} deleted, with {len(video_ids)} video(s) and {len(folders)} set(s) of renditions",
     )
 
@@ -298,7 +321,7 @@ def _tenant_id(conn: Any, name: str) -> UUID:
 
     tenant_id = repo.tenant_id_sync(conn, name)
     if tenant_id is None:
-        raise click.ClickException(f"there is no tenant named {name!r}")
+        raise CliFailure("no_such_tenant", f"there is no tenant named {name!r}")
     return tenant_id
 
 
@@ -323,7 +346,7 @@ def tenant_key_create(name: str, as_json: bool) -> None:
             conn, "key.created", actor=actor, address=address, tenant_id=tenant_id, tenant=name, prefix=key[:8]
         )
     if as_json:
-        _emit(True, {"name": name, "key_id": str(key_id), "prefix": key[:8], "api_key": key}, "")
+        _emit(True, answers.KeyCreated(name=name, key_id=str(key_id), prefix=key[:8], api_key=key), "")
         return
     click.echo(f"a new key for {name} (id {key_id}, prefix {key[:8]}) follows and is shown only once:", err=True)
     click.echo(key)
@@ -342,7 +365,16 @@ def tenant_key_list(name: str, as_json: bool) -> None:
     with _user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
         keys = repo.keys_sync(conn, _tenant_id(conn, name))
     if as_json:
-        click.echo(msgspec.json.encode({"name": name, "keys": keys}).decode())
+        infos = [
+            answers.KeyInfo(
+                id=str(k.id),
+                prefix=k.prefix,
+                created_at=k.created_at,
+                revoked_at=k.revoked_at,
+            )
+            for k in keys
+        ]
+        _emit(True, answers.KeyList(name=name, keys=infos), "")
         return
     click.echo(f"{'key id':<36}  {'prefix':<8}  {'created':<16}  revoked")
     for k in keys:
@@ -371,9 +403,9 @@ def tenant_key_revoke(name: str, key: str, as_json: bool) -> None:
         tenant_id = _tenant_id(conn, name)
         live = [k for k in repo.keys_sync(conn, tenant_id) if k.revoked_at is None and key in (str(k.id), k.prefix)]
         if len(live) > 1:
-            raise click.ClickException(f"{len(live)} live keys start with {key!r}: give the key id instead")
+            raise CliFailure("ambiguous_key", f"{len(live)} live keys start with {key!r}: give the key id instead")
         if not live:
-            raise click.ClickException(f"{name} has no live key with id or prefix {key!r} (see `tenant key list`)")
+            raise CliFailure("no_such_key", f"{name} has no live key with id or prefix {key!r} (see `tenant key list`)")
         repo.revoke_key_sync(conn, live[0].id)
         repo.record_sync(
             conn,
@@ -388,7 +420,8 @@ def tenant_key_revoke(name: str, key: str, as_json: bool) -> None:
     told = _announce_key_change(settings)
     if not told:
         click.echo("Valkey did not answer: API processes check keys against PostgreSQL meanwhile", err=True)
-    _emit(as_json, {"name": name, "revoked": [str(live[0].id)]}, f"key {live[0].prefix} of {name} revoked")
+    revoked = answers.KeyRevoked(name=name, revoked=[str(live[0].id)])
+    _emit(as_json, revoked, f"key {live[0].prefix} of {name} revoked")
 
 
 SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400}
@@ -454,8 +487,6 @@ def db_upgrade() -> None:
 
 
 # -- processes -----------------------------------------------------------------
-
-COLOR = click.Choice(["blue", "green"])
 
 
 @click.command()

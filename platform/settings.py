@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from reelgate.contract import stack as contract
+
 ENV_PREFIX = "REELGATE_"
 
 
@@ -130,12 +132,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return Path(self.media_dir).resolve() if self.media_dir else self.var / "media"
 
     def port(self, part: str) -> int:
-        offsets = {"router": 0, "blue": 1, "green": 2, "postgres": 3, "valkey": 4}
-        return self.port_base + offsets[part]
+        return contract.port(self.port_base, part)
 
     @property
     def queue(self) -> str:
-        return f"transcode.{self.color}"
+        return contract.queue_for(self.color)
 
     @property
     def db_url(self) -> str:
@@ -143,7 +144,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             return self.database_url
         secret = self.var / "secrets" / "db_password"
         password = secret.read_text().strip() if secret.exists() else ""
-        return f"postgresql://reelgate:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
+        return contract.database_url("reelgate", password, self.port("postgres"))
 
     @property
     def app_db_url(self) -> str:
@@ -153,7 +154,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         password = secret.read_text().strip() if secret.exists() else ""
         if self.dependency_proxy:  # libpq finds the proxy's socket as .s.PGSQL.<port> in `host`
             return f"postgresql://reelgate_app:{password}@/reelgate?host={self.proxy_dir}&port={self.port('postgres')}"
-        return f"postgresql://reelgate_app:{password}@127.0.0.1:{self.port('postgres')}/reelgate"
+        return contract.database_url("reelgate_app", password, self.port("postgres"))
 
     @property
     def kv_url(self) -> str:

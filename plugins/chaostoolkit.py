@@ -38,6 +38,8 @@ import httpx
 import msgspec
 from ruamel.yaml import YAML
 
+from reelgate.contract import answers
+from reelgate.contract import stack as contract
 from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool, worst
 from reelgate.gates.model import Verdict
 from reelgate.gates.settings import engine_settings
@@ -186,7 +188,7 @@ class ChaosGate:
     async def run(self, ctx: GateContext) -> GateResult:
         config: ChaosConfig = ctx.config
         color = config.color or ctx.color or ""
-        if color not in ("blue", "green"):
+        if not contract.is_color(color):
             return error_result(ctx.gate_id, self.name, "no color to act on: set `color` (blue or green)")
         if ctx.color and color != ctx.color:
             return error_result(ctx.gate_id, self.name, f"in a release the gate acts on the candidate ({ctx.color})")
@@ -437,7 +439,10 @@ def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool, media_v
         if not prepare_chaos_home(home, media_volume_mb):
             click.echo("not root: no media volume is mounted, so the disk experiments will refuse to run", err=True)
         cli("stack", "up")
-        key = json.loads(cli("tenant", "create", f"chaos-{int(time.time())}", "--rate-limit", "0", "--json"))
+        made = answers.decode(cli("tenant", "create", f"chaos-{int(time.time())}", "--rate-limit", "0", "--json"),
+                              answers.TenantCreated)  # fmt: skip
+        if isinstance(made, answers.Failure):
+            raise click.ClickException(made.message)
         color = httpx.get(f"http://127.0.0.1:{port_base}/health/version", timeout=5).json()["color"]
         os.environ.update(REELGATE_HOME=str(home), REELGATE_PORT_BASE=str(port_base))  # for the gate
         config = {
@@ -450,10 +455,10 @@ def chaos_run(experiments: tuple[Path, ...], port_base: int, keep: bool, media_v
         workdir.mkdir(parents=True)
         ctx = GateContext(
             gate_id="chaos",
-            target=f"http://127.0.0.1:{port_base + 1 + ('blue', 'green').index(color)}",
+            target=f"http://127.0.0.1:{contract.port(port_base, color)}",
             config=msgspec.convert(config, ChaosConfig),
             workdir=workdir,
-            api_key=key["api_key"],
+            api_key=made.api_key,
             home=home,
             source_dir=Path.cwd(),  # scenario files in the experiments' steady state are relative to it
         )

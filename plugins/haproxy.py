@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
+from reelgate.contract import stack as contract
 from reelgate.gates.api import PluginContext, RouterError, hookimpl
 
-COLORS = ("blue", "green")
 LIVE_WEIGHT = 100
 
 
@@ -103,7 +103,7 @@ class HAProxyRouter:
         return state is not None and state.operational == 2 and state.admin == 0
 
     async def switch(self, color: str) -> None:
-        if color not in COLORS:
+        if not contract.is_color(color):
             raise RouterError(f"unknown color {color!r}")
         old = "green" if color == "blue" else "blue"
         deadline = asyncio.get_running_loop().time() + self.config.wait_up

@@ -18,10 +18,12 @@ import asyncio
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
+from reelgate.contract import answers
+from reelgate.contract import stack as contract
 from reelgate.gates.api import DeployError, Deployment, PluginContext, Say, ToolNotFound, ToolRun, hookimpl, run_tool
 
 
@@ -38,13 +40,9 @@ class LocalDeployerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     """Seconds any one step (a build, a migration, a start) may take before the deploy fails."""
 
 
+A = TypeVar("A", bound=answers.Answer)
 LOCK = "requirements/lock.txt"
 """A candidate's dependencies, pinned with hashes, in its own source (`scripts/lock` writes it)."""
-
-
-def build_name(commit: str, extras: list[str]) -> str:
-    """`var/builds/<name>`: the commit, then `+` and each extra (`<commit>+test`)."""
-    return "+".join([commit, *sorted(extras)])
 
 
 def gates_tenant(release_id: str) -> str:
@@ -75,14 +73,22 @@ class LocalDeployer:
             raise DeployError(f"{step} failed (exit {run.exit_code}); see {log}: {run.tail()}")
         return run
 
-    async def _reelgate(self, step: str, *args: str) -> dict[str, Any]:
-        """The checkout's own CLI with `--json`: the answer is one JSON object on stdout."""
+    async def _reelgate(self, step: str, kind: type[A], *args: str) -> A:
+        """The checkout's own CLI with `--json`, its answer decoded strictly as `kind`; a command that failed
+        is a DeployError carrying the Failure's code (`no_such_tenant`...), which callers decide on."""
         log = self.ctx.var / "log" / "deployer.log"
-        run = await self._run([self.ctx.reelgate, *args, "--json"], self.home, log, step, self.ctx.env())
+        args_ = [self.ctx.reelgate, *args, "--json"]
+        log.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return run.json_object()
+            run = await run_tool(args_, cwd=self.home, env=self.ctx.env(), log=log, kill_after=self.config.step_timeout)
+            answer = run.answer(kind)
+        except ToolNotFound as exc:
+            raise DeployError(f"{step} failed: {exc}") from None
         except ValueError as exc:
-            raise DeployError(f"{step}: `reelgate {' '.join(args)} --json`: {exc}") from None
+            raise DeployError(f"{step}: `reelgate {' '.join(args)} --json` (exit {run.exit_code}): {exc}") from None
+        if isinstance(answer, answers.Failure):
+            raise DeployError(f"{step} failed: {answer.message}", code=answer.error)
+        return answer
 
     async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
         folder = self.ctx.var / "releases" / release_id
@@ -99,7 +105,8 @@ class LocalDeployer:
         extras = f"[{','.join(sorted(self.config.extras))}]" if self.config.extras else ""
         # A venv records its own absolute path: build where `var/builds` really is (it may be a link). The
         # name holds no glob character (`<commit>+test`, not `<commit>[test]`): tools read paths as patterns.
-        build = (self.ctx.var / "builds").resolve() / build_name(commit, self.config.extras)
+        named = contract.build_dir(self.ctx.var, commit, self.config.extras)
+        build = named.parent.resolve() / named.name
         venv = build / ".venv"
         if (build / "complete").exists():
             say(f"reusing the build of {ref} ({commit[:12]})")
@@ -135,12 +142,14 @@ class LocalDeployer:
         await self.start(color, str(venv))
         # Both colors share this stack's database, so the gates' tenant is made there, with no rate limit.
         tenant = await self._reelgate(
-            "creating the gates' tenant", "tenant", "create", gates_tenant(release_id), "--rate-limit", "0"
-        )
+            "creating the gates' tenant",
+            answers.TenantCreated,
+            "tenant", "create", gates_tenant(release_id), "--rate-limit", "0",
+        )  # fmt: skip
         return Deployment(
             url=self.ctx.url(color),
             live_url=self.ctx.url("green" if color == "blue" else "blue"),
-            api_key=str(tenant["api_key"]),
+            api_key=tenant.api_key,
             build_dir=str(venv),
             source_dir=str(src),
             commit=commit,
@@ -149,19 +158,22 @@ class LocalDeployer:
 
     async def start(self, color: str, build_dir: str | None) -> None:
         args = ["stack", "color", "start", color] + (["--build", build_dir] if build_dir else [])
-        await self._reelgate(f"starting {color}", *args)
+        await self._reelgate(f"starting {color}", answers.ColorStarted, *args)
 
     async def stop(self, color: str, drain_to: str | None = None) -> None:
         args = ["stack", "color", "stop", color] + (["--drain-to", drain_to] if drain_to else [])
-        await self._reelgate(f"stopping {color}", *args)
+        await self._reelgate(f"stopping {color}", answers.ColorStopped, *args)
 
     async def cleanup(self, release_id: str) -> None:
         """Delete the gates' tenant with what they uploaded (the evidence stays in the release's folder),
         remove the release's source worktree (its build stays, for a rollback) and prune old builds."""
         try:
-            await self._reelgate("deleting the gates' tenant", "tenant", "delete", "--yes", gates_tenant(release_id))
+            tenant = gates_tenant(release_id)
+            await self._reelgate(
+                "deleting the gates' tenant", answers.TenantDeleted, "tenant", "delete", "--yes", tenant
+            )
         except DeployError as exc:
-            if "no tenant named" not in str(exc):  # a deploy that failed before making it
+            if exc.code != "no_such_tenant":  # a deploy that failed before making it
                 raise
         src = self.ctx.var / "releases" / release_id / "src"
         if src.exists():

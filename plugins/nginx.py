@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 from typing import Any
 
 import httpx
 import msgspec
 
+from reelgate.contract import stack as contract
 from reelgate.gates.api import PluginContext, RouterError, ToolNotFound, hookimpl, http_ready, run_tool
-
-COLORS = ("blue", "green")
 
 
 class NginxConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -42,16 +40,15 @@ class NginxRouter:
         self.config, self.ctx = config, ctx
 
     def _port_color(self) -> dict[int, str]:
-        return {self.ctx.port(color): color for color in COLORS}
+        return {self.ctx.port(color): color for color in contract.COLORS}
 
     async def live(self) -> str | None:
         try:
             text = self.ctx.path(self.config.upstream).read_text()
         except OSError:
             return None
-        ports = [int(p) for p in re.findall(r"server\s+127\.0\.0\.1:(\d+)", text)]
-        colors = {self._port_color().get(p) for p in ports}
-        return colors.pop() if len(colors) == 1 else None
+        port = contract.nginx_upstream_port(text)
+        return self._port_color().get(port) if port is not None else None
 
     async def healthy(self, color: str) -> bool:
         return await http_ready(self.ctx.url(color)) == 200
@@ -66,7 +63,7 @@ class NginxRouter:
             raise RouterError(f"nginx {' '.join(args)} failed: {run.stderr.decode(errors='replace').strip()[-400:]}")
 
     async def switch(self, color: str) -> None:
-        if color not in COLORS:
+        if not contract.is_color(color):
             raise RouterError(f"unknown color {color!r}")
         if not await self.healthy(color):
             raise RouterError(f"{color} does not answer /health/ready; not switching")
@@ -74,10 +71,7 @@ class NginxRouter:
         previous = upstream.read_text() if upstream.exists() else None
         tmp = upstream.with_suffix(".tmp")
         port = self.ctx.port(color)
-        tmp.write_text(
-            f"# written by the nginx router plugin; live: {color}\n"
-            f"upstream be_app {{\n    server 127.0.0.1:{port};\n    keepalive 32;\n}}\n"
-        )
+        tmp.write_text(f"# written by the nginx router plugin; live: {color}\n" + contract.nginx_upstream(port))
         os.replace(tmp, upstream)
         try:
             await self._nginx("-t", "-q")

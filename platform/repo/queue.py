@@ -6,10 +6,9 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from reelgate.contract import stack as contract
 
-def queue_for(color: str) -> str:
-    """Each color's worker consumes only its own queue."""
-    return f"transcode.{color}"
+queue_for = contract.queue_for
 
 
 def move_waiting_jobs_sync(conn: Any, from_color: str, to_color: str) -> int:

@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from reelgate.contract import stack as contract
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import (
     COLORS,
@@ -71,10 +72,8 @@ backend be_app
 
 
 def nginx_upstream(settings: Settings, live: str) -> str:
-    return (
-        f"# generated; the nginx router plugin rewrites it on a switch. live: {live}\n"
-        f"upstream be_app {{\n    server 127.0.0.1:{settings.port(live)};\n    keepalive 32;\n}}\n"
-    )
+    header = f"# generated; the nginx router plugin rewrites it on a switch. live: {live}\n"
+    return header + contract.nginx_upstream(settings.port(live))
 
 
 def nginx_config(settings: Settings) -> str:
@@ -231,9 +230,9 @@ def write_router_config(settings: Settings, live: str) -> list[Path]:
     if live not in COLORS:
         raise StackError(f"unknown color {live!r}")
     files = {
-        settings.var / "live_color": live + "\n",
+        contract.live_color_file(settings.var): live + "\n",
         settings.var / "haproxy.cfg": haproxy_config(settings, live),
-        settings.var / "nginx" / "upstream.conf": nginx_upstream(settings, live),
+        contract.nginx_files(settings.var)[1]: nginx_upstream(settings, live),
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

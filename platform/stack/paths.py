@@ -9,12 +9,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from reelgate.contract import stack as contract
 from reelgate.platform.settings import Settings
 
 PG_ROOT = Path("/usr/lib/postgresql")
 
-
-COLORS = ("blue", "green")
+COLORS = contract.COLORS
+other = contract.other
 
 
 class StackError(Exception):
@@ -66,7 +67,7 @@ def valkey_binary() -> str:
 
 
 def color_link(settings: Settings, color: str) -> Path:
-    return settings.var / "colors" / color
+    return contract.color_link(settings.var, color)
 
 
 def point_color(settings: Settings, color: str, venv: Path) -> None:
@@ -86,10 +87,6 @@ def metrics_dir(settings: Settings, color: str) -> Path:
 
 
 def live_color(settings: Settings) -> str:
-    marker = settings.var / "live_color"
+    marker = contract.live_color_file(settings.var)
     color = marker.read_text().strip() if marker.exists() else "blue"
-    return color if color in COLORS else "blue"
-
-
-def other(color: str) -> str:
-    return "green" if color == "blue" else "blue"
+    return color if contract.is_color(color) else "blue"

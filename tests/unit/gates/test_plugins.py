@@ -283,8 +283,9 @@ def test_a_build_folder_name_holds_no_glob_character() -> None:
     nothing of it."""
     import glob
 
-    from reelgate.plugins.local_deployer import build_name
+    from reelgate.contract.stack import build_dir
 
-    assert build_name("abc123", ["test", "granian"]) == "abc123+granian+test"
-    assert build_name("abc123", []) == "abc123"
-    assert glob.escape(build_name("abc123", ["test"])) == build_name("abc123", ["test"])
+    var = Path("/srv/reelgate/var")
+    assert build_dir(var, "abc123", ["test", "granian"]) == var / "builds" / "abc123+granian+test"
+    assert build_dir(var, "abc123").name == "abc123"
+    assert glob.escape(str(build_dir(var, "abc123", ["test"]))) == str(build_dir(var, "abc123", ["test"]))

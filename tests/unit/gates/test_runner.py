@@ -204,16 +204,23 @@ def test_baseline_live_without_a_live_measurement_is_an_error(tmp_path: Path) ->
 
 
 def test_run_tool_output_timeout_and_missing_tools(tmp_path: Path) -> None:
+    from reelgate.contract.answers import AnswerError, Failure, RouterConfig
     from reelgate.gates.api import ToolNotFound, run_tool
 
     log = tmp_path / "tool.log"
     done = asyncio.run(run_tool(["sh", "-c", "echo out; echo err >&2; exit 3"], log=log))
     assert (done.exit_code, done.stdout, done.stderr, done.timed_out) == (3, b"out\n", b"err\n", False)
     assert done.tail() == "err" and "$ sh -c" in log.read_text()
-    answer = asyncio.run(run_tool(["sh", "-c", 'echo starting; echo \'{"live": "green"}\'']))
-    assert answer.json_object() == {"live": "green"}
-    with pytest.raises(ValueError, match="expected a JSON object on the last line, found 'out'"):
-        done.json_object()
+    said = 'echo starting; echo \'{"live": "green", "files": ["var/live_color"]}\''
+    answer = asyncio.run(run_tool(["sh", "-c", said]))
+    assert answer.answer(RouterConfig) == RouterConfig(live="green", files=["var/live_color"])
+    with pytest.raises(AnswerError, match="expected RouterConfig as JSON, found b'out'"):
+        done.answer(RouterConfig)
+    failed = asyncio.run(run_tool(["sh", "-c", 'echo \'{"error": "no_such_tenant", "message": "no tenant x"}\'']))
+    assert failed.answer(RouterConfig) == Failure(error="no_such_tenant", message="no tenant x")
+    unknown = asyncio.run(run_tool(["sh", "-c", 'echo \'{"live": "green", "files": [], "extra": 1}\'']))
+    with pytest.raises(AnswerError, match="unknown field `extra`"):  # decoded strictly: no guessing
+        unknown.answer(RouterConfig)
     started = time.monotonic()
     slow = asyncio.run(run_tool(["sh", "-c", "sleep 30 & sleep 30"], kill_after=0.3))
     assert slow.timed_out and slow.exit_code == -9 and time.monotonic() - started < 5  # the group, children too
