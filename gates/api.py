@@ -37,7 +37,18 @@ import pluggy
 
 from reelgate.contract import answers
 from reelgate.contract import stack as contract
-from reelgate.gates.model import Check, Decision, Finding, GateResult, Report, Verdict, error_result, worst
+from reelgate.gates.model import (
+    Check,
+    Decision,
+    Finding,
+    GateResult,
+    Report,
+    Verdict,
+    error_result,
+    measured,
+    unmeasured,
+    worst,
+)
 
 hookimpl = pluggy.HookimplMarker("reelgate")
 
@@ -63,7 +74,9 @@ __all__ = [
     "hookimpl",
     "http_ready",
     "make_clip",
+    "measured",
     "run_tool",
+    "unmeasured",
     "worst",
 ]
 

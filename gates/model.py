@@ -65,10 +65,10 @@ class Series(msgspec.Struct, kw_only=True):
 
 
 class GateResult(msgspec.Struct, kw_only=True):
-    gate: str
-    """The gate's id in the policy."""
-    uses: str
-    """The gate type."""
+    gate: str = ""
+    """The gate's id in the policy: the runner stamps it (a gate returns only what it measured)."""
+    uses: str = ""
+    """The gate type: the runner stamps it too."""
     verdict: Verdict
     reason: str
     """One sentence naming what decided."""
@@ -94,7 +94,33 @@ class Decision(msgspec.Struct, kw_only=True):
     needs_approval: bool = False
 
 
+def measured(
+    checks: list[Check] | None = None,
+    findings: list[Finding] | None = None,
+    artifacts: list[str] | None = None,
+    series: list[Series] | None = None,
+    reason: str = "",
+) -> GateResult:
+    """What a gate returns when it measured: the runner stamps the gate's id and type, judges the checks
+    against the policy and writes the reason when the gate leaves it empty."""
+    return GateResult(
+        verdict="pass",
+        reason=reason,
+        checks=checks or [],
+        findings=findings or [],
+        artifacts=artifacts or [],
+        series=series or [],
+    )
+
+
+def unmeasured(reason: str, artifacts: list[str] | None = None) -> GateResult:
+    """What a gate returns when it could not measure (a tool missing, unreachable, no data): `error`, which
+    never passes, with one sentence saying why."""
+    return GateResult(verdict="error", reason=reason, artifacts=artifacts or [])
+
+
 def error_result(gate: str, uses: str, reason: str) -> GateResult:
+    """`unmeasured`, naming the gate itself (kept for plugins written before the runner stamped results)."""
     return GateResult(gate=gate, uses=uses, verdict="error", reason=reason)
 
 

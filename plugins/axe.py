@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlparse
 
 import msgspec
 
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl
+from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, measured, unmeasured
 
 Impact = Literal["minor", "moderate", "serious", "critical"]
 IMPACTS: tuple[str, ...] = ("minor", "moderate", "serious", "critical")
@@ -300,26 +300,20 @@ class AxeGate:
         config: AxeConfig = ctx.config
         for tool in (config.chromium, config.chromedriver):
             if not Path(tool).exists():
-                return error_result(
-                    ctx.gate_id, self.name, f"{tool} is not installed (apt-get install chromium chromium-driver)"
-                )
+                return unmeasured(f"{tool} is not installed (apt-get install chromium chromium-driver)")
         try:
             findings, checks, artifacts = await asyncio.to_thread(
                 audit, config, ctx.target.rstrip("/") + "/", ctx.workdir, ctx.api_key or ""
             )
         except StepFailed as exc:
-            return error_result(ctx.gate_id, self.name, f"the audit could not start: {exc}")
+            return unmeasured(f"the audit could not start: {exc}")
         except Exception as exc:  # a browser that cannot start or a page that times out measured nothing
-            return error_result(ctx.gate_id, self.name, f"the audit could not run: {_said(exc, 300)}")
+            return unmeasured(f"the audit could not run: {_said(exc, 300)}")
         note = f"axe-core {axe_version()}; disabled: " + (
             ", ".join(f"{rule} ({why})" for rule, why in config.disable.items()) or "none"
         )
         checks[0].note += f"; {note}"
-        return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        return measured(
             checks=checks,
             findings=findings,
             artifacts=artifacts,

@@ -16,7 +16,17 @@ from typing import Any, Literal
 
 import msgspec
 
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool
+from reelgate.gates.api import (
+    Check,
+    Finding,
+    GateContext,
+    GateResult,
+    ToolNotFound,
+    hookimpl,
+    measured,
+    run_tool,
+    unmeasured,
+)
 from reelgate.gates.model import Severity, Verdict
 from reelgate.gates.yamlfile import FileError, decode, load_yaml, plain
 
@@ -117,7 +127,7 @@ def judge(data: dict[str, Any], config: BanditConfig, accepted: list[Accepted]) 
         ),
     ]
     findings.sort(key=lambda f: (f.verdict != "fail", -ORDER.get(f.severity, 0), f.location))
-    return GateResult(gate="", uses="bandit", verdict="pass", reason="", checks=checks, findings=findings)
+    return measured(checks=checks, findings=findings)
 
 
 def bandit_binary() -> str | None:
@@ -136,27 +146,27 @@ class BanditGate:
         root = (ctx.source_dir or ctx.home).resolve()
         binary = bandit_binary()
         if binary is None:
-            return error_result(ctx.gate_id, self.name, "bandit is not installed (pip install bandit)")
+            return unmeasured("bandit is not installed (pip install bandit)")
         paths = [p for p in config.paths if (root / p).exists()]
         if not paths:
-            return error_result(ctx.gate_id, self.name, f"none of {', '.join(config.paths)} exists in {root}")
+            return unmeasured(f"none of {', '.join(config.paths)} exists in {root}")
         try:
             accepted = load_baseline(root / config.baseline) if config.baseline else []
         except FileError as exc:
-            return error_result(ctx.gate_id, self.name, f"the baseline cannot be used: {exc}")
+            return unmeasured(f"the baseline cannot be used: {exc}")
         out = ctx.workdir / "bandit.json"
         try:
             run = await run_tool(
                 [binary, "-r", *paths, "-f", "json", "-o", str(out), "-q"], cwd=root, kill_after=config.timeout
             )
         except ToolNotFound as exc:
-            return error_result(ctx.gate_id, self.name, str(exc))
+            return unmeasured(str(exc))
         if run.timed_out or not out.exists():
-            return error_result(ctx.gate_id, self.name, f"bandit wrote no report (exit {run.exit_code}): {run.tail()}")
+            return unmeasured(f"bandit wrote no report (exit {run.exit_code}): {run.tail()}")
         data = json.loads(out.read_text())
         result = judge(data, config, accepted)
         if not result.checks[0].value:
-            return error_result(ctx.gate_id, self.name, f"bandit scanned no code in {', '.join(paths)}")
+            return unmeasured(f"bandit scanned no code in {', '.join(paths)}")
         result.gate, result.artifacts = ctx.gate_id, [str(out)]
         return result
 

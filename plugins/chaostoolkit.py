@@ -40,7 +40,17 @@ from ruamel.yaml import YAML
 
 from reelgate.contract import answers
 from reelgate.contract import stack as contract
-from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool, worst
+from reelgate.gates.api import (
+    Check,
+    GateContext,
+    GateResult,
+    ToolNotFound,
+    hookimpl,
+    measured,
+    run_tool,
+    unmeasured,
+    worst,
+)
 from reelgate.gates.model import Verdict
 from reelgate.gates.settings import engine_settings
 
@@ -189,11 +199,11 @@ class ChaosGate:
         config: ChaosConfig = ctx.config
         color = config.color or ctx.color or ""
         if not contract.is_color(color):
-            return error_result(ctx.gate_id, self.name, "no color to act on: set `color` (blue or green)")
+            return unmeasured("no color to act on: set `color` (blue or green)")
         if ctx.color and color != ctx.color:
-            return error_result(ctx.gate_id, self.name, f"in a release the gate acts on the candidate ({ctx.color})")
+            return unmeasured(f"in a release the gate acts on the candidate ({ctx.color})")
         if not ctx.api_key:
-            return error_result(ctx.gate_id, self.name, "no key of a tenant to upload and read as")
+            return unmeasured("no key of a tenant to upload and read as")
         root = ctx.source_dir or ctx.home
         checks: list[Check] = []
         artifacts: list[str] = []
@@ -202,23 +212,19 @@ class ChaosGate:
             try:
                 title, tags = experiment_tags(path)
             except (OSError, ValueError) as exc:
-                return error_result(ctx.gate_id, self.name, f"cannot read the experiment {path}: {exc}")
+                return unmeasured(f"cannot read the experiment {path}: {exc}")
             if "shared" in tags and config.blast_radius != "shared":
-                return error_result(
-                    ctx.gate_id,
-                    self.name,
+                return unmeasured(
                     f"{path.name} acts on what the live color shares (tag `shared`): run it with `reelgate chaos "
                     "run` on a stack of its own, or set blast_radius: shared with a reason",
                 )
             outcome = await self._experiment(ctx, config, color, path)
             if isinstance(outcome, str):
-                return error_result(ctx.gate_id, self.name, f"{path.stem}: {outcome}")
-            measured, files = outcome
-            checks += [msgspec.structs.replace(c, name=f"{path.stem}.{c.name}", note=c.note or title) for c in measured]
+                return unmeasured(f"{path.stem}: {outcome}")
+            found, files = outcome
+            checks += [msgspec.structs.replace(c, name=f"{path.stem}.{c.name}", note=c.note or title) for c in found]
             artifacts += files
-        return GateResult(
-            gate=ctx.gate_id, uses=self.name, verdict="pass", reason="", checks=checks, artifacts=artifacts
-        )
+        return measured(checks=checks, artifacts=artifacts)
 
     async def _experiment(
         self, ctx: GateContext, config: ChaosConfig, color: str, path: Path

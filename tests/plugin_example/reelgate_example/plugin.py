@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from reelgate.gates.api import Check, GateContext, GateResult, error_result, hookimpl
+from reelgate.gates.api import Check, GateContext, GateResult, hookimpl, measured, unmeasured
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,14 +27,11 @@ class HttpStatusGate:
             async with httpx.AsyncClient(timeout=5) as client:
                 answer = await client.get(ctx.target.rstrip("/") + config.path)
         except httpx.HTTPError as exc:
-            return error_result(ctx.gate_id, self.name, f"{ctx.target} is unreachable: {exc}")
+            return unmeasured(f"{ctx.target} is unreachable: {exc}")
         took = (time.perf_counter() - started) * 1000
         status_ok = answer.status_code == config.expect
-        return GateResult(
-            gate=ctx.gate_id,
-            uses=self.name,
-            verdict="pass",
-            reason="",
+        # Only what was measured: the runner stamps the gate's id and type, and judges the policy's checks.
+        return measured(
             checks=[
                 Check(
                     name="status",
