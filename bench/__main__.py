@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from bench import api_load, chaos, cost, db, ladder, pages, pipeline, runner, scenario, switch, users, watch
 from bench.common import write_table
 
-SUITES = {
+SUITES: dict[str, Callable[[], object]] = {
     "ladder": ladder.run,
     "pipeline": pipeline.run,
     "api": api_load.run,

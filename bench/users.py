@@ -106,7 +106,7 @@ def figures(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def measure(duration: str, vus: int, **stack_env: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(50 users, `vus` users) on a throwaway stack with these settings."""
-    with tempfile.TemporaryDirectory() as tmp, throwaway_stack(**stack_env) as (env, router):
+    with tempfile.TemporaryDirectory() as tmp, throwaway_stack(None, **stack_env) as (env, router):
         folder = Path(tmp)
         targets_file = folder / "targets.json"
         targets_file.write_text(json.dumps(prepare(env, router, folder)))

@@ -53,7 +53,7 @@ def make_clip(
     return path
 
 
-def ffprobe(path: Path | str) -> dict:  # type: ignore[type-arg]
+def ffprobe(path: Path | str) -> dict:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
         capture_output=True,

@@ -16,7 +16,7 @@ from tests.integration.videos import upload, wait_final
 pytestmark = [pytest.mark.integration]
 
 
-def assert_problem(answer: httpx.Response, status: int, words: str) -> dict:  # type: ignore[type-arg]
+def assert_problem(answer: httpx.Response, status: int, words: str) -> dict:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     body = answer.json()
@@ -114,7 +114,7 @@ def test_over_the_size_limit_is_413(stack: Stack, api: httpx.Client, media_dir: 
     # Streamed without Content-Length (chunked), the limit still holds while receiving.
     with big.open("rb") as fh:
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks():
             yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.mp4"\r\n\r\n'
             while chunk := fh.read(1 << 20):
                 yield chunk

@@ -19,14 +19,14 @@ VTT = b"WEBVTT\n\n00:00.000 --> 00:02.000\nBonjour\n"
 
 
 @pytest.fixture()
-def video(api: httpx.Client, clip: Path) -> dict:  # type: ignore[type-arg]
+def video(api: httpx.Client, clip: Path) -> dict:
     return wait_final(api, upload(api, clip, title="captioned").json())
 
 
 def test_captions_in_subrip_or_webvtt_are_served_as_webvtt(
     stack: Stack,
     api: httpx.Client,
-    video: dict,  # type: ignore[type-arg]
+    video: dict,
 ) -> None:
     url = f"{video['url']}/captions/en"
     put = api.put(url, content=SRT, params={"label": "English"}, headers={"content-type": "application/x-subrip"})
@@ -72,7 +72,7 @@ def test_bad_captions_are_refused_with_the_line_and_nothing_is_kept(
     body: bytes,
     lang: str,
     status: int,
-    detail: str,  # type: ignore[type-arg]
+    detail: str,
 ) -> None:
     answer = api.put(f"{video['url']}/captions/{lang}", content=body)
     assert answer.status_code == status, answer.text
@@ -91,7 +91,7 @@ def test_the_video_page_adds_plays_and_removes_captions(
     stack: Stack,
     key: str,
     api: httpx.Client,
-    video: dict,  # type: ignore[type-arg]
+    video: dict,
 ) -> None:
     with sign_in(stack, key) as page:
         url = f"/videos/{video['id']}"

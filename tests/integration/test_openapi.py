@@ -21,7 +21,7 @@ schema = schemathesis.pytest.from_fixture("openapi")
 
 
 @pytest.fixture(scope="session")
-def openapi(stack: Stack):  # type: ignore[no-untyped-def]
+def openapi(stack: Stack):
     loaded = schemathesis.openapi.from_url(f"{stack.router}/schema/openapi.json")
     # The event stream never ends on its own for an unfinished video; it has its own tests.
     return loaded.exclude(path_regex=r".*/events$")
@@ -34,7 +34,7 @@ def unlimited_key(stack: Stack) -> str:
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case, stack: Stack, unlimited_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_api_conforms_to_its_schema(case, stack: Stack, unlimited_key: str) -> None:
     case.call_and_validate(
         base_url=stack.router,
         headers={"Authorization": f"Bearer {unlimited_key}"},

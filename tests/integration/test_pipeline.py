@@ -130,7 +130,7 @@ def test_same_content_reuses_outputs_and_delete_keeps_the_other(api: httpx.Clien
     assert api.get(second["renditions"][0]["url"]).status_code == 404
 
 
-def test_list_is_keyset_paginated(stack, media_dir: Path, clip: Path) -> None:  # type: ignore[no-untyped-def]
+def test_list_is_keyset_paginated(stack, media_dir: Path, clip: Path) -> None:
     with stack.client(stack.tenant("pager")) as api:
         ids = [upload(api, clip).json()["id"] for _ in range(5)]
         seen: list[str] = []
@@ -146,7 +146,7 @@ def test_list_is_keyset_paginated(stack, media_dir: Path, clip: Path) -> None:  
         assert api.get("/v1/videos", params={"limit": 0}).status_code == 400
 
 
-def test_usage_counts_processing_storage_and_serving(stack, clip: Path) -> None:  # type: ignore[no-untyped-def]
+def test_usage_counts_processing_storage_and_serving(stack, clip: Path) -> None:
     key = stack.tenant("usage")
     with stack.client(key) as api:
         video = wait_final(api, upload(api, clip, name="holiday.mp4").json())
@@ -156,7 +156,7 @@ def test_usage_counts_processing_storage_and_serving(stack, clip: Path) -> None:
         thumb = len(api.get(video["thumbnail_url"]).content)
         served = whole + part + thumb
 
-        def counted() -> dict | None:  # type: ignore[type-arg]
+        def counted() -> dict | None:
             usage = api.get("/v1/usage").json()
             return usage if usage["egress_bytes"] >= served else None
 
@@ -201,7 +201,7 @@ def test_metrics_group_paths_and_include_the_worker(api: httpx.Client, clip: Pat
     assert 'reelgate_videos_finished_total{status="ready"}' in text
 
 
-def test_health_and_version(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+def test_health_and_version(stack, api: httpx.Client) -> None:
     ready = api.get("/health/ready").json()
     assert ready == {"status": "ok", "checks": {"postgres": "ok", "valkey": "ok", "ffmpeg": "ok", "disk": "ok"}}
     version = api.get("/health/version").json()
@@ -212,7 +212,7 @@ def test_health_and_version(stack, api: httpx.Client) -> None:  # type: ignore[n
     assert api.get("/health/live").status_code == 200
 
 
-def test_a_burst_of_the_same_upload_is_transcoded_once(stack, media_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_of_the_same_upload_is_transcoded_once(stack, media_dir: Path) -> None:
     """Uploads of the same content that arrive before the first is done wait for it and share its output."""
     clip = make_clip(media_dir / "burst.mp4", size="320x240", seconds=2, extra=("-metadata", "title=burst"))
     with stack.client(stack.tenant("burst", "--rate-limit", "0")) as api:

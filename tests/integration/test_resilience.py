@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def worker_pid(stack: Stack) -> int | None:
     info = process_info(stack.settings)["worker-blue"]
-    return int(info["pid"]) if info["statename"] == "RUNNING" else None  # type: ignore[arg-type]
+    return int(str(info["pid"])) if info["statename"] == "RUNNING" else None
 
 
 @pytest.mark.timeout(240)

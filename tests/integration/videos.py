@@ -14,10 +14,10 @@ def upload(api: httpx.Client, path: Path, name: str | None = None, **data: str) 
         return api.post("/v1/videos", files={"file": (name or path.name, fh, "video/mp4")}, data=data)
 
 
-def wait_final(api: httpx.Client, video: dict, timeout: float = 120) -> dict:  # type: ignore[type-arg]
+def wait_final(api: httpx.Client, video: dict, timeout: float = 120) -> dict:
     """The deadline allows for a queue: one worker, and earlier tests may have left it jobs."""
 
-    def final() -> dict | None:  # type: ignore[type-arg]
+    def final() -> dict | None:
         current = api.get(video["url"]).json()
         return current if current["status"] in ("ready", "failed") else None
 

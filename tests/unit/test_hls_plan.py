@@ -50,6 +50,7 @@ def test_mp4s_and_hls_come_from_one_ffmpeg(outputs: Path) -> None:
 def test_the_encoded_rungs_share_one_audio_encode(made: tuple[Path, Plan]) -> None:
     """One AAC encoder for the ladder: the encoded rungs carry the same audio packets; the copied rung
     keeps the source's own audio, as it keeps its video."""
+    folder = made[0]
 
     def audio(file: str) -> tuple[str, str]:
         probe = subprocess.run(
@@ -63,21 +64,19 @@ def test_the_encoded_rungs_share_one_audio_encode(made: tuple[Path, Plan]) -> No
                 "stream=channels",
                 "-of",
                 "csv=p=0",
-                str(outputs / file),
+                str(folder / file),
             ],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         packets = subprocess.run(
-            ["ffmpeg", "-v", "error", "-i", str(outputs / file), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+            ["ffmpeg", "-v", "error", "-i", str(folder / file), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         return probe, packets  # fmt: skip
-
-    outputs = made[0]
 
     command = made[1].command
     assert [command[i + 1] for i, arg in enumerate(command) if arg.startswith("-c:a")] == ["copy", "aac"]

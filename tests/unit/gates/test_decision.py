@@ -3,15 +3,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from reelgate.gates.decision import Waiver, apply_waivers, decide
-from reelgate.gates.model import Check, GateResult
+from reelgate.gates.model import Check, GateResult, Verdict
 
 
-def result(gate: str, verdict: str, required: bool = True, checks: list[Check] | None = None) -> GateResult:
+def result(gate: str, verdict: Verdict, required: bool = True, checks: list[Check] | None = None) -> GateResult:
     return GateResult(
         gate=gate,
         uses="x",
         verdict=verdict,
-        reason=f"{gate} said {verdict}",  # type: ignore[arg-type]
+        reason=f"{gate} said {verdict}",
         required=required,
         checks=checks or [],
     )

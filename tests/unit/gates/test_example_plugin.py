@@ -12,7 +12,7 @@ import pytest
 from tests.http_server import serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin_example"))
-from reelgate_example.plugin import HttpStatusGate  # noqa: E402
+from reelgate_example.plugin import HttpStatusGate  # type: ignore[import-not-found]  # noqa: E402  (on sys.path above)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -30,7 +30,7 @@ def server() -> Iterator[str]:
         yield url
 
 
-def test_passes_on_the_expected_status(run_gate, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_passes_on_the_expected_status(run_gate, server: str) -> None:
     result = run_gate(
         HttpStatusGate, {"path": "/ok"}, target=server, checks=[{"name": "latency_ms", "op": "<=", "threshold": 1000}]
     )
@@ -38,14 +38,14 @@ def test_passes_on_the_expected_status(run_gate, server: str) -> None:  # type: 
     assert {c.name for c in result.checks} == {"latency_ms", "status"}
 
 
-def test_fails_on_another_status_and_errors_when_unreachable(run_gate, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_fails_on_another_status_and_errors_when_unreachable(run_gate, server: str) -> None:
     failed = run_gate(HttpStatusGate, {"path": "/down"}, target=server)
     assert failed.verdict == "fail" and "status" in failed.reason
     unreachable = run_gate(HttpStatusGate, {}, target="http://127.0.0.1:9")
     assert unreachable.verdict == "error" and "unreachable" in unreachable.reason
 
 
-def test_unknown_config_field_is_refused(run_gate) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_config_field_is_refused(run_gate) -> None:
     from reelgate.gates.policy import PolicyError
 
     with pytest.raises(PolicyError, match="unknown field `pth`"):

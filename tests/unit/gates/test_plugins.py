@@ -105,7 +105,8 @@ class HalfRouter:
 
     async def live(self) -> str | None: ...
 
-    async def healthy(self, color: str) -> bool: ...
+    async def healthy(self, color: str) -> bool:
+        return False
 
 
 class SyncDeployer:

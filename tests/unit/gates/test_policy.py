@@ -12,7 +12,7 @@ from reelgate.gates.policy import PolicyError, json_schema, load_policy, parse_p
 DEFAULT = Path(__file__).resolve().parents[3] / "gates" / "policies" / "default.yaml"
 
 
-def parse(text: str):  # type: ignore[no-untyped-def]
+def parse(text: str):
     reg = registry()
     return parse_policy(text, "p.yaml", reg.gates, reg.routers, reg.deployers)
 
