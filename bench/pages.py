@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import Result, ffmpeg, save, tenant_key, throwaway_stack
+from bench.common import Result, save, tenant_key, throwaway_stack
+from reelgate.contract.media import test_clip_command
 from reelgate.plugins.axe import start_chromium
 
 WARM_LOADS = 7
@@ -57,26 +59,7 @@ def run() -> list[Result]:
     with throwaway_stack() as (env, router), tempfile.TemporaryDirectory() as tmp:
         key = tenant_key(env, "bench-pages")
         clip = Path(tmp) / "clip.mp4"
-        ffmpeg(
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(clip),
-        )
+        subprocess.run(test_clip_command(clip, 2, "640x360", audio=True), check=True)
         with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
             # The same content again reuses the finished outputs, so a full library page is quick to make.
             videos = [

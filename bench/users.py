@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import REELGATE, Result, ffmpeg, save, throwaway_stack, wait_ready
+from bench.common import REELGATE, Result, save, throwaway_stack, wait_ready
+from reelgate.contract.media import test_clip_command
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = Path(__file__).parent / "k6" / "users.js"
@@ -36,10 +37,7 @@ GOAL_ERRORS = 0.001
 
 def _clip(folder: Path, name: str, seconds: int, size: str) -> Path:
     path = folder / name
-    ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-f", "lavfi", "-i", "sine", "-t", str(seconds),
-        "-metadata", f"comment={name}", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
-    )  # fmt: skip
+    subprocess.run(test_clip_command(path, seconds, size, audio=True, tag=name), check=True)
     return path
 
 

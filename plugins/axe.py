@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlparse
 
 import msgspec
 
+from reelgate.contract.media import test_clip_command
 from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, measured, unmeasured
 
 Impact = Literal["minor", "moderate", "serious", "critical"]
@@ -108,30 +109,7 @@ def sample_video(folder: Path) -> Path:
     clip = folder / "sample.mp4"
     if not clip.exists():
         subprocess.run(
-            [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x240:rate=25",
-                "-f",
-                "lavfi",
-                "-i",
-                "sine",
-                "-t",
-                "2",
-                "-c:v",
-                "libx264",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-                str(clip),
-            ],
+            test_clip_command(clip, 2, audio=True),
             check=True,
             capture_output=True,
             timeout=60,

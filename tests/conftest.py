@@ -12,6 +12,8 @@ from typing import TypeVar
 
 import pytest
 
+from reelgate.contract.media import test_clip_command
+
 # The helpers reelgate ships for third-party gate authors, used by our own tests too.
 pytest_plugins = ["reelgate.gates.testing"]
 
@@ -42,14 +44,8 @@ def make_clip(
     audio: bool = True,
     extra: tuple[str, ...] = (),
 ) -> Path:
-    """A test pattern (`testsrc2`) with a tone (`sine`); `-movflags +faststart` style via `extra`."""
-    args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25"]
-    if audio:
-        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    args += ["-t", str(seconds), "-c:v", vcodec, "-pix_fmt", "yuv420p"]
-    if audio:
-        args += ["-c:a", "aac", "-shortest"]
-    ffmpeg(*args, *extra, str(path))
+    """The shared test clip (`reelgate.contract.media`), with a tone; `-movflags +faststart` style via `extra`."""
+    subprocess.run(test_clip_command(path, seconds, size, audio=audio, vcodec=vcodec, extra=extra), check=True)
     return path
 
 
