@@ -84,7 +84,7 @@ def throwaway_stack(
 ) -> Iterator[tuple[dict[str, str], str]]:
     """A stack of its own under /tmp on a free port base; yields (env, router URL). `prepare` sees its
     home before the stack starts, and what it returns runs once the stack is down."""
-    from tests.integration.conftest import free_port_base
+    from tests.integration.stack import free_port_base
 
     home = Path(tempfile.mkdtemp(prefix="reelgate-bench-"))
     home.chmod(0o755)

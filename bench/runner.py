@@ -26,7 +26,7 @@ def run() -> list[Result]:
               - {{id: read-b, uses: k6, with: {{script: read, vus: 2, duration: 4s}}}}
               - id: unit
                 uses: coverage
-                with: {{command: [-m, pytest, tests/unit/test_ladder.py, -q, -p, no:cacheprovider],
+                with: {{command: [-m, pytest, tests/unit/platform/test_ladder.py, -q, -p, no:cacheprovider],
                         cwd: "{ROOT}"}}
               - {{id: load, uses: k6, exclusive: true, with: {{script: read, vus: 4, duration: 3s}}}}
         """)

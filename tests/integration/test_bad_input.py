@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ffmpeg, make_clip
-from tests.integration.conftest import MAX_UPLOAD, Stack
+from tests.integration.stack import MAX_UPLOAD, Stack
 from tests.integration.videos import upload, wait_final
+from tests.media import ffmpeg, make_clip
 
 pytestmark = [pytest.mark.integration]
 

@@ -11,18 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from reelgate.platform.stack import process_info, start_part, stop_part
 from reelgate.plugins.axe import start_chromium
-from tests.conftest import make_clip, wait_for
-from tests.integration.conftest import MAX_UPLOAD, Stack
+from tests.integration.stack import MAX_UPLOAD, Stack
+from tests.media import make_clip
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 
 @pytest.fixture()

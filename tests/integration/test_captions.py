@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import Stack, sign_in
+from tests.integration.stack import Stack, sign_in
 from tests.integration.videos import upload, wait_final
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ import pytest
 from reelgate.chaos.probes import queue_depth
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.chaostoolkit import ChaosGate
-from tests.integration.conftest import REELGATE, Stack, free_port_base
+from tests.integration.stack import REELGATE, Stack, free_port_base
 from tests.load import Load
 
 ROOT = Path(__file__).parents[2]

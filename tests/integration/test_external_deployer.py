@@ -11,7 +11,7 @@ import pytest
 
 from reelgate.gates.api import DeployError, PluginContext
 from reelgate.plugins.external_deployer import ExternalDeployer, ExternalDeployerConfig
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 
 pytestmark = pytest.mark.integration
 

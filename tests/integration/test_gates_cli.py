@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 
 pytestmark = [pytest.mark.integration]
 

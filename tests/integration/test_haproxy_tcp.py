@@ -16,7 +16,7 @@ import pytest
 
 from reelgate.gates.api import PluginContext, RouterError
 from reelgate.plugins.haproxy import HAProxyConfig, HAProxyRouter
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

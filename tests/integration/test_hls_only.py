@@ -16,9 +16,9 @@ import pytest
 
 from reelgate.platform.transcode import ffmpeg_path
 from reelgate.plugins.vmaf import VmafGate
-from tests.conftest import ffprobe, make_clip
-from tests.integration.conftest import Stack, running_stack, sign_in
+from tests.integration.stack import Stack, running_stack, sign_in
 from tests.integration.videos import upload, wait_final
+from tests.media import ffprobe, make_clip
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

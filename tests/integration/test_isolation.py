@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 from tests.integration.videos import upload, wait_final
 
 pytestmark = [pytest.mark.integration]

@@ -14,7 +14,7 @@ import pytest
 
 from reelgate.gates.api import RouterError
 from reelgate.plugins.nginx import NginxConfig, NginxRouter
-from tests.integration.conftest import Stack, free_port_base
+from tests.integration.stack import Stack, free_port_base
 from tests.load import Load
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_clip, wait_for
-from tests.integration.conftest import MAX_UPLOAD, Stack, sign_in
+from tests.integration.stack import MAX_UPLOAD, Stack, sign_in
+from tests.media import make_clip
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

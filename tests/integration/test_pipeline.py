@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 from reelgate.platform.transcode import ffmpeg_path
-from tests.conftest import ffprobe, make_clip, wait_for
 from tests.integration.videos import upload, wait_final
+from tests.media import ffprobe, make_clip
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,7 +61,7 @@ def test_720p_source_gets_full_ladder_never_upscaled(api: httpx.Client, media_di
 def test_rotated_phone_clip_is_planned_on_its_displayed_size(api: httpx.Client, media_dir: Path) -> None:
     stored = make_clip(media_dir / "landscape.mp4", size="640x360", seconds=1)
     rotated = media_dir / "rotated.mp4"
-    from tests.conftest import ffmpeg
+    from tests.media import ffmpeg
 
     # ffmpeg 5.1 (Debian 12) writes the display matrix from the `rotate` tag when copying into MP4.
     ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated))

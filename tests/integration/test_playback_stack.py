@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from reelgate.platform.playback import prefix
-from tests.conftest import make_clip, wait_for
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 from tests.integration.videos import upload, wait_final
+from tests.media import make_clip
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration]
 

@@ -21,10 +21,10 @@ import pytest
 from reelgate.gates.store import Store
 from reelgate.platform.stack import process_info
 from tests.candidates import patched_branch
-from tests.conftest import wait_for
-from tests.integration.conftest import REELGATE, Stack
+from tests.integration.stack import REELGATE, Stack
 from tests.integration.videos import upload, wait_final
 from tests.load import Load
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def policies(stack: Stack) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def reader(stack: Stack, media_dir: Path) -> tuple[str, str]:
     """A tenant with one ready video, for the load and the read gates."""
-    from tests.conftest import make_clip
+    from tests.media import make_clip
 
     key = stack.tenant("release-reader", "--rate-limit", "0")
     with stack.client(key) as api:

@@ -24,7 +24,7 @@ from reelgate.gates.policy import LoadedPolicy, load_policy
 from reelgate.gates.release import ReleaseManager
 from reelgate.gates.settings import engine_settings
 from reelgate.gates.store import Store
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]

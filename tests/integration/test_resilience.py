@@ -14,9 +14,10 @@ import psycopg
 import pytest
 
 from reelgate.platform.stack import process_info, start_part, stop_part
-from tests.conftest import make_clip, wait_for
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 from tests.integration.videos import upload, wait_final
+from tests.media import make_clip
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

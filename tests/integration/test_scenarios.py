@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reelgate.gates.scenario import load_scenario, run_scenario
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ import pytest
 from reelgate.gates.testing import run_gate_sync
 from reelgate.platform.stack import start_part, stop_part
 from reelgate.plugins.wapiti import WapitiGate
-from tests.integration.conftest import Stack, sign_in
+from tests.integration.stack import Stack, sign_in
 from tests.integration.videos import upload, wait_final
 
 VULNERABLE_APP = Path(__file__).with_name("vulnerable_app.py")

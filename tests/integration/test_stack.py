@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.integration.conftest import Stack, free_port_base
+from tests.integration.stack import Stack, free_port_base
 
 pytestmark = [pytest.mark.integration]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.vmaf import VmafGate
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 
 
 def test_every_rendition_is_scored_against_its_source(stack: Stack, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Stack
+from tests.integration.stack import Stack
 
 pytestmark = [
     pytest.mark.integration,

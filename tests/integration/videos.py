@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 
 def upload(api: httpx.Client, path: Path, name: str | None = None, **data: str) -> httpx.Response:

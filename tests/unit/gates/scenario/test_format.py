@@ -9,7 +9,7 @@ import pytest
 from reelgate.gates.scenario import ScenarioError, json_schema, load_scenario
 from reelgate.gates.scenario.format import parse_scenario
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def error_of(text: str, folder: Path = ROOT / "scenarios") -> ScenarioError:

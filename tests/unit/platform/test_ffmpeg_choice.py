@@ -14,7 +14,7 @@ from reelgate.platform import ladder
 from reelgate.platform.probe import ToolMissing, probe
 from reelgate.platform.progress import Progress
 from reelgate.platform.transcode import Plan, build, ffmpeg_path, ffmpeg_version, run
-from tests.conftest import make_clip
+from tests.media import make_clip
 
 
 def test_system_is_the_one_on_path() -> None:

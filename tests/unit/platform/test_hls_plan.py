@@ -13,7 +13,7 @@ from reelgate.platform import ladder
 from reelgate.platform.probe import probe
 from reelgate.platform.progress import Progress
 from reelgate.platform.transcode import Plan, build, codecs, run, variant_bytes
-from tests.conftest import make_clip
+from tests.media import make_clip
 
 
 async def _ignore(_progress: Progress) -> None:

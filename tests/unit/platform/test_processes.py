@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 CHILD = """
 import os, socket, sys, time

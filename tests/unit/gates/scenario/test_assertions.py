@@ -154,12 +154,12 @@ def test_the_documented_assertions_are_accepted() -> None:
     """The example in docs/scenarios.md decodes and passes every check a bad assertion would fail."""
     import re
 
-    docs = (Path(__file__).resolve().parents[3] / "docs" / "scenarios.md").read_text()
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "scenarios.md").read_text()
     section = docs.split("## Assertions", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert block is not None
     step = "".join(f"    {line}\n" for line in block.group(1).splitlines())
-    scenarios = Path(__file__).resolve().parents[3] / "scenarios"
+    scenarios = Path(__file__).resolve().parents[4] / "scenarios"
     text = f"name: docs\nsteps:\n  - name: documented\n    get: /v1/videos/1\n{step}"
     loaded = parse_scenario(text, "docs.yaml", scenarios)
     expect = loaded.scenario.steps[0].expect
