@@ -34,7 +34,13 @@ class CoverageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     coverage_json: str = ""
     """Or: an existing coverage JSON report to read (then nothing is run)."""
     source: list[str] = msgspec.field(
-        default_factory=lambda: ["reelgate.platform", "reelgate.gates", "reelgate.plugins"]
+        default_factory=lambda: [
+            "reelgate.contract",
+            "reelgate.platform",
+            "reelgate.gates",
+            "reelgate.plugins",
+            "reelgate.chaos",
+        ]
     )
     """What to measure: package names (resolved to the folders the candidate has them in) or folders."""
     cwd: str = ""
