@@ -20,7 +20,7 @@ import httpx
 
 from bench.common import Result, save, tenant_key, throwaway_stack, wait_ready
 from bench.ladder import make_source, naive_commands
-from reelgate.platform import ladder
+from reelgate.platform.pipeline import ladder
 from reelgate.platform.settings import Settings
 
 GOAL_PER_10_MIN = 0.30

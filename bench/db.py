@@ -32,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bench.common import Result, save, throwaway_stack
 from reelgate.platform import repo
-from reelgate.platform.db import system_db, tenant_db
+from reelgate.platform.infra.db import system_db, tenant_db
 from reelgate.platform.settings import load_settings
 from reelgate.plugins.vmaf import percentile
 

@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 
 from bench.common import Result, ffmpeg, save, timed
-from reelgate.platform import ladder, transcode
-from reelgate.platform.probe import probe
+from reelgate.platform.pipeline import ladder, transcode
+from reelgate.platform.pipeline.probe import probe
 from reelgate.plugins.vmaf import frame_scores, score_command
 
 DEBIAN = "/usr/bin/ffmpeg"

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 
 from bench.common import Result, ffmpeg, save, tenant_key, throwaway_stack, timed
-from reelgate.platform import ladder, transcode
-from reelgate.platform.probe import probe
+from reelgate.platform.pipeline import ladder, transcode
+from reelgate.platform.pipeline.probe import probe
 
 
 def run(seconds: int = 20, repeats: int = 3) -> list[Result]:

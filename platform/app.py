@@ -19,19 +19,19 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
 
-from reelgate.platform.auth import KeyCache
-from reelgate.platform.cache import VideoCache
-from reelgate.platform.captions import CaptionController
-from reelgate.platform.egress import EgressMeter
-from reelgate.platform.headers import baseline_headers
-from reelgate.platform.health import HealthController
-from reelgate.platform.jobs import app as jobs_app
-from reelgate.platform.kv import KV
-from reelgate.platform.media import MediaStore
-from reelgate.platform.observability import request_id_middleware
-from reelgate.platform.playback import PlaybackController
+from reelgate.platform.http.auth import KeyCache
+from reelgate.platform.http.captions import CaptionController
+from reelgate.platform.http.health import HealthController
+from reelgate.platform.http.playback import PlaybackController
+from reelgate.platform.http.videos import VideoController
+from reelgate.platform.infra.cache import VideoCache
+from reelgate.platform.infra.egress import EgressMeter
+from reelgate.platform.infra.headers import baseline_headers
+from reelgate.platform.infra.kv import KV
+from reelgate.platform.infra.observability import request_id_middleware
+from reelgate.platform.pipeline.jobs import app as jobs_app
+from reelgate.platform.pipeline.media import MediaStore
 from reelgate.platform.settings import Settings, get_settings
-from reelgate.platform.videos import VideoController
 from reelgate.platform.web import SECURITY_HEADERS, STATIC, TEMPLATES, formats, static_url, static_version
 from reelgate.platform.web.csrf import CSRF_COOKIE, CSRF_HEADER, StrictCSRFMiddleware
 from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler

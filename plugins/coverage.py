@@ -9,7 +9,7 @@ Measured from the packages' real folders: `source: [reelgate]` names a
 namespace package, and coverage given a package name silently leaves out the
 files the tests never import, so each name is resolved to its folders with the
 candidate's own interpreter first. The installed files are mapped back to the
-repository's paths (`platform/auth.py`, not a build folder), so findings read
+repository's paths (`platform/http/auth.py`, not a build folder), so findings read
 as the source does and diff-cover can match them to the changed lines.
 """
 
@@ -215,7 +215,7 @@ class CoverageGate:
 
 def measured_sources(files: list[str], rooms: list[str]) -> list[str]:
     """The report's files that lie in one of the source rooms: the report's paths are relative to the source
-    (`platform/auth.py`), and a plain module is its own file (`calc.py`)."""
+    (`platform/http/auth.py`), and a plain module is its own file (`calc.py`)."""
     return [f for f in files if Path(f).parts and (Path(f).parts[0] in rooms or Path(f).stem in rooms)]
 
 

@@ -15,7 +15,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (procrastinate's and the platform's, expand-then-contract)."""
-    from reelgate.platform.migrate import upgrade
+    from reelgate.platform.infra.migrate import upgrade
 
     settings = cli_settings()
     from reelgate.platform.stack.postgres import ensure_app_login

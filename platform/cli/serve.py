@@ -24,8 +24,8 @@ def serve(color: str, port: int | None, host: str, processes: int | None) -> Non
 
     import uvicorn
 
-    from reelgate.platform.observability import configure_logging
-    from reelgate.platform.processes import run_forked
+    from reelgate.platform.infra.observability import configure_logging
+    from reelgate.platform.infra.processes import run_forked
 
     os.environ["REELGATE_COLOR"] = color
     get_settings.cache_clear()
@@ -76,8 +76,8 @@ def worker(color: str) -> None:
     """Run one color's worker: it consumes only `transcode.<color>`."""
     import os
 
-    from reelgate.platform.jobs import run_worker
-    from reelgate.platform.observability import configure_logging
+    from reelgate.platform.infra.observability import configure_logging
+    from reelgate.platform.pipeline.jobs import run_worker
 
     os.environ["REELGATE_COLOR"] = color
     get_settings.cache_clear()

@@ -8,8 +8,8 @@ from uuid import UUID
 import click
 
 from reelgate.contract import answers
-from reelgate.platform.auth import KEYS_CHANNEL
 from reelgate.platform.cli.common import JSON_OPTION, CliFailure, cli_actor, cli_settings, emit, user_errors
+from reelgate.platform.http.auth import KEYS_CHANNEL
 from reelgate.platform.settings import Settings
 
 
@@ -90,7 +90,7 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
     import psycopg
 
     from reelgate.platform import repo
-    from reelgate.platform.media import MediaStore
+    from reelgate.platform.pipeline.media import MediaStore
 
     settings = cli_settings()
     actor, address = cli_actor()

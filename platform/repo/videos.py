@@ -10,8 +10,8 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from reelgate.platform.schemas import Caption, Rendition, Video
-from reelgate.platform.transcode import downloadable
+from reelgate.platform.http.schemas import Caption, Rendition, Video
+from reelgate.platform.pipeline.transcode import downloadable
 
 _VIDEO_COLUMNS = """
     v.id, v.title, v.filename, v.status, v.progress, v.failure_reason, v.source_bytes, v.content_sha256,

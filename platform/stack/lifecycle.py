@@ -108,7 +108,7 @@ def up(settings: Settings, progress: Callable[[str], None] = lambda _m: None) ->
     wait_until(lambda: _valkey_ping(settings), 15, "Valkey to answer PING")
     ensure_database(settings)
     progress("applying migrations")
-    from reelgate.platform.migrate import upgrade
+    from reelgate.platform.infra.migrate import upgrade
 
     upgrade(settings.db_url)
     ensure_app_login(settings)

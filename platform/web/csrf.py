@@ -16,7 +16,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from reelgate.platform.errors import ApplicationError
+from reelgate.platform.infra.errors import ApplicationError
 from reelgate.platform.web import session
 
 CSRF_COOKIE = "reelgate_csrf"

@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from reelgate.platform.errors import TITLES, http_exception_handler, internal_error_handler
+from reelgate.platform.infra.errors import TITLES, http_exception_handler, internal_error_handler
 from reelgate.platform.web import SECURITY_HEADERS
 from reelgate.platform.web.session import SignInRequired
 

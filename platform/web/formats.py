@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from reelgate.platform.schemas import Usage
+from reelgate.platform.http.schemas import Usage
 
 CHART_BARS = 10
 CHART_WIDTH = 360  # pixels of the longest bar

@@ -1,6 +1,6 @@
 """The pages: sign in, library, upload, video, usage. Session-authenticated, CSRF-protected.
 
-Each page reads through the same functions as /v1 (`reelgate.platform.videos`),
+Each page reads through the same functions as /v1 (`reelgate.platform.http.videos`),
 so a page and the API never disagree. Forms post without JavaScript; the upload
 form also streams through XHR with the CSRF token in a header, for its progress
 bar, and the video page follows processing over its own event stream.
@@ -18,10 +18,12 @@ from litestar.di import Provide
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
-from reelgate.platform import captions, playback, repo, videos, webvtt
-from reelgate.platform.auth import client_address, count_failure, key_label, refuse_if_throttled, who
-from reelgate.platform.db import connection, tenant_db
-from reelgate.platform.uploads import Received
+from reelgate.platform import repo
+from reelgate.platform.http import captions, playback, videos
+from reelgate.platform.http.auth import client_address, count_failure, key_label, refuse_if_throttled, who
+from reelgate.platform.http.uploads import Received
+from reelgate.platform.infra.db import connection, tenant_db
+from reelgate.platform.pipeline import webvtt
 from reelgate.platform.web import session
 from reelgate.platform.web.csrf import CSRF_EXPIRED, CSRF_HEADER, CSRFFailed, valid_csrf
 from reelgate.platform.web.formats import usage_chart

@@ -20,9 +20,9 @@ from litestar.datastructures import Cookie, State
 from litestar.types import Scope
 
 from reelgate.platform import repo
-from reelgate.platform.auth import rate_limit
-from reelgate.platform.db import connection
-from reelgate.platform.errors import ApplicationError
+from reelgate.platform.http.auth import rate_limit
+from reelgate.platform.infra.db import connection
+from reelgate.platform.infra.errors import ApplicationError
 from reelgate.platform.settings import Settings
 
 COOKIE = "reelgate_session"

@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 
-from reelgate.platform.transcode import ffmpeg_path
+from reelgate.platform.pipeline.transcode import ffmpeg_path
 from reelgate.plugins.vmaf import VmafGate
 from tests.integration.stack import Stack, running_stack, sign_in
 from tests.integration.videos import upload, wait_final

@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from reelgate.platform.transcode import ffmpeg_path
+from reelgate.platform.pipeline.transcode import ffmpeg_path
 from tests.integration.videos import upload, wait_final
 from tests.media import ffprobe, make_clip
 from tests.waiting import wait_for

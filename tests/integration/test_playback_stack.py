@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reelgate.platform.playback import prefix
+from reelgate.platform.http.playback import prefix
 from tests.integration.stack import Stack
 from tests.integration.videos import upload, wait_final
 from tests.media import make_clip

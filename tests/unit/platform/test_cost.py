@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelgate.platform.cost import cost_of, per_source_minute, rates
+from reelgate.platform.pipeline.cost import cost_of, per_source_minute, rates
 from reelgate.platform.settings import Settings
 
 

@@ -8,7 +8,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
-from reelgate.platform.errors import ApplicationError, http_exception_handler, internal_error_handler
+from reelgate.platform.infra.errors import ApplicationError, http_exception_handler, internal_error_handler
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):

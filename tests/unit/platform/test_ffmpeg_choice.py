@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from reelgate.platform import ladder
-from reelgate.platform.probe import ToolMissing, probe
-from reelgate.platform.progress import Progress
-from reelgate.platform.transcode import Plan, build, ffmpeg_path, ffmpeg_version, run
+from reelgate.platform.pipeline import ladder
+from reelgate.platform.pipeline.probe import ToolMissing, probe
+from reelgate.platform.pipeline.progress import Progress
+from reelgate.platform.pipeline.transcode import Plan, build, ffmpeg_path, ffmpeg_version, run
 from tests.media import make_clip
 
 

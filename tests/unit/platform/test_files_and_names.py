@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from reelgate.platform.errors import RangeNotSatisfiable
-from reelgate.platform.files import parse_range
-from reelgate.platform.media import MediaStore, display_text, safe_filename
+from reelgate.platform.http.files import parse_range
+from reelgate.platform.infra.errors import RangeNotSatisfiable
+from reelgate.platform.pipeline.media import MediaStore, display_text, safe_filename
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reelgate.platform import ladder
-from reelgate.platform.probe import probe
-from reelgate.platform.progress import Progress
-from reelgate.platform.transcode import Plan, build, codecs, run, variant_bytes
+from reelgate.platform.pipeline import ladder
+from reelgate.platform.pipeline.probe import probe
+from reelgate.platform.pipeline.progress import Progress
+from reelgate.platform.pipeline.transcode import Plan, build, codecs, run, variant_bytes
 from tests.media import make_clip
 
 

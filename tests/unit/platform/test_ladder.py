@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelgate.platform.ladder import Rung, displayed_size, ladder_key, plan
+from reelgate.platform.pipeline.ladder import Rung, displayed_size, ladder_key, plan
 
 RUNGS = [1080, 720, 480, 360]
 

@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from reelgate.platform.playback import PlaybackForbidden, prefix, signature, urls, verify
-from reelgate.platform.schemas import Rendition, Video
+from reelgate.platform.http.playback import PlaybackForbidden, prefix, signature, urls, verify
+from reelgate.platform.http.schemas import Rendition, Video
 
 SECRET = "s" * 43
 NOW = 1_800_000_000

@@ -15,7 +15,7 @@ from tests.waiting import wait_for
 CHILD = """
 import os, socket, sys, time
 from pathlib import Path
-from reelgate.platform.processes import run_forked
+from reelgate.platform.infra.processes import run_forked
 
 folder = Path(sys.argv[1])
 listening = socket.create_server(("127.0.0.1", 0))

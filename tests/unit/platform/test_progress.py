@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from reelgate.platform.progress import Progress, ProgressParser, cpu_seconds, fraction
+from reelgate.platform.pipeline.progress import Progress, ProgressParser, cpu_seconds, fraction
 
 BLOCK = """frame=50
 fps=0.00

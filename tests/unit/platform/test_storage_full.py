@@ -13,9 +13,9 @@ from litestar import Litestar, get
 from litestar.testing import TestClient
 
 from reelgate.chaos.disk import mount_volume, unmount_volume
-from reelgate.platform.errors import internal_error_handler
-from reelgate.platform.media import storage_full
-from reelgate.platform.uploads import receive
+from reelgate.platform.http.uploads import receive
+from reelgate.platform.infra.errors import internal_error_handler
+from reelgate.platform.pipeline.media import storage_full
 
 
 def test_a_full_disk_anywhere_in_the_chain_is_a_507_with_retry_after() -> None:

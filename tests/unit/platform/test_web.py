@@ -13,9 +13,9 @@ from litestar.template.config import TemplateConfig
 from litestar.testing import TestClient
 
 from reelgate.platform.app import _template_globals
-from reelgate.platform.cost import Cost
-from reelgate.platform.errors import RateLimited
-from reelgate.platform.schemas import Usage, VideoUsage
+from reelgate.platform.http.schemas import Usage, VideoUsage
+from reelgate.platform.infra.errors import RateLimited
+from reelgate.platform.pipeline.cost import Cost
 from reelgate.platform.web import TEMPLATES, formats
 from reelgate.platform.web.errors import page_exception_handler, page_internal_error_handler
 from reelgate.platform.web.pages import _safe_next

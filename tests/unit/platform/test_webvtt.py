@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelgate.platform import webvtt
+from reelgate.platform.pipeline import webvtt
 
 VTT = b"""WEBVTT - made by hand
 

@@ -13,10 +13,10 @@ import contextlib
 import logging
 import time
 
-from reelgate.platform.auth import KEYS_CHANNEL, KeyCache
-from reelgate.platform.kv import KV, video_channel, video_key
+from reelgate.platform.http.auth import KEYS_CHANNEL, KeyCache
+from reelgate.platform.infra.kv import KV, video_channel, video_key
 
-log = logging.getLogger("reelgate.platform.cache")
+log = logging.getLogger("reelgate.platform.infra.cache")
 
 L1_TTL_S = 1.0
 L1_MAX = 10_000

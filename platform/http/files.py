@@ -12,7 +12,7 @@ import anyio
 from litestar import Request, Response
 from litestar.response import Stream
 
-from reelgate.platform.errors import RangeNotSatisfiable
+from reelgate.platform.infra.errors import RangeNotSatisfiable
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

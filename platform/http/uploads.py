@@ -17,7 +17,7 @@ from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.parser import ParseFailedException, UnexpectedPartException
 from streaming_form_data.targets import BaseTarget, ValueTarget
 
-from reelgate.platform.errors import ApplicationError, InvalidUpload, UploadTooLarge
+from reelgate.platform.infra.errors import ApplicationError, InvalidUpload, UploadTooLarge
 
 FILE_FIELD = "file"
 TITLE_FIELD = "title"

@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from reelgate.platform.media import storage_full
+from reelgate.platform.pipeline.media import storage_full
 
 log = logging.getLogger("reelgate.platform")
 
@@ -71,7 +71,7 @@ class RangeNotSatisfiable(ApplicationError):
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem+json errors a route can return."""
-    from reelgate.platform.schemas import Problem
+    from reelgate.platform.http.schemas import Problem
 
     return {
         status: ResponseSpec(Problem, description=TITLES.get(status, "Error"), media_type=PROBLEM_JSON)

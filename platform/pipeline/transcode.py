@@ -25,9 +25,9 @@ from pathlib import Path
 
 import msgspec
 
-from reelgate.platform.ladder import AUDIO_KBPS, Rung
-from reelgate.platform.probe import MediaInfo, ToolMissing
-from reelgate.platform.progress import Progress, ProgressParser, cpu_seconds
+from reelgate.platform.pipeline.ladder import AUDIO_KBPS, Rung
+from reelgate.platform.pipeline.probe import MediaInfo, ToolMissing
+from reelgate.platform.pipeline.progress import Progress, ProgressParser, cpu_seconds
 
 THUMBNAIL = "thumbnail.jpg"
 THUMB_HEIGHT = 360

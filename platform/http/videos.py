@@ -21,24 +21,26 @@ from litestar.params import JSONBody, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from reelgate.platform import cost, files, ladder, playback, repo, transcode
-from reelgate.platform.auth import current_tenant, who
-from reelgate.platform.db import tenant_db
-from reelgate.platform.errors import (
+from reelgate.platform import repo
+from reelgate.platform.http import files, playback
+from reelgate.platform.http.auth import current_tenant, who
+from reelgate.platform.http.schemas import Playback, Usage, Video, VideoPage, VideoUpdate, VideoUsage
+from reelgate.platform.http.uploads import Received, receive
+from reelgate.platform.infra.db import tenant_db
+from reelgate.platform.infra.errors import (
     ApplicationError,
     InvalidUpload,
     Unauthorized,
     UploadTooLarge,
     problem_responses,
 )
-from reelgate.platform.jobs import Event, queue_for, transcode_video
-from reelgate.platform.kv import video_channel
-from reelgate.platform.media import display_text, safe_filename
-from reelgate.platform.probe import InvalidMedia, probe
-from reelgate.platform.schemas import Playback, Usage, Video, VideoPage, VideoUpdate, VideoUsage
-from reelgate.platform.uploads import Received, receive
+from reelgate.platform.infra.kv import video_channel
+from reelgate.platform.pipeline import cost, ladder, transcode
+from reelgate.platform.pipeline.jobs import Event, queue_for, transcode_video
+from reelgate.platform.pipeline.media import display_text, safe_filename
+from reelgate.platform.pipeline.probe import InvalidMedia, probe
 
-log = logging.getLogger("reelgate.platform.videos")
+log = logging.getLogger("reelgate.platform.http.videos")
 
 MULTIPART_OVERHEAD = 64 * 1024
 SSE_PING_S = 15.0

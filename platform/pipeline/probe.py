@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from reelgate.platform.ladder import displayed_size
+from reelgate.platform.pipeline.ladder import displayed_size
 
 PROBE_TIMEOUT_S = 30
 # Demuxers that hold a single picture, not a video.

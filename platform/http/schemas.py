@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from reelgate.platform.cost import Cost
+from reelgate.platform.pipeline.cost import Cost
 
 Status = Literal["queued", "processing", "ready", "failed"]
 

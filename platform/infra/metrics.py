@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from reelgate.platform import repo
 
-log = logging.getLogger("reelgate.platform.metrics")
+log = logging.getLogger("reelgate.platform.infra.metrics")
 
 JOB_SECONDS = Histogram(
     "reelgate_transcode_seconds",

@@ -16,7 +16,7 @@ import socket
 import sys
 from collections.abc import Callable
 
-from reelgate.platform.transcode import die_with_parent
+from reelgate.platform.pipeline.transcode import die_with_parent
 
 
 def run_forked(count: int, listening: socket.socket, serve: Callable[[socket.socket], None]) -> None:

@@ -15,10 +15,10 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
-from reelgate.platform import transcode
-from reelgate.platform.db import connection
-from reelgate.platform.probe import ToolMissing
-from reelgate.platform.schemas import Health, Version
+from reelgate.platform.http.schemas import Health, Version
+from reelgate.platform.infra.db import connection
+from reelgate.platform.pipeline import transcode
+from reelgate.platform.pipeline.probe import ToolMissing
 
 DB_TIMEOUT_S = 1.0
 

@@ -20,13 +20,14 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from reelgate.platform import repo, webvtt
-from reelgate.platform.auth import current_tenant
-from reelgate.platform.db import tenant_db
-from reelgate.platform.errors import ApplicationError, problem_responses
-from reelgate.platform.media import display_text
-from reelgate.platform.schemas import Caption
-from reelgate.platform.videos import NotFound, not_found
+from reelgate.platform import repo
+from reelgate.platform.http.auth import current_tenant
+from reelgate.platform.http.schemas import Caption
+from reelgate.platform.http.videos import NotFound, not_found
+from reelgate.platform.infra.db import tenant_db
+from reelgate.platform.infra.errors import ApplicationError, problem_responses
+from reelgate.platform.pipeline import webvtt
+from reelgate.platform.pipeline.media import display_text
 
 TrackAction = Callable[[Any, UUID, UUID, str], Awaitable[bool]]
 """(connection, tenant, video, language) -> whether the tenant's track was there."""

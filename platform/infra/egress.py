@@ -15,9 +15,9 @@ from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
 
-from reelgate.platform.db import system_db
+from reelgate.platform.infra.db import system_db
 
-log = logging.getLogger("reelgate.platform.egress")
+log = logging.getLogger("reelgate.platform.infra.egress")
 
 FLUSH_EVERY_S = 5.0
 

@@ -9,8 +9,8 @@ from litestar import Request
 from litestar.datastructures import State
 
 from reelgate.platform import repo
-from reelgate.platform.db import connection
-from reelgate.platform.errors import RateLimited, Unauthorized
+from reelgate.platform.infra.db import connection
+from reelgate.platform.infra.errors import RateLimited, Unauthorized
 
 # Keys found recently skip the database for this long (revocations clear the cache sooner).
 KEY_CACHE_TTL_S = 30.0

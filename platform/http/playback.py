@@ -23,11 +23,12 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 
-from reelgate.platform import files, repo
-from reelgate.platform.db import system_db
-from reelgate.platform.errors import ApplicationError, problem_responses
-from reelgate.platform.schemas import Playback, Video
-from reelgate.platform.transcode import HLS_DIR, MASTER
+from reelgate.platform import repo
+from reelgate.platform.http import files
+from reelgate.platform.http.schemas import Playback, Video
+from reelgate.platform.infra.db import system_db
+from reelgate.platform.infra.errors import ApplicationError, problem_responses
+from reelgate.platform.pipeline.transcode import HLS_DIR, MASTER
 
 SALT = b"reelgate playback v1"
 _HLS_FILE = re.compile(r"^(master\.m3u8|\d+p\.m3u8|\d+p_init\.mp4|\d+p_\d{3,}\.m4s)$")

@@ -14,7 +14,7 @@ from typing import Any
 import valkey.asyncio as valkey_async
 from valkey.exceptions import ValkeyError
 
-log = logging.getLogger("reelgate.platform.kv")
+log = logging.getLogger("reelgate.platform.infra.kv")
 
 CACHE_TTL_S = 60
 # After a failure, skip Valkey for a moment so a dead server costs one timeout, not one per request.

@@ -22,15 +22,16 @@ from procrastinate import App, PsycopgConnector
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from reelgate.platform import ladder, repo, transcode
-from reelgate.platform.kv import KV, video_channel, video_key
-from reelgate.platform.media import MediaStore, storage_full
-from reelgate.platform.metrics import JOB_SECONDS, VIDEOS, watch_queue_depth
-from reelgate.platform.probe import InvalidMedia, ToolMissing, probe
-from reelgate.platform.progress import Progress, fraction
+from reelgate.platform import repo
+from reelgate.platform.infra.kv import KV, video_channel, video_key
+from reelgate.platform.infra.metrics import JOB_SECONDS, VIDEOS, watch_queue_depth
+from reelgate.platform.pipeline import ladder, transcode
+from reelgate.platform.pipeline.media import MediaStore, storage_full
+from reelgate.platform.pipeline.probe import InvalidMedia, ToolMissing, probe
+from reelgate.platform.pipeline.progress import Progress, fraction
 from reelgate.platform.settings import get_settings
 
-log = logging.getLogger("reelgate.platform.jobs")
+log = logging.getLogger("reelgate.platform.pipeline.jobs")
 
 MAINTENANCE_QUEUE = "maintenance"
 # A transcode may run for this many times the source's duration (plus a floor) before it is failed.
