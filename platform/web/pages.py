@@ -19,11 +19,12 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_303_SEE_OTHER
 
 from reelgate.platform import repo
-from reelgate.platform.http import captions, playback, videos
+from reelgate.platform.http import playback
 from reelgate.platform.http.auth import client_address, count_failure, key_label, refuse_if_throttled, who
 from reelgate.platform.http.uploads import Received
 from reelgate.platform.infra.db import connection, tenant_db
 from reelgate.platform.pipeline import webvtt
+from reelgate.platform.services import captions, videos
 from reelgate.platform.web import session
 from reelgate.platform.web.csrf import CSRF_EXPIRED, CSRF_HEADER, CSRFFailed, valid_csrf
 from reelgate.platform.web.formats import usage_chart
