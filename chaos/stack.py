@@ -32,7 +32,7 @@ def router_server(settings: Settings, color: str) -> dict[str, str]:
 
     with socket.socket(socket.AF_UNIX) as conn:
         conn.settimeout(2)
-        conn.connect(str(settings.run_dir / "haproxy.sock"))
+        conn.connect(str(contract.haproxy_socket(settings.var)))
         conn.sendall(b"show stat\n")
         answer = b"".join(iter(lambda: conn.recv(65536), b"")).decode()
     header = answer.splitlines()[0].lstrip("# ").split(",")

@@ -72,10 +72,14 @@ def color_link(var: Path, value: str) -> Path:
     return var / "colors" / color(value)
 
 
+def builds_dir(var: Path) -> Path:
+    return var / "builds"
+
+
 def build_dir(var: Path, commit: str, extras: list[str] | tuple[str, ...] = ()) -> Path:
     """One candidate build per commit and extras: `var/builds/<commit>+<extra>...` (no glob characters: tools
     read paths as patterns, and `<commit>[test]` once made coverage measure nothing)."""
-    return var / "builds" / "+".join([commit, *sorted(extras)])
+    return builds_dir(var) / "+".join([commit, *sorted(extras)])
 
 
 def release_dir(var: Path, release_id: str) -> Path:

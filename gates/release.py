@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from reelgate.contract import answers
+from reelgate.contract import stack as contract
 from reelgate.contract.stack import other
 from reelgate.gates.api import Deployer, DeployError, Deployment, Router, RouterError, Say, http_ready, run_tool
 from reelgate.gates.decision import apply_waivers, decide
@@ -72,7 +73,7 @@ class ReleaseManager:
         return deployer
 
     def _folder(self, release_id: str) -> Path:
-        return self.settings.var / "releases" / release_id
+        return contract.release_dir(self.settings.var, release_id)
 
     # -- start -------------------------------------------------------------------------
 

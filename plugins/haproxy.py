@@ -105,7 +105,7 @@ class HAProxyRouter:
     async def switch(self, color: str) -> None:
         if not contract.is_color(color):
             raise RouterError(f"unknown color {color!r}")
-        old = "green" if color == "blue" else "blue"
+        old = contract.other(color)
         deadline = asyncio.get_running_loop().time() + self.config.wait_up
         while not await self.healthy(color):
             if asyncio.get_running_loop().time() > deadline:

@@ -91,7 +91,7 @@ class LocalDeployer:
         return answer
 
     async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
-        folder = self.ctx.var / "releases" / release_id
+        folder = contract.release_dir(self.ctx.var, release_id)
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
         src = folder / "src"
@@ -148,7 +148,7 @@ class LocalDeployer:
         )  # fmt: skip
         return Deployment(
             url=self.ctx.url(color),
-            live_url=self.ctx.url("green" if color == "blue" else "blue"),
+            live_url=self.ctx.url(contract.other(color)),
             api_key=tenant.api_key,
             build_dir=str(venv),
             source_dir=str(src),
@@ -175,7 +175,7 @@ class LocalDeployer:
         except DeployError as exc:
             if exc.code != "no_such_tenant":  # a deploy that failed before making it
                 raise
-        src = self.ctx.var / "releases" / release_id / "src"
+        src = contract.release_dir(self.ctx.var, release_id) / "src"
         if src.exists():
             await run_tool(["git", "worktree", "remove", "--force", str(src)], cwd=self.repo, kill_after=60)
             shutil.rmtree(src, ignore_errors=True)
@@ -184,8 +184,8 @@ class LocalDeployer:
 
 def prune_builds(home: Path, keep: int) -> list[Path]:
     """Remove all but the `keep` newest finished builds, never one a color runs; return what went."""
-    builds = home / "var" / "builds"
-    colors = home / "var" / "colors"
+    builds = contract.builds_dir(home / "var")
+    colors = contract.color_link(home / "var", "blue").parent
     in_use = {link.resolve().parent for link in colors.iterdir()} if colors.is_dir() else set()
     finished = sorted(
         (b for b in builds.iterdir() if (b / "complete").exists()) if builds.is_dir() else [],
