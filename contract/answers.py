@@ -8,7 +8,7 @@ never on the words of its message.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -104,6 +104,23 @@ class KeyRevoked(Answer):
 
     name: str
     revoked: list[str]
+
+
+class AuditEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One security event of the audit log (the platform and the engine append them)."""
+
+    at: datetime
+    action: str
+    tenant: str | None
+    actor: str
+    address: str | None
+    detail: dict[str, Any]
+
+
+class AuditLog(Answer):
+    """`audit --json`: the events asked for, newest first."""
+
+    events: list[AuditEvent]
 
 
 A = TypeVar("A", bound=Answer)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-import msgspec
 
-from reelgate.platform.cli.common import JSON_OPTION, cli_settings, user_errors
+from reelgate.contract import answers
+from reelgate.platform.cli.common import JSON_OPTION, cli_settings, emit, user_errors
 
 SINCE_UNITS = {"m": 60, "h": 3600, "d": 86400}
 
@@ -35,7 +35,7 @@ def audit(tenant_name: str | None, action: str | None, since: str | None, limit:
     with user_errors(), psycopg.connect(settings.db_url, autocommit=True, connect_timeout=5) as conn:
         events = repo.events_sync(conn, tenant_name, action, start, limit)
     if as_json:
-        click.echo(msgspec.json.encode(events).decode())
+        emit(True, answers.AuditLog(events=list(events)), "")
         return
     for e in events:
         detail = " ".join(f"{k}={v}" for k, v in e.detail.items())

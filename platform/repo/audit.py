@@ -10,16 +10,12 @@ from uuid import UUID
 import msgspec
 from psycopg import AsyncConnection
 
+from reelgate.contract import answers
+
 INSERT = "INSERT INTO audit_events (action, tenant_id, tenant, actor, address, detail) VALUES (%s, %s, %s, %s, %s, %s)"
 
 
-class AuditEvent(msgspec.Struct, frozen=True):
-    at: datetime
-    action: str
-    tenant: str | None
-    actor: str
-    address: str | None
-    detail: dict[str, Any]
+AuditEvent = answers.AuditEvent
 
 
 def _row(

@@ -271,12 +271,12 @@ def test_the_audit_log_records_security_events_and_is_append_only(stack: Stack) 
     with stack.client("rg_not-a-key") as stranger:
         assert stranger.get("/v1/usage").status_code == 401
     stack.cli("tenant", "delete", "--yes", "audited")
-    events = json.loads(stack.cli("audit", "--tenant", "audited", "--json").stdout)
+    events = json.loads(stack.cli("audit", "--tenant", "audited", "--json").stdout)["events"]
     actions = [e["action"] for e in reversed(events)]
     assert actions == ["key.created", "auth.sign_in", "auth.sign_out", "video.deleted", "tenant.deleted"], actions
     deleted = next(e for e in events if e["action"] == "video.deleted")
     assert deleted["actor"] == f"key:{key[:8]}" and deleted["address"] and deleted["detail"]["video"] == video["id"]
-    failed = json.loads(stack.cli("audit", "--action", "auth.failed", "--since", "5m", "--json").stdout)
+    failed = json.loads(stack.cli("audit", "--action", "auth.failed", "--since", "5m", "--json").stdout)["events"]
     assert any(e["actor"] == "key:rg_not-a" and e["detail"]["via"] == "api" for e in failed)
     people = stack.cli("audit", "--limit", "3").stdout
     assert len(people.strip().splitlines()) == 3
@@ -294,5 +294,5 @@ def test_a_key_with_a_nul_byte_is_refused_not_a_500(stack: Stack) -> None:
         token = browser.cookies["reelgate_csrf"]
         answer = browser.post("/sign-in", data={"api_key": "rg_\x00/etc/passwd", "_csrf_token": token})
     assert answer.status_code == 401 and "That API key is not valid" in answer.text
-    events = json.loads(stack.cli("audit", "--action", "auth.failed", "--limit", "5", "--json").stdout)
+    events = json.loads(stack.cli("audit", "--action", "auth.failed", "--limit", "5", "--json").stdout)["events"]
     assert any(e["actor"] == "key:rg_?/etc" and e["detail"]["via"] == "page" for e in events)
