@@ -98,6 +98,29 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
     return config
 
 
+@gate.command("serve")
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path), required=True, help="The gate policy.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where to listen (no tokens yet: loopback).")
+@click.option("--port", type=int, default=8390, show_default=True)
+def gate_serve(policy_file: Path, host: str, port: int) -> None:
+    """Serve the engine to controllers: `POST /v1/runs` starts (or attaches to) the run of a (namespace,
+    name, revision) with POLICY's pre-promotion gates; `GET /v1/runs/NS/NAME/REV` says where it stands.
+    See docs/gate-service.md."""
+    import uvicorn
+
+    from reelgate.gates.service import GateService, create_app
+    from reelgate.gates.settings import engine_settings
+    from reelgate.gates.store import Store
+
+    loaded = _load(policy_file)
+    settings = engine_settings()
+    store = Store(settings.db_url)
+    store.migrate()
+    service = GateService(loaded, _registry().gates, store, settings.var / "runs")
+    click.echo(f"reelgate gate service: http://{host}:{port}/v1/runs, policy {loaded.policy.name}", err=True)
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
 @gate.command("run")
 @click.argument("name")
 @click.option("--target", required=True, help="Base URL of the service to gate.")
