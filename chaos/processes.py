@@ -32,7 +32,9 @@ def _kill_part(part: str, configuration: dict[str, Any] | None) -> dict[str, Any
         raise RuntimeError(f"{part} is not running on the stack at {settings.home}")
     process = psutil.Process(pid)
     children = process.children(recursive=True)  # ffmpeg: killed too, as a machine failure would
-    for victim in [*children, process]:
+    # The parent first: killed after its children, a worker could see its ffmpeg die and record the video
+    # `failed` in that instant (CI saw it once), which a machine failure never does.
+    for victim in [process, *children]:
         with contextlib.suppress(psutil.NoSuchProcess):
             victim.kill()
     return {"part": part, "pid": pid, "children_killed": len(children), "at": time.time()}

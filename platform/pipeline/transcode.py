@@ -38,6 +38,11 @@ class TranscodeFailed(Exception):
     """ffmpeg could not produce the outputs; the message is the reason shown to the user."""
 
 
+class TranscodeInterrupted(RuntimeError):
+    """ffmpeg was stopped by a signal (a killed worker, the OOM killer, an operator): nothing is wrong with
+    the video, so this is an infrastructure error and the job runs again, never a `failed` video."""
+
+
 class StorageFull(OSError):
     """The media store has no room for the outputs (ENOSPC). It passes, so the job waits; the video does
     not fail."""
@@ -334,6 +339,9 @@ async def run(
     if proc.returncode != 0:
         if any("No space left on device" in line or "Disk quota exceeded" in line for line in lines):
             raise StorageFull("ffmpeg ran out of room in the media store")
+        code = proc.returncode or 0
+        if code < 0 and not errors:
+            raise TranscodeInterrupted(f"ffmpeg was stopped by signal {-code}; the job runs again")
         first = errors[0][:300] if errors else f"ffmpeg exited with status {proc.returncode}"
         raise TranscodeFailed(f"The video could not be decoded: {first}")
     if plan.hls_dir:

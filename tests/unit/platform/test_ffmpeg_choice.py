@@ -91,3 +91,20 @@ def test_ffmpeg_runs_below_the_workers_priority(tmp_path: Path) -> None:
     assert int(told.read_text()) == os.nice(0) + 7
     asyncio.run(run(plan, ignore, timeout_s=10))
     assert int(told.read_text()) == os.nice(0)
+
+
+def test_an_ffmpeg_stopped_by_a_signal_is_retried_not_a_failed_video(tmp_path: Path) -> None:
+    """A worker killed mid-job once saw its ffmpeg end with -9 and recorded "The video could not be decoded":
+    a signal says nothing about the video, so the job runs again."""
+    from reelgate.platform.pipeline.transcode import TranscodeFailed, TranscodeInterrupted
+
+    async def ignore(_progress: Progress) -> None:
+        return None
+
+    killed = Plan(command=["sh", "-c", "kill -9 $$"], outputs=[], thumbnail="thumbnail.jpg")
+    with pytest.raises(TranscodeInterrupted, match="stopped by signal 9"):
+        asyncio.run(run(killed, ignore, timeout_s=10))
+    broken = Plan(command=["sh", "-c", "echo '[error] Invalid data found' >&2; exit 1"], outputs=[],
+                  thumbnail="thumbnail.jpg")  # fmt: skip
+    with pytest.raises(TranscodeFailed, match="could not be decoded"):
+        asyncio.run(run(broken, ignore, timeout_s=10))
