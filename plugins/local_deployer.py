@@ -59,9 +59,16 @@ class LocalDeployer:
         self.repo = Path(config.repo) if config.repo else ctx.home
 
     async def _run(
-        self, args: list[str], cwd: Path, log: Path, step: str, env: dict[str, str] | None = None
+        self,
+        args: list[str],
+        cwd: Path,
+        log: Path,
+        step: str,
+        env: dict[str, str] | None = None,
+        check: bool = True,
     ) -> ToolRun:
-        """One step: its output goes to `log`; a failure is a DeployError naming the step and the log's tail."""
+        """One step: its output goes to `log`; a failure is a DeployError naming the step and the log's tail
+        (with `check` off, a non-zero exit is the caller's to read: a `--json` command's Failure answer)."""
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
             run = await run_tool(args, cwd=cwd, env=env, log=log, kill_after=self.config.step_timeout)
@@ -69,7 +76,7 @@ class LocalDeployer:
             raise DeployError(f"{step} failed: {exc}") from None
         if run.timed_out:
             raise DeployError(f"{step} did not finish within {self.config.step_timeout:g} s; see {log}")
-        if run.exit_code != 0:
+        if check and run.exit_code != 0:
             raise DeployError(f"{step} failed (exit {run.exit_code}); see {log}: {run.tail()}")
         return run
 
@@ -77,13 +84,9 @@ class LocalDeployer:
         """The checkout's own CLI with `--json`, its answer decoded strictly as `kind`; a command that failed
         is a DeployError carrying the Failure's code (`no_such_tenant`...), which callers decide on."""
         log = self.ctx.var / "log" / "deployer.log"
-        args_ = [self.ctx.reelgate, *args, "--json"]
-        log.parent.mkdir(parents=True, exist_ok=True)
+        run = await self._run([self.ctx.reelgate, *args, "--json"], self.home, log, step, self.ctx.env(), check=False)
         try:
-            run = await run_tool(args_, cwd=self.home, env=self.ctx.env(), log=log, kill_after=self.config.step_timeout)
             answer = run.answer(kind)
-        except ToolNotFound as exc:
-            raise DeployError(f"{step} failed: {exc}") from None
         except ValueError as exc:
             raise DeployError(f"{step}: `reelgate {' '.join(args)} --json` (exit {run.exit_code}): {exc}") from None
         if isinstance(answer, answers.Failure):

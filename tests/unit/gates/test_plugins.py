@@ -290,3 +290,38 @@ def test_a_build_folder_name_holds_no_glob_character() -> None:
     assert build_dir(var, "abc123", ["test", "granian"]) == var / "builds" / "abc123+granian+test"
     assert build_dir(var, "abc123").name == "abc123"
     assert glob.escape(str(build_dir(var, "abc123", ["test"]))) == str(build_dir(var, "abc123", ["test"]))
+
+
+def _cli(tmp_path: Path, body: str) -> str:
+    """A stand-in for the checkout's `reelgate` command: a real executable that answers as the script says."""
+    script = tmp_path / "reelgate"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_the_local_deployer_decides_on_the_clis_failure_code_not_its_words(tmp_path: Path) -> None:
+    """`tenant delete --json` of a tenant that never was answers `no_such_tenant`: cleanup after a deploy that
+    failed early carries on; any other failure, an answer that is not JSON, or a hung CLI is a DeployError."""
+    import asyncio
+
+    import msgspec
+
+    from reelgate.gates.api import DeployError, PluginContext
+    from reelgate.plugins.local_deployer import LocalDeployer, LocalDeployerConfig
+
+    def deployer(body: str, timeout: float = 30) -> LocalDeployer:
+        ctx = PluginContext(home=tmp_path, reelgate=_cli(tmp_path, body))
+        return LocalDeployer(msgspec.convert({"step_timeout": timeout}, LocalDeployerConfig), ctx)
+
+    gone = 'echo \'{"error": "no_such_tenant", "message": "there is no tenant named x"}\'; exit 1'
+    asyncio.run(deployer(gone).cleanup("r1"))  # nothing to delete: not an error
+    refused = 'echo \'{"error": "database_unreachable", "message": "cannot reach PostgreSQL"}\'; exit 1'
+    with pytest.raises(DeployError, match="deleting the gates' tenant failed: cannot reach PostgreSQL") as caught:
+        asyncio.run(deployer(refused).cleanup("r1"))
+    assert caught.value.code == "database_unreachable"
+    with pytest.raises(DeployError, match="expected ColorStarted as JSON"):
+        asyncio.run(deployer("echo 'blue ready'").start("blue", None))
+    with pytest.raises(DeployError, match="did not finish within 0.5 s"):
+        asyncio.run(deployer("sleep 10", timeout=0.5).start("blue", None))
+    asyncio.run(deployer('echo \'{"color": "blue", "url": "http://127.0.0.1:8401", "pid": 7}\'').start("blue", None))
