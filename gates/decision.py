@@ -46,18 +46,25 @@ def apply_waivers(results: list[GateResult], waivers: list[Waiver]) -> list[Gate
     return results
 
 
+def blocking(results: list[GateResult]) -> GateResult | None:
+    """The required gate that stops a release: the first that failed or could not measure, else the first
+    that did not run for want of evidence (a `when` that left it out on purpose stops nothing). The same
+    rule holds before promotion and after it."""
+    failed = [r for r in results if r.required and r.verdict in ("fail", "error")]
+    unrun = [r for r in results if r.required and r.verdict == "skipped" and not r.skipped_on_purpose]
+    first = failed or unrun
+    return first[0] if first else None
+
+
 def decide(results: list[GateResult], approval_required: bool = False) -> Decision:
-    blocking = [r for r in results if r.required and r.verdict in ("fail", "error")]
-    if blocking:
-        first = blocking[0]
+    first = blocking(results)
+    if first is not None and first.verdict != "skipped":
         return Decision(
             outcome="block",
             deciding_gate=first.gate,
             reason=f"required gate `{first.gate}` is {first.verdict}: {first.reason}",
         )
-    unrun = [r for r in results if r.required and r.verdict == "skipped" and not r.skipped_on_purpose]
-    if unrun:
-        first = unrun[0]
+    if first is not None:
         return Decision(
             outcome="block",
             deciding_gate=first.gate,

@@ -29,7 +29,7 @@ from reelgate.contract import answers
 from reelgate.contract import stack as contract
 from reelgate.contract.stack import other
 from reelgate.gates.api import Deployer, DeployError, Deployment, Router, RouterError, Say, http_ready, run_tool
-from reelgate.gates.decision import apply_waivers, decide
+from reelgate.gates.decision import apply_waivers, blocking, decide
 from reelgate.gates.model import Decision, GateResult
 from reelgate.gates.policy import LoadedPolicy
 from reelgate.gates.reports import write_reports
@@ -175,19 +175,18 @@ class ReleaseManager:
         """The post gates through the router once; (reason, gate, when) of the first required failure."""
         deployment = self.store.get(release_id).deployment
         post = await self._gates(release_id, loaded, "post", self.settings.url("router"), deployment)
-        failed = [r for r in post if r.required and r.verdict in ("fail", "error")]
-        # Missing evidence after promotion is a failed watch, as it blocks before: only `when` skips on purpose.
-        unrun = [r for r in post if r.required and r.verdict == "skipped" and not r.skipped_on_purpose]
-        if failed:
-            reason = f"post-promotion gate `{failed[0].gate}` is {failed[0].verdict}: {failed[0].reason}"
-            return reason, failed[0].gate, time.monotonic()
-        if unrun:
+        # The rule that blocks before promotion: missing evidence after it is a failed watch.
+        first = blocking(post)
+        if first is None:
+            return None
+        if first.verdict == "skipped":
             reason = (
-                f"post-promotion gate `{unrun[0].gate}` did not run ({unrun[0].reason}): "
+                f"post-promotion gate `{first.gate}` did not run ({first.reason}): "
                 "missing evidence after promotion is a failed watch"
             )
-            return reason, unrun[0].gate, time.monotonic()
-        return None
+        else:
+            reason = f"post-promotion gate `{first.gate}` is {first.verdict}: {first.reason}"
+        return reason, first.gate, time.monotonic()
 
     async def _watch(self, release_id: str, loaded: LoadedPolicy, color: str) -> Failure | None:
         """The policy's watch of the new live color (`gates.watch`), its samples kept in the timeline."""
