@@ -110,13 +110,10 @@ def gate_serve(policy_file: Path, host: str, port: int) -> None:
 
     from reelgate.gates.service import GateService, create_app
     from reelgate.gates.settings import engine_settings
-    from reelgate.gates.store import Store
 
     loaded = _load(policy_file)
     settings = engine_settings()
-    store = Store(settings.db_url)
-    store.migrate()
-    service = GateService(loaded, _registry().gates, store, settings.var / "runs")
+    service = GateService(loaded, _registry().gates, _store(settings), settings.var / "runs")
     click.echo(f"reelgate gate service: http://{host}:{port}/v1/runs, policy {loaded.policy.name}", err=True)
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
 
@@ -203,16 +200,12 @@ def _load_full(policy_file: Path) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _manager(board: Any = None) -> Any:
+def _store(settings: Any) -> Any:
+    """The engine's store, migrated; an unreachable PostgreSQL is one line, never a traceback."""
     import psycopg
 
-    from reelgate.gates.console import GateBoard
-    from reelgate.gates.manager import hooks
-    from reelgate.gates.release import ReleaseManager
-    from reelgate.gates.settings import engine_settings
     from reelgate.gates.store import Store
 
-    settings = engine_settings()
     try:
         store = Store(settings.db_url)
         store.migrate()
@@ -221,6 +214,17 @@ def _manager(board: Any = None) -> Any:
         raise click.ClickException(
             f"cannot reach PostgreSQL ({first}); is the stack up? (`reelgate stack up`)"
         ) from None
+    return store
+
+
+def _manager(board: Any = None) -> Any:
+    from reelgate.gates.console import GateBoard
+    from reelgate.gates.manager import hooks
+    from reelgate.gates.release import ReleaseManager
+    from reelgate.gates.settings import engine_settings
+
+    settings = engine_settings()
+    store = _store(settings)
     # On a terminal, a live table of the gates; piped or in CI, plain lines.
     board = board or GateBoard()
     manager = ReleaseManager(settings, store, _registry(), hooks(), board.say, board.on_gate)
