@@ -147,11 +147,7 @@ class CoverageGate:
             code = await _run([*run, *config.command], cwd, ctx.workdir / "tests.log")
             artifacts.append(str(ctx.workdir / "tests.log"))
             if not data_file.exists() and not list(ctx.workdir.glob(".coverage.*")):
-                return GateResult(
-                    verdict="error",
-                    artifacts=artifacts,
-                    reason=f"the test command wrote no coverage data (exit {code})",
-                )
+                return unmeasured(f"the test command wrote no coverage data (exit {code})", artifacts)
             coverage = [python, "-m", "coverage"]
             await _run(
                 [*coverage, "combine", settings, f"--data-file={data_file}", str(ctx.workdir)],
@@ -182,20 +178,16 @@ class CoverageGate:
                     checks=[failed_tests],
                     reason=failed_tests.note,
                 )
-            return GateResult(
-                verdict="error",
-                artifacts=artifacts,
-                reason="coverage produced no JSON report",
-            )
+            return unmeasured("coverage produced no JSON report", artifacts)
         data = json.loads(report.read_text())
-        nothing = await _unmeasured(data, config, cwd, ctx)
+        nothing = await _measured_nothing(data, config, cwd, _diff_ref(config, ctx))
         if nothing:
-            return GateResult(verdict="error", artifacts=artifacts, reason=nothing)
+            return unmeasured(nothing, artifacts)
         checks, findings = judge_report(data, config)
         if failed_tests is not None:
             checks.insert(0, failed_tests)
         if config.diff_against:
-            ref = (ctx.live_commit or "HEAD") if config.diff_against == "live" else config.diff_against
+            ref = _diff_ref(config, ctx)
             changed = await _changed_lines(ctx, cwd, python, ctx.workdir / ".coverage", ref)
             if changed is None:
                 return GateResult(
@@ -224,7 +216,12 @@ def source_rooms(config: CoverageConfig) -> list[str]:
     return [Path(name).name if "/" in name else name.rsplit(".", 1)[-1] for name in config.source]
 
 
-async def _unmeasured(data: dict[str, Any], config: CoverageConfig, cwd: Path, ctx: GateContext) -> str:
+def _diff_ref(config: CoverageConfig, ctx: GateContext) -> str:
+    """What the changed lines are measured against: `diff_against`, where `live` is the live color's commit."""
+    return (ctx.live_commit or "HEAD") if config.diff_against == "live" else config.diff_against
+
+
+async def _measured_nothing(data: dict[str, Any], config: CoverageConfig, cwd: Path, ref: str) -> str:
     """Why the report measured nothing of what the gate judges ("" when it did): no source file in it, or a
     changed source file missing from it. Either would pass as 100 % of nothing."""
     files = list(data.get("files", {}))
@@ -240,7 +237,6 @@ async def _unmeasured(data: dict[str, Any], config: CoverageConfig, cwd: Path, c
         )
     if not config.diff_against:
         return ""
-    ref = (ctx.live_commit or "HEAD") if config.diff_against == "live" else config.diff_against
     changed = await _changed_sources(cwd, ref, rooms)
     missing = [f for f in changed if f not in files]
     if missing:

@@ -216,19 +216,11 @@ class K6Gate:
             str(ctx.workdir / name) for name in ("k6-summary-target.json", "k6-target.log", "k6-samples-target.csv.gz")
         ]
         if run.summary is None or (run.exit_code not in (0, THRESHOLDS_CROSSED)):
-            return GateResult(
-                verdict="error",
-                artifacts=artifacts,
-                reason=f"k6 exited {run.exit_code} without a usable summary: "
-                f"{run.stderr.strip()[-300:] or 'no output'}",
-            )
+            said = run.stderr.strip()[-300:] or "no output"
+            return unmeasured(f"k6 exited {run.exit_code} without a usable summary: {said}", artifacts)
         values = measurements(run.summary)
         if not values:
-            return GateResult(
-                verdict="error",
-                artifacts=artifacts,
-                reason="k6 made no requests (missing data never passes)",
-            )
+            return unmeasured("k6 made no requests (missing data never passes)", artifacts)
         errors = next(c for c in values if c.name == "error_rate")
         if errors.value == 1.0:
             return GateResult(
