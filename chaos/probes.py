@@ -117,9 +117,9 @@ def router_marks(color: str, state: str, within_s: float = 30, configuration: di
                 return took
         elif status == state and ready(color, configuration):
             took = round(time.time() - since, 2)
-            marked = int(seen.get("chkdown") or 0) > int(before.get("chkdown") or 0) if before else None
-            how = {True: "after marking it DOWN", False: "never marked DOWN: back before a second failed check"}
-            logger.info("HAProxy has %s UP %.2f s after the kill, %s", color, took, how.get(marked, "?"))  # type: ignore[arg-type]
+            marked = int(seen.get("chkdown") or 0) > int(before.get("chkdown") or 0)
+            how = "after marking it DOWN" if marked else "never marked DOWN: back before a second failed check"
+            logger.info("HAProxy has %s UP %.2f s after the kill, %s", color, took, how if before else "?")
             return took
         time.sleep(0.1)
     raise RuntimeError(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import psutil
 from reelgate.chaos.stack import color_of, router_server, settings_for
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack import process_info, start_part
+from reelgate.platform.stack.ports import port_holder
 
 REFUSED_WITHIN_S = 5.0
 """How long a killed API's port may keep accepting: past that, something else serves it."""
@@ -45,12 +45,6 @@ def kill_record(settings: Settings, part: str) -> Path:
     return settings.run_dir / "chaos" / f"{part}.killed.json"
 
 
-def _accepts(port: int) -> bool:
-    with socket.socket() as conn:
-        conn.settimeout(0.5)
-        return conn.connect_ex(("127.0.0.1", port)) == 0
-
-
 def kill_worker(color: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """SIGKILL `color`'s worker and every process it started (its ffmpeg), mid-job if there is one."""
     return _kill_part(f"worker-{color_of(color)}", configuration)
@@ -66,14 +60,11 @@ def kill_api(color: str, configuration: dict[str, Any] | None = None) -> dict[st
     before = router_server(settings, color) if settings.router == "haproxy" else {}
     killed = _kill_part(part, configuration)
     deadline = time.monotonic() + REFUSED_WITHIN_S
-    while _accepts(port):
+    while holder := port_holder(port):
         if time.monotonic() > deadline:
-            holders = sorted(
-                {c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.pid}
-            )
             raise RuntimeError(
-                f"{part} was killed, but port {port} still accepts {REFUSED_WITHIN_S:g} s later (held by PIDs "
-                f"{', '.join(map(str, holders)) or 'unknown'}): a process outside its tree serves it"
+                f"{part} was killed, but port {port} is still held {REFUSED_WITHIN_S:g} s later, by {holder}: "
+                "a process outside its tree serves it"
             )
         time.sleep(0.02)
     killed["refused_after_s"] = round(time.time() - killed["at"], 3)
