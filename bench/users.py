@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from bench.common import REELGATE, Result, save, throwaway_stack, wait_ready
-from reelgate.contract.media import test_clip_command
+from reelgate.contract.media import clip_command
 
 K6 = str(Path(sys.executable).parent / "k6")
 SCRIPT = Path(__file__).parent / "k6" / "users.js"
@@ -37,7 +37,7 @@ GOAL_ERRORS = 0.001
 
 def _clip(folder: Path, name: str, seconds: int, size: str) -> Path:
     path = folder / name
-    subprocess.run(test_clip_command(path, seconds, size, audio=True, tag=name), check=True)
+    subprocess.run(clip_command(path, seconds, size, audio=True, tag=name), check=True)
     return path
 
 

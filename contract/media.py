@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def test_clip_command(
+def clip_command(
     path: Path,
     seconds: float = 1,
     size: str = "320x240",
@@ -32,6 +32,3 @@ def test_clip_command(
     if tag:
         args += ["-metadata", f"comment={tag}"]
     return [*args, *extra, str(path)]
-
-
-test_clip_command.__test__ = False  # type: ignore[attr-defined]  # a recipe, not a test, for pytest's collector

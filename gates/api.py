@@ -37,7 +37,7 @@ import pluggy
 
 from reelgate.contract import answers
 from reelgate.contract import stack as contract
-from reelgate.contract.media import test_clip_command
+from reelgate.contract.media import clip_command
 from reelgate.gates.model import (
     Check,
     Decision,
@@ -362,7 +362,7 @@ async def http_ready(url: str, path: str = "/health/ready", within: float = 2.0)
 async def make_clip(path: Path, seconds: float = 1, size: str = "320x240", tag: str = "") -> Path:
     """An H.264 test clip (ffmpeg's testsrc2) of `seconds` at `size`, for gates that upload one. The
     platform reuses the renditions of a file it has seen; a `tag` (written as metadata) makes the file new."""
-    run = await run_tool(test_clip_command(path, seconds, size, tag=tag), kill_after=120)
+    run = await run_tool(clip_command(path, seconds, size, tag=tag), kill_after=120)
     if run.exit_code != 0 or run.timed_out:
         raise RuntimeError(f"could not make a test clip: {run.tail()}")
     return path

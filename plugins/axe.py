@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlparse
 
 import msgspec
 
-from reelgate.contract.media import test_clip_command
+from reelgate.contract.media import clip_command
 from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, measured, unmeasured
 
 Impact = Literal["minor", "moderate", "serious", "critical"]
@@ -109,7 +109,7 @@ def sample_video(folder: Path) -> Path:
     clip = folder / "sample.mp4"
     if not clip.exists():
         subprocess.run(
-            test_clip_command(clip, 2, audio=True),
+            clip_command(clip, 2, audio=True),
             check=True,
             capture_output=True,
             timeout=60,

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from reelgate.contract.media import test_clip_command
+from reelgate.contract.media import clip_command
 
 
 def ffmpeg(*args: str) -> None:
@@ -22,7 +22,7 @@ def make_clip(
     extra: tuple[str, ...] = (),
 ) -> Path:
     """The shared test clip (`reelgate.contract.media`), with a tone; `-movflags +faststart` style via `extra`."""
-    subprocess.run(test_clip_command(path, seconds, size, audio=audio, vcodec=vcodec, extra=extra), check=True)
+    subprocess.run(clip_command(path, seconds, size, audio=audio, vcodec=vcodec, extra=extra), check=True)
     return path
 
 
