@@ -120,6 +120,10 @@ class Need(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     expect: Expect
     """What the answer must hold for the scenario to run."""
 
+    def as_step(self) -> Step:
+        """The need as the step both runners ask it with."""
+        return Step(name=f"needs {self.reason}", get=self.get, expect=self.expect)
+
 
 class Load(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How the scenario runs as a k6 load test (`reelgate scenario k6`); without it, one iteration."""

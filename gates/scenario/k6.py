@@ -268,7 +268,7 @@ def _needs(loaded: LoadedScenario) -> list[str]:
     lines = ["export function setup() {", f"  const vars = render({{}}, {_js(loaded.scenario.vars)});"]
     timeout = loaded.scenario.defaults.timeout
     for i, need in enumerate(loaded.scenario.needs):
-        probe = Step(name=f"needs {need.reason}", get=need.get, expect=need.expect)
+        probe = need.as_step()
         lines += [
             f"  const need{i} = {_request(probe, {}, timeout)};",
             f"  if (!Object.values({_conditions(probe, None)}).every((test) => test(need{i}))) "

@@ -225,8 +225,7 @@ class Runner:
     async def unmet_need(self) -> str:
         """Why the target lacks a setting the scenario needs ("" when it has them all)."""
         for need in self.loaded.scenario.needs:
-            probe = Step(name=f"needs {need.reason}", get=need.get, expect=need.expect)
-            result = await self.step(probe)
+            result = await self.step(need.as_step())
             if not result.ok:
                 return f"needs {need.reason} ({result.reason})"
         return ""
