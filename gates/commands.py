@@ -100,22 +100,126 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 
 @gate.command("serve")
 @click.option("--policy", "policy_file", type=click.Path(path_type=Path), required=True, help="The gate policy.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Where to listen (no tokens yet: loopback).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where to listen.")
 @click.option("--port", type=int, default=8390, show_default=True)
-def gate_serve(policy_file: Path, host: str, port: int) -> None:
-    """Serve the engine to controllers: `POST /v1/runs` starts (or attaches to) the run of a (namespace,
-    name, revision) with POLICY's pre-promotion gates; `GET /v1/runs/NS/NAME/REV` says where it stands.
+@click.option("--expire-after", type=float, default=600, show_default=True, help="Seconds a run may go unpolled.")
+@click.option("--max-runs", type=int, default=2, show_default=True, help="Runs executed at once (then 503).")
+def gate_serve(policy_file: Path, host: str, port: int, expire_after: float, max_runs: int) -> None:
+    """Serve the engine to controllers (Argo Rollouts, Flagger, Kargo): `POST /v1/runs` starts (or attaches
+    to) the run of a (namespace, name, revision) with POLICY's pre-promotion gates and says where it stands;
+    Flagger's hooks are `POST /v1/flagger/<hook>`. Every request needs a token (`gate token create`).
     See docs/gate-service.md."""
     import uvicorn
+    from psycopg_pool import AsyncConnectionPool
 
-    from reelgate.gates.service import GateService, create_app
+    from reelgate.gates.service import GateService, ServiceOptions, create_app
     from reelgate.gates.settings import engine_settings
 
+    if expire_after <= 0 or max_runs < 1:
+        raise UsageError("--expire-after must be above 0 and --max-runs at least 1")
     loaded = _load(policy_file)
     settings = engine_settings()
-    service = GateService(loaded, _registry().gates, _store(settings), settings.var / "runs")
+    _store(settings).close()  # reachable and migrated, or one line saying why not
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        settings.db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}
+    )
+    options = ServiceOptions(expire_after=expire_after, max_runs=max_runs)
+    service = GateService(loaded, _registry(), pool, settings.var / "runs", options)
     click.echo(f"reelgate gate service: http://{host}:{port}/v1/runs, policy {loaded.policy.name}", err=True)
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
+@gate.command("wait")
+@click.option("--service", "service_url", required=True, help="The gate service's base URL.")
+@click.option("--namespace", required=True)
+@click.option("--name", required=True)
+@click.option("--revision", required=True)
+@click.option("--candidate-url", required=True)
+@click.option("--live-url")
+@click.option("--commit")
+@click.option("--token-env", default="REELGATE_GATE_TOKEN", show_default=True, help="The variable holding the token.")
+@click.option("--interval", type=float, default=10, show_default=True, help="Seconds between polls.")
+@click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds to wait for a verdict.")
+def gate_wait(
+    service_url: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    candidate_url: str,
+    live_url: str | None,
+    commit: str | None,
+    token_env: str,
+    interval: float,
+    timeout: float,
+) -> None:
+    """Ask the gate service for a verdict and wait for it: exit 0 promote, 1 block, 2 error (no verdict:
+    expired, refused, unreachable, timed out). For Argo Rollouts' `job` metric provider."""
+    import os
+
+    from reelgate.gates.service.wait import WaitError, wait_for_verdict
+
+    token = os.environ.get(token_env)
+    if not token:
+        raise UsageError(f"no token: set {token_env} (`reelgate gate token create`)")
+    ask = {"namespace": namespace, "name": name, "revision": revision, "candidate_url": candidate_url}
+    ask |= {k: v for k, v in (("live_url", live_url), ("commit", commit)) if v} | {"source": "cli"}
+    try:
+        run = wait_for_verdict(service_url, token, ask, interval, timeout, click.echo)
+    except WaitError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(f"{run['verdict']}: {run['reason']}")
+    if run["verdict"] != "promote":
+        raise SystemExit(EXIT_BLOCKED)
+
+
+@gate.group("token")
+def gate_token() -> None:
+    """The gate service's bearer tokens, each scoped to namespaces."""
+
+
+@gate_token.command("create")
+@click.argument("name")
+@click.option(
+    "--namespace", "namespaces", multiple=True, required=True, help="A namespace it may ask about (`*`: all)."
+)
+def token_create(name: str, namespaces: tuple[str, ...]) -> None:
+    """Make a token; it is printed once, on the last line, and only its hash is kept."""
+    from reelgate.gates.service.tokens import TokenError, create_token
+    from reelgate.gates.settings import engine_settings
+    from reelgate.gates.store import actor
+
+    store = _store(engine_settings())
+    try:
+        token = create_token(store.conn, name, list(namespaces), actor())
+    except TokenError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(f"token {name} for namespaces {', '.join(namespaces)} (shown once; keep it in a secret):", err=True)
+    click.echo(token)
+
+
+@gate_token.command("list")
+def token_list() -> None:
+    """The tokens: name, first characters, namespaces, who made it, revoked or not."""
+    from reelgate.gates.service.tokens import list_tokens
+    from reelgate.gates.settings import engine_settings
+
+    for row in list_tokens(_store(engine_settings()).conn):
+        state = "revoked" if row.revoked else "live"
+        click.echo(f"{row.name:<24} {row.prefix}...  {state:<8} {','.join(row.namespaces):<24} by {row.created_by}")
+
+
+@gate_token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Revoke a token: its next request is a 401."""
+    from reelgate.gates.service.tokens import TokenError, revoke_token
+    from reelgate.gates.settings import engine_settings
+
+    try:
+        revoke_token(_store(engine_settings()).conn, name)
+    except TokenError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(f"token {name} revoked")
 
 
 @gate.command("run")
@@ -376,11 +480,14 @@ def release_status() -> None:
 @release.command("history")
 @click.option("--limit", default=20, show_default=True)
 def release_history(limit: int) -> None:
-    """Past releases, newest first."""
+    """Past releases and gate service runs, newest first, each with its source (`cli` for a release, the
+    controller's name for a run)."""
     manager = _manager()
-    for item in manager.store.history(limit):
-        decided = f" - {item.decision.reason}" if item.decision else ""
-        click.echo(f"{item.id}  {item.state:<17} {item.candidate:<24} by {item.created_by}{decided}")
+    for item in manager.store.history_with_runs(limit):
+        click.echo(
+            f"{item.started:%Y-%m-%d %H:%M}  {item.source:<8} {item.id:<36} {item.state:<17} "
+            f"{item.candidate:<24} by {item.by}" + (f" - {item.reason}" if item.reason else "")
+        )
 
 
 @release.command("show")

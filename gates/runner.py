@@ -99,14 +99,17 @@ class Runner:
     async def _until_done_or_stopped(self, tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
         waiter = asyncio.create_task(stop.wait())
         pending: set[asyncio.Task[Any]] = set(tasks)
-        while pending - {waiter}:
-            done, pending = await asyncio.wait(pending | {waiter}, return_when=asyncio.FIRST_COMPLETED)
-            if waiter in done:
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                break
-        waiter.cancel()
+        try:
+            while pending - {waiter}:
+                done, pending = await asyncio.wait(pending | {waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if waiter in done:
+                    break
+        finally:
+            # fail_fast, or the run itself cancelled (an expired service run): `asyncio.wait` leaves the
+            # gates' tasks running when it is cancelled, so stop them here, tools and all
+            for task in pending | {waiter}:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _left_out(self, spec: GateSpec) -> str | None:
         """Why the policy's `when` leaves this gate out, or None to run it."""

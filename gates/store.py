@@ -60,6 +60,18 @@ class Release(msgspec.Struct, kw_only=True):
     finished_at: datetime | None
 
 
+class HistoryLine(msgspec.Struct, kw_only=True):
+    """One line of `release history`: a release or a gate service run."""
+
+    started: datetime
+    source: str
+    id: str
+    state: str
+    candidate: str
+    by: str
+    reason: str
+
+
 def actor() -> str:
     return os.environ.get("REELGATE_ACTOR") or getpass.getuser()
 
@@ -149,11 +161,20 @@ class Store:
             self.conn.execute("SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT 1").fetchone()
         )
 
-    def history(self, limit: int = 20) -> list[Release]:
+    def history_with_runs(self, limit: int = 20) -> list[HistoryLine]:
+        """Releases (source `cli`) and the gate service's runs (source: who asked), newest first, in one list."""
         rows = self.conn.execute(
-            "SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT %s", (limit,)
+            "SELECT * FROM ("
+            " SELECT created_at AS started, 'cli' AS source, id, state, candidate, created_by AS by,"
+            "  coalesce(decision->>'reason', '') AS reason FROM reelgate_gates.releases"
+            " UNION ALL"
+            " SELECT created_at, source, namespace || '/' || name || '@' || left(revision, 12),"
+            "  CASE WHEN state = 'finished' THEN verdict ELSE state END, candidate_url, started_by, reason"
+            "  FROM reelgate_gates.runs"
+            ") AS h ORDER BY started DESC LIMIT %s",
+            (limit,),
         ).fetchall()
-        return [r for r in (self._row(row) for row in rows) if r]
+        return [msgspec.convert(dict(row), HistoryLine) for row in rows]
 
     def update(self, release_id: str, **fields: Any) -> None:
         sets = ", ".join(f"{name} = %s" for name in fields)

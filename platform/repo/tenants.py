@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from psycopg import AsyncConnection
+
+from reelgate.contract.tokens import hash_secret, new_secret
 
 KEY_PREFIX = "rg_"
 
@@ -22,11 +22,11 @@ class TenantRow(msgspec.Struct, frozen=True):
 
 def new_api_key() -> str:
     """A high-entropy key (256 bits): a plain SHA-256 of it is as safe as a slow hash."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return new_secret(KEY_PREFIX)
 
 
 def hash_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+    return hash_secret(key)
 
 
 def create_tenant_sync(conn: Any, name: str, rate_limit: int | None) -> tuple[UUID, str]:

@@ -304,3 +304,21 @@ def test_the_color_under_test_reaches_the_gate(tmp_path: Path) -> None:
     loaded = parse_policy("gates:\n  - {uses: recorder}\n", "t.yaml", types)
     asyncio.run(Runner(loaded, types, RunOptions(target="http://t", workdir=tmp_path, color="green")).run("pre"))
     assert seen == ["green"]
+
+
+def test_cancelling_a_run_stops_its_gates(tmp_path: Path) -> None:
+    """The gate service cancels the run of an expired request: the gates must stop with it, not run on."""
+    loaded = parse_policy(
+        "gates:\n  - {id: a, uses: sleep, with: {seconds: 1}}\n  - {id: b, uses: sleep}\n", "t", TYPES
+    )
+
+    async def cancel_midway() -> None:
+        run = asyncio.create_task(Runner(loaded, TYPES, RunOptions(target="http://t", workdir=tmp_path)).run("pre"))
+        await asyncio.sleep(0.3)
+        assert Sleeper.running == 1  # `b` is done, `a` sleeps
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert Sleeper.running == 0
+
+    asyncio.run(cancel_midway())
