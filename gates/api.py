@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -184,10 +186,12 @@ class RouterError(Exception):
 class GateType(Protocol):
     """Measures one thing about a target and returns a verdict. Built with no arguments.
 
-    A gate type that does not measure its target URL (coverage) sets `measures_target = False`;
-    the engine then refuses `baseline: live` checks on it. Otherwise the engine runs the gate a
-    second time against the live color for such checks (unless it reported `baseline:<name>`
-    values itself).
+    A gate type states what it needs in `needs` (default: `{"url"}`): `url` (it measures the target over
+    HTTP), `local_processes` (it acts on the candidate's processes on this machine, so it cannot judge a
+    remote candidate), `source_tree` (it reads the candidate's source). One without `url` (coverage) cannot
+    have `baseline: live` checks; for one with it, the engine runs the gate a second time against the live
+    color for such checks (unless it reported `baseline:<name>` values itself). A gate whose config has
+    `allowed_hosts` acts only on loopback and those hosts (`host_allowed`).
     """
 
     name: ClassVar[str]
@@ -292,6 +296,30 @@ class ToolRun(msgspec.Struct, kw_only=True):
         """The last lines of the tool's stderr (or stdout), joined with ` | `, for a one-line reason."""
         text = (self.stderr or self.stdout).decode(errors="replace").strip().splitlines()
         return " | ".join(text[-lines:])
+
+
+Need = Literal["url", "local_processes", "source_tree"]
+
+
+def needs(gate_type: type[Any]) -> frozenset[str]:
+    """What a gate type needs to run (`GateType`); `{"url"}` when it does not say."""
+    return frozenset(getattr(gate_type, "needs", ("url",)))
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(url: str, allowed: list[str]) -> bool:
+    """Whether a gate that acts only where it is allowed to (a scanner) may act on `url`: loopback, or a
+    host the policy lists."""
+    return is_loopback(url) or (urlsplit(url).hostname or "") in allowed
 
 
 async def run_tool(

@@ -50,14 +50,40 @@ def policy() -> None:
 
 @policy.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-def policy_check(file: Path) -> None:
-    """Validate FILE; errors say file:line:column and what was expected."""
+@click.option(
+    "--target",
+    help="`remote` (a candidate not on this machine) or a candidate's URL: also say which gates cannot run on it.",
+)
+def policy_check(file: Path, target: str | None) -> None:
+    """Validate FILE; errors say file:line:column and what was expected. With --target, list the gates that
+    cannot run against that candidate (exit 1 when a required one cannot)."""
+    from reelgate.gates.api import is_loopback, needs
+    from reelgate.gates.remote import refusal
+
     loaded = _load(file)
     gates = loaded.policy.gates
     click.echo(
         f"{file}: ok: policy `{loaded.policy.name}` with {len(gates)} gates "
         f"({sum(g.required for g in gates)} required, {sum(g.phase == 'post' for g in gates)} post-promotion)"
     )
+    if target is None:
+        return
+    types = _registry().gates
+    refused = [(g, why) for g in gates if (why := refusal(types[g.uses], loaded.configs[g.id], target))]
+    where = "a remote candidate" if target == "remote" else target
+    if not refused:
+        click.echo(f"every gate can run against {where}")
+    for spec, why in refused:
+        click.echo(
+            f"cannot run against {where}: `{spec.id}` ({spec.uses}{', required' if spec.required else ''}): {why}"
+        )
+    for spec in gates if target == "remote" or not is_loopback(target) else []:
+        if "source_tree" in needs(types[spec.uses]):
+            click.echo(
+                f"note: `{spec.id}` ({spec.uses}) reads the candidate's source, not its URL: run it where the source is"
+            )
+    if any(spec.required for spec, _ in refused):
+        raise SystemExit(EXIT_BLOCKED)
 
 
 @policy.command("schema")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from ruamel.yaml.comments import CommentedMap
 
+from reelgate.gates.api import needs
 from reelgate.gates.model import Op
 from reelgate.gates.yamlfile import FileError, decode, load_yaml, plain, position
 
@@ -211,7 +212,7 @@ def parse_policy(
             raise PolicyError(file, line, col, "expected `timeout` > 0 and `retries` >= 0")
         for j, rule in enumerate(spec.checks):
             problem = _rule_problem(rule)
-            if rule.baseline == "live" and not getattr(gate_type, "measures_target", True):
+            if rule.baseline == "live" and "url" not in needs(gate_type):
                 problem = (
                     f"check `{rule.name}`: gate type `{spec.uses}` does not measure the target URL, so "
                     "`baseline: live` has nothing to compare; use `baseline: last_promoted`"

@@ -23,6 +23,7 @@ from reelgate.gates.api import GateContext, ToolNotFound, run_tool
 from reelgate.gates.judge import apply_rule, summarize
 from reelgate.gates.model import Check, GateResult
 from reelgate.gates.policy import CheckRule, GateSpec, LoadedPolicy
+from reelgate.gates.remote import refusal
 
 log = logging.getLogger("reelgate.gates.runner")
 
@@ -224,6 +225,11 @@ class Runner:
         ]
 
     async def _attempt(self, spec: GateSpec, ctx: Any) -> GateResult:
+        why = refusal(self.gate_types[spec.uses], ctx.config, ctx.target)
+        if why is not None:
+            return GateResult(
+                gate=spec.id, uses=spec.uses, verdict="error", reason=f"cannot run on {ctx.target}: {why}"
+            )
         gate = self.gate_types[spec.uses]()
         try:
             result = await asyncio.wait_for(gate.run(ctx), spec.timeout)

@@ -272,6 +272,7 @@ def audit(config: AxeConfig, base: str, workdir: Path, key: str) -> tuple[list[F
 
 class AxeGate:
     name = "axe"
+    needs = frozenset({"url"})
     Config = AxeConfig
 
     async def run(self, ctx: GateContext) -> GateResult:

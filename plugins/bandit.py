@@ -138,7 +138,7 @@ def bandit_binary() -> str | None:
 class BanditGate:
     name = "bandit"
     Config = BanditConfig
-    measures_target = False
+    needs = frozenset({"source_tree"})
     """It reads the candidate's source, not its URL."""
 
     async def run(self, ctx: GateContext) -> GateResult:

@@ -193,6 +193,8 @@ def experiment_tags(path: Path) -> tuple[str, list[str]]:
 
 class ChaosGate:
     name = "chaostoolkit"
+    needs = frozenset({"url", "local_processes"})
+    """It kills and starves the candidate's processes on this machine: never a remote candidate."""
     Config = ChaosConfig
 
     async def run(self, ctx: GateContext) -> GateResult:

@@ -175,6 +175,7 @@ def threshold_checks(summary: dict[str, Any]) -> list[Check]:
 
 class K6Gate:
     name = "k6"
+    needs = frozenset({"url"})
     Config = K6Config
 
     async def run(self, ctx: GateContext) -> GateResult:

@@ -49,6 +49,7 @@ def _p95(values: list[float]) -> float:
 
 class ScenarioGate:
     name = "scenario"
+    needs = frozenset({"url"})
     Config = ScenarioConfig
 
     async def run(self, ctx: GateContext) -> GateResult:

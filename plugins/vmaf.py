@@ -187,6 +187,7 @@ def missing_rungs(scores: list[Score], config: VmafConfig) -> Check:
 
 class VmafGate:
     name = "vmaf"
+    needs = frozenset({"url"})
     Config = VmafConfig
 
     async def run(self, ctx: GateContext) -> GateResult:

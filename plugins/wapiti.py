@@ -5,7 +5,8 @@ wapiti3 pins old httpx/h11, so it lives in a venv of its own under `var/tools/wa
 
 It always runs with `--no-bugreport`, every out-of-band endpoint pointed at loopback, DNS kept
 local (`--dns-endpoint localhost`), a module list that excludes whatever calls out or is noisy,
-and a bounded `--max-scan-time`; it refuses a target that is not on loopback. The scan is
+and a bounded `--max-scan-time`; it refuses a target that is neither on loopback nor one of the
+policy's `allowed_hosts` (a remote candidate's host, chosen by name). The scan is
 authenticated: the gates' key as a header for the API (whose routes come from the OpenAPI
 document), and a session cookie from signing in for the pages.
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
-import ipaddress
 import json
 import os
 import subprocess
@@ -39,6 +39,7 @@ from reelgate.gates.api import (
     GateResult,
     ToolNotFound,
     hookimpl,
+    host_allowed,
     measured,
     run_tool,
     unmeasured,
@@ -94,6 +95,9 @@ class WapitiConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Findings at or above this level fail the gate, unless the rules say otherwise."""
     rules_file: str = ""
     """`<module> IGNORE|WARN|FAIL [url regex]`, one a line, `#` comments (as zap-baseline's)."""
+    allowed_hosts: list[str] = []
+    """Hosts besides loopback it may scan (a remote candidate's), named in the policy so a scan never
+    wanders onto a host nobody chose."""
 
     def __post_init__(self) -> None:
         refused = sorted(set(self.modules) - ALLOWED_MODULES)
@@ -139,16 +143,6 @@ def install_wapiti(tools: Path, timeout: float = 600) -> Path:
                 raise RuntimeError(f"installing {WAPITI} into {venv} failed: {tail}")
         stamp.write_text(want + "\n")
     return binary
-
-
-def loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def command(binary: Path, ctx: GateContext, cookies: dict[str, str], out: Path) -> list[str]:
@@ -235,12 +229,16 @@ def judge(report: dict[str, Any], config: WapitiConfig, rules: list[Rule], base:
 
 class WapitiGate:
     name = "wapiti"
+    needs = frozenset({"url"})
     Config = WapitiConfig
 
     async def run(self, ctx: GateContext) -> GateResult:
         config: WapitiConfig = ctx.config
-        if not loopback(ctx.target):
-            return unmeasured(f"wapiti scans loopback targets only, not {ctx.target}")
+        if not host_allowed(ctx.target, config.allowed_hosts):
+            return unmeasured(
+                f"wapiti scans loopback and the policy's `allowed_hosts` only"
+                f" ({', '.join(config.allowed_hosts) or 'none'}), not {ctx.target}"
+            )
         try:
             rules = scanrules.rules_for(
                 config.rules_file, ctx.source_dir or ctx.home, key=r"[a-z_0-9]+", key_name="module"

@@ -162,6 +162,7 @@ class Scan:
 
 class ZapGate:
     name = "zap"
+    needs = frozenset({"url"})
     Config = ZapConfig
 
     async def run(self, ctx: GateContext) -> GateResult:
