@@ -130,7 +130,15 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--port", type=int, default=8390, show_default=True)
 @click.option("--expire-after", type=float, default=600, show_default=True, help="Seconds a run may go unpolled.")
 @click.option("--max-runs", type=int, default=2, show_default=True, help="Runs executed at once (then 503).")
-def gate_serve(policy_file: Path, host: str, port: int, expire_after: float, max_runs: int) -> None:
+@click.option(
+    "--secrets",
+    "secrets_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A folder of secrets (one file each) that a request may name, e.g. a candidate's API key.",
+)
+def gate_serve(
+    policy_file: Path, host: str, port: int, expire_after: float, max_runs: int, secrets_dir: Path | None
+) -> None:
     """Serve the engine to controllers (Argo Rollouts, Flagger, Kargo): `POST /v1/runs` starts (or attaches
     to) the run of a (namespace, name, revision) with POLICY's pre-promotion gates and says where it stands;
     Flagger's hooks are `POST /v1/flagger/<hook>`. Every request needs a token (`gate token create`).
@@ -149,7 +157,7 @@ def gate_serve(policy_file: Path, host: str, port: int, expire_after: float, max
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}
     )
-    options = ServiceOptions(expire_after=expire_after, max_runs=max_runs)
+    options = ServiceOptions(expire_after=expire_after, max_runs=max_runs, secrets=secrets_dir)
     service = GateService(loaded, _registry(), pool, settings.var / "runs", options)
     click.echo(f"reelgate gate service: http://{host}:{port}/v1/runs, policy {loaded.policy.name}", err=True)
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

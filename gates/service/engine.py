@@ -39,6 +39,8 @@ class ServiceOptions(msgspec.Struct, kw_only=True):
     """Seconds a running run may go unpolled before it expires."""
     max_runs: int = 2
     """Runs this process executes at once; one more is a 503 (the caller retries), never a queue that hides."""
+    secrets: Path | None = None
+    """The folder of secrets a request may name (`api_key_secret`), one file per secret."""
 
 
 class GateService:
@@ -77,8 +79,19 @@ class GateService:
             raise Refused(403, f"token {found.name!r} may not ask about namespace {namespace!r}")
         return found
 
+    def secret(self, name: str) -> str:
+        """The secret `name` from the service's folder; a 400 naming it when there is none."""
+        folder = self.options.secrets
+        path = folder / name if folder else None
+        if path is None or not path.is_file():
+            where = f"in {folder}" if folder else "(the service was started without --secrets)"
+            raise Refused(400, f"the service holds no secret named {name!r} {where}")
+        return path.read_text().strip()
+
     async def start(self, request: RunRequest, who: Caller) -> dict[str, Any]:
         """Make the run (or attach to it) and start its gates if this call made it; returns the run's row."""
+        if request.api_key_secret:
+            self.secret(request.api_key_secret)  # refuse now, not after the run has started
         running_here = sum(not t.done() for t in self.tasks.values())
         existing = None if request.rerun else await self.runs.poll(*request.key)
         if existing is None or request.rerun:
@@ -105,7 +118,12 @@ class GateService:
         a crash is a `block` naming it, never a run left `running`."""
         folder = self.folder(request.key)
         folder.mkdir(parents=True, exist_ok=True)
-        options = RunOptions(target=request.candidate_url, workdir=folder, baseline_url=request.live_url or None)
+        options = RunOptions(
+            target=request.candidate_url,
+            workdir=folder,
+            baseline_url=request.live_url or None,
+            api_key=self.secret(request.api_key_secret) if request.api_key_secret else None,
+        )
         started = time.monotonic()
         try:
             results = await Runner(self.loaded, self.registry.gates, options).run("pre")

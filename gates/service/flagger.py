@@ -57,7 +57,7 @@ def _payload(body: bytes) -> Payload:
 
 
 def _request(payload: Payload, metadata: dict[str, str]) -> RunRequest:
-    fields = {k: metadata[k] for k in ("candidate_url", "live_url", "commit") if metadata.get(k)}
+    fields = {k: metadata[k] for k in ("candidate_url", "live_url", "commit", "api_key_secret") if metadata.get(k)}
     try:
         return msgspec.convert(
             {"namespace": payload.namespace, "name": payload.name, "revision": payload.checksum, "source": "flagger"}

@@ -43,6 +43,9 @@ class RunRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Where the live version answers, for checks with `baseline: live`."""
     commit: str | None = None
     """The candidate's commit, kept with the run (diff coverage needs it with a source tree)."""
+    api_key_secret: Key | None = None
+    """The name of a secret the service holds (a file in its `--secrets` folder) with the candidate's API
+    key, for the gates that call the API as a tenant; the key itself never travels in a request."""
     source: Source = "api"
     """Who asks (the controller's name), for `release history` and the metrics."""
     rerun: bool = False

@@ -42,7 +42,7 @@ class Candidate:
     """A candidate whose `/state` answers what the test sets (`wait`, `good`, `bad`), counting the asks."""
 
     def __init__(self) -> None:
-        self.state, self.asked = "wait", 0
+        self.state, self.asked, self.key = "wait", 0, ""
         self.lock = threading.Lock()
 
     def set(self, state: str) -> None:
@@ -57,6 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         with self.candidate.lock:
             self.candidate.asked += 1
+            self.candidate.key = self.headers.get("X-Key", "")
         body = json.dumps({"state": self.candidate.state}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -119,6 +120,7 @@ def service(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         textwrap.dedent("""
         version: 1
         name: the candidate's word
+        defaults: {headers: {X-Key: "${secret.API_KEY}"}}
         steps:
           - name: wait for the candidate to say good or bad
             get: /state
@@ -136,11 +138,13 @@ def service(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     )
     port = free_port_base()
     log = folder / "service.log"
+    (folder / "secrets").mkdir()
+    (folder / "secrets" / "checkout-key").write_text("rg_candidate_key\n")
     with log.open("wb") as out:
         process = subprocess.Popen(
             [REELGATE, "gate", "serve", "--policy", str(folder / "policy.yaml"), "--port", str(port)]
-            + ["--expire-after", str(EXPIRE_AFTER), "--max-runs", "2"],
-            env=stack.env,
+            + ["--expire-after", str(EXPIRE_AFTER), "--max-runs", "2", "--secrets", str(folder / "secrets")],
+            env=stack.env | {"API_KEY": "no-secret-named"},
             cwd=stack.home,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -417,3 +421,20 @@ def test_history_and_metrics_show_the_service_runs(
     assert 'reelgate_gate_runs{state="finished"}' in metrics
     assert "reelgate_gate_run_duration_seconds_bucket" in metrics
     assert msgspec.json.decode(httpx.get(f"{service.url}/health", timeout=5).content)["policy"] == "service"
+
+
+def test_a_candidate_key_is_named_by_reference_and_never_travels(
+    service: Service, candidate: tuple[Candidate, str]
+) -> None:
+    held, url = candidate
+    token = service.token("shop")
+    ask = {"namespace": "shop", "name": "checkout", "revision": _revision(), "candidate_url": url}
+    post = partial(httpx.post, f"{service.url}/v1/runs", headers=_auth(token), timeout=5)
+    missing = post(json=ask | {"api_key_secret": "nosuch"})
+    assert missing.status_code == 400 and "holds no secret named 'nosuch'" in missing.text
+    assert post(json=ask | {"api_key_secret": "../secrets"}).status_code == 400  # a name, not a path
+    started = post(json=ask | {"api_key_secret": "checkout-key"})
+    assert started.status_code == 200 and "rg_candidate_key" not in started.text
+    wait_for(lambda: held.key == "rg_candidate_key", 10, "the gate to call the candidate with its key")
+    held.set("good")
+    assert service.finished(ask["revision"], token)["verdict"] == "promote"
