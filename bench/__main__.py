@@ -5,7 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import api_load, chaos, cost, db, ladder, pages, pipeline, runner, scenario, switch, users, watch
+from bench import (
+    api_load,
+    chaos,
+    cost,
+    db,
+    gate_service,
+    ladder,
+    pages,
+    pipeline,
+    runner,
+    scenario,
+    switch,
+    users,
+    watch,
+)
 from bench.common import write_table
 
 SUITES: dict[str, Callable[[], object]] = {
@@ -21,6 +35,7 @@ SUITES: dict[str, Callable[[], object]] = {
     "cost": cost.run,
     "db": db.run,
     "users": users.run,
+    "gate-service": gate_service.run,
 }
 
 
