@@ -9,7 +9,6 @@ every second, against that interval (goal: within one interval)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import statistics
@@ -18,8 +17,6 @@ import tempfile
 import textwrap
 import time
 from datetime import datetime
-from functools import partial
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +25,12 @@ import psycopg
 
 from bench.common import REELGATE, Result, save, throwaway_stack
 from reelgate.gates.settings import engine_settings
-from tests.http_server import serving
+from tests.http_server import Candidate, serving_candidate
 from tests.integration.stack import free_port_base
 
 POLLERS = 50
 SECONDS = 15.0
 INTERVAL = 1.0
-
-
-class _Candidate(BaseHTTPRequestHandler):
-    def __init__(self, state: dict[str, str], *args: Any) -> None:
-        self.state = state
-        super().__init__(*args)
-
-    def do_GET(self) -> None:
-        body = json.dumps(self.state).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        return None
 
 
 def _p95(values: list[float]) -> float:
@@ -94,7 +74,7 @@ async def _pollers(url: str, token: str, ask: dict[str, Any], every: float) -> d
     return times
 
 
-async def _first_sight(url: str, token: str, ask: dict[str, Any], state: dict[str, str], db: str) -> float:
+async def _first_sight(url: str, token: str, ask: dict[str, Any], held: Candidate, db: str) -> float:
     """Pollers every INTERVAL s (staggered, as independent controllers are); the verdict comes; how long after
     its `finished_at` did the first poll see it?"""
     seen: list[float] = []
@@ -112,7 +92,7 @@ async def _first_sight(url: str, token: str, ask: dict[str, Any], state: dict[st
 
         pollers = [asyncio.create_task(poller(INTERVAL * i / 5)) for i in range(5)]
         await asyncio.sleep(2)
-        state["state"] = "good"
+        held.set("good")
         await asyncio.gather(*pollers)
     with psycopg.connect(db) as conn:
         row = conn.execute(
@@ -124,11 +104,11 @@ async def _first_sight(url: str, token: str, ask: dict[str, Any], state: dict[st
 
 
 def run() -> list[Result]:
-    state = {"state": "wait"}
+    held = Candidate()
     with (
         throwaway_stack() as (env, _router),
         tempfile.TemporaryDirectory() as tmp,
-        serving(partial(_Candidate, state)) as candidate,
+        serving_candidate(held) as candidate,
     ):
         folder = Path(tmp)
         (folder / "judge.yaml").write_text(
@@ -165,7 +145,7 @@ def run() -> list[Result]:
             assert started.json()["run"]["state"] == "running", started.text
             times = asyncio.run(_pollers(url, token, ask, INTERVAL))
             flat_out = asyncio.run(_pollers(url, token, ask, 0))
-            lag = asyncio.run(_first_sight(url, token, ask, state, engine_settings(env).db_url))
+            lag = asyncio.run(_first_sight(url, token, ask, held, engine_settings(env).db_url))
         finally:
             os.kill(service.pid, signal.SIGTERM)
             service.wait(timeout=30)

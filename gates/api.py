@@ -316,10 +316,13 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def host_allowed(url: str, allowed: list[str]) -> bool:
-    """Whether a gate that acts only where it is allowed to (a scanner) may act on `url`: loopback, or a
-    host the policy lists."""
-    return is_loopback(url) or (urlsplit(url).hostname or "") in allowed
+def host_refusal(url: str, allowed: list[str]) -> str | None:
+    """Why a gate that acts only where it is allowed to (a scanner) may not act on `url`, or None when it may:
+    loopback, or a host the policy lists in the gate's `allowed_hosts`."""
+    host = urlsplit(url).hostname or ""
+    if is_loopback(url) or host in allowed:
+        return None
+    return f"it acts only on loopback and the policy's `allowed_hosts` ({', '.join(allowed) or 'none'}), not {host}"
 
 
 async def run_tool(

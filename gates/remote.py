@@ -6,9 +6,8 @@ scanner acts only on the hosts its policy allows. The runner refuses such a gate
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from reelgate.gates.api import host_allowed, is_loopback, needs
+from reelgate.gates.api import host_refusal, is_loopback, needs
 
 REMOTE = "remote"
 """`policy check --target remote`: some host that is not this machine, not yet named."""
@@ -24,7 +23,6 @@ def refusal(gate_type: type[Any], config: Any, target: str) -> str | None:
     if allowed is not None:
         if target == REMOTE and not allowed:
             return "it acts only on loopback and the policy's `allowed_hosts`, and the policy lists none"
-        if target != REMOTE and not host_allowed(target, allowed):
-            listed, host = ", ".join(allowed) or "none", urlsplit(target).hostname
-            return f"it acts only on loopback and the policy's `allowed_hosts` ({listed}), not {host}"
+        if target != REMOTE:
+            return host_refusal(target, allowed)
     return None

@@ -39,7 +39,7 @@ from reelgate.gates.api import (
     GateResult,
     ToolNotFound,
     hookimpl,
-    host_allowed,
+    host_refusal,
     measured,
     run_tool,
     unmeasured,
@@ -234,11 +234,9 @@ class WapitiGate:
 
     async def run(self, ctx: GateContext) -> GateResult:
         config: WapitiConfig = ctx.config
-        if not host_allowed(ctx.target, config.allowed_hosts):
-            return unmeasured(
-                f"wapiti scans loopback and the policy's `allowed_hosts` only"
-                f" ({', '.join(config.allowed_hosts) or 'none'}), not {ctx.target}"
-            )
+        refused = host_refusal(ctx.target, config.allowed_hosts)
+        if refused:
+            return unmeasured(f"wapiti will not scan {ctx.target}: {refused}")
         try:
             rules = scanrules.rules_for(
                 config.rules_file, ctx.source_dir or ctx.home, key=r"[a-z_0-9]+", key_name="module"

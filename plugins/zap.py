@@ -22,7 +22,16 @@ from typing import Any, Literal
 import msgspec
 
 from reelgate.gates import scanrules
-from reelgate.gates.api import Check, Finding, GateContext, GateResult, hookimpl, measured, unmeasured
+from reelgate.gates.api import (
+    Check,
+    Finding,
+    GateContext,
+    GateResult,
+    hookimpl,
+    host_refusal,
+    measured,
+    unmeasured,
+)
 from reelgate.gates.model import Severity, Verdict
 from reelgate.gates.scanrules import Rule, RulesError
 from reelgate.gates.signin import SignInError, page_cookies
@@ -53,6 +62,9 @@ class ZapConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     min_confidence: Literal["false positive", "low", "medium", "high", "confirmed"] = "medium"
     rules_file: str = ""
     """zap-baseline's rules: `<pluginId> IGNORE|WARN|FAIL [url regex]`, one a line, `#` comments."""
+    allowed_hosts: list[str] = []
+    """Hosts besides loopback it may scan (a remote candidate's), named in the policy so ZAP never
+    attacks a host nobody chose."""
 
 
 def parse_rules(text: str, file: str) -> list[Rule]:
@@ -167,6 +179,9 @@ class ZapGate:
 
     async def run(self, ctx: GateContext) -> GateResult:
         config: ZapConfig = ctx.config
+        refused = host_refusal(ctx.target, config.allowed_hosts)
+        if refused:
+            return unmeasured(f"ZAP will not scan {ctx.target}: {refused}")
         url = config.zap_url or os.environ.get("REELGATE_ZAP_URL", "")
         if not url:
             return unmeasured("no ZAP to drive: set REELGATE_ZAP_URL (or `zap_url`)")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,3 +22,42 @@ def serving(handler: Callable[..., BaseHTTPRequestHandler] | Any) -> Iterator[st
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+class Candidate:
+    """A stand-in candidate for the gate service's tests and bench: every GET answers `{"state": ...}` (what
+    the test sets: `wait`, `good`, `bad`), counting the asks and keeping the last `X-Key` header sent."""
+
+    def __init__(self, state: str = "wait") -> None:
+        self.state, self.asked, self.key = state, 0, ""
+        self.lock = threading.Lock()
+
+    def set(self, state: str) -> None:
+        self.state = state
+
+
+class _CandidateHandler(BaseHTTPRequestHandler):
+    def __init__(self, candidate: Candidate, *args: Any) -> None:
+        self.candidate = candidate
+        super().__init__(*args)
+
+    def do_GET(self) -> None:
+        with self.candidate.lock:
+            self.candidate.asked += 1
+            self.candidate.key = self.headers.get("X-Key", "")
+        body = json.dumps({"state": self.candidate.state}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        return None
+
+
+@contextmanager
+def serving_candidate(candidate: Candidate) -> Iterator[str]:
+    """Serve `candidate` until the block ends; yields its base URL."""
+    with serving(partial(_CandidateHandler, candidate)) as url:
+        yield url

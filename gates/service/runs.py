@@ -22,6 +22,8 @@ from reelgate.gates.model import Check
 
 Key = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")]
 """A namespace, name or revision: also a folder name for the run's artefacts, so no `/` and no `..`."""
+OptionalKey = Annotated[str, msgspec.Meta(pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,252})?$")]
+"""A name, or "" for none."""
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+")]
 OptionalUrl = Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/]+.*)?$")]
 """A URL or "" for none (an Argo Rollouts argument always has a value)."""
@@ -43,7 +45,7 @@ class RunRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Where the live version answers, for checks with `baseline: live`."""
     commit: str | None = None
     """The candidate's commit, kept with the run (diff coverage needs it with a source tree)."""
-    api_key_secret: Key | None = None
+    api_key_secret: OptionalKey | None = None
     """The name of a secret the service holds (a file in its `--secrets` folder) with the candidate's API
     key, for the gates that call the API as a tenant; the key itself never travels in a request."""
     source: Source = "api"

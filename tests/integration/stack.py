@@ -105,3 +105,49 @@ def sign_in(stack: Stack, key: str) -> Iterator[httpx.Client]:
         response = client.post("/sign-in", data={"api_key": key, "_csrf_token": client.cookies["reelgate_csrf"]})
         assert response.status_code == 303, response.text
         yield client
+
+
+@contextmanager
+def gate_service(
+    stack: Stack, policy: Path, log: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`reelgate gate serve --policy POLICY` on a free port with the stack's database, its output in `log`,
+    until the block ends; yields its base URL."""
+    import signal
+
+    from tests.waiting import wait_for
+
+    port = free_port_base()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [REELGATE, "gate", "serve", "--policy", str(policy), "--port", str(port), *options],
+            env=stack.env | (env or {}),
+            cwd=stack.home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the gate service exited ({process.returncode}): {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, 30, f"the gate service to answer (log: {log})")
+        yield url
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def new_gate_token(stack: Stack, *namespaces: str) -> str:
+    """A gate service token for `namespaces`, made with the CLI (its last line)."""
+    import uuid
+
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    flags = [f"--namespace={n}" for n in namespaces]
+    return stack.cli("gate", "token", "create", name, *flags).stdout.strip().splitlines()[-1]

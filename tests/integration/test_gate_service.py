@@ -6,8 +6,6 @@ test holds a run `running` as long as it needs and then chooses its verdict."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import textwrap
 import threading
@@ -16,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +26,8 @@ from tests.controllers.argo import measure, run_analysis
 from tests.controllers.flagger import call_webhook, payload
 from tests.controllers.kargo import HttpStep, run_step
 from tests.controllers.manifests import argo_metric, flagger_hooks, kargo_step
-from tests.http_server import serving
-from tests.integration.stack import REELGATE, Stack, free_port_base
+from tests.http_server import Candidate, serving_candidate
+from tests.integration.stack import REELGATE, Stack, gate_service, new_gate_token
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -38,41 +35,10 @@ pytestmark = pytest.mark.integration
 EXPIRE_AFTER = 4
 
 
-class Candidate:
-    """A candidate whose `/state` answers what the test sets (`wait`, `good`, `bad`), counting the asks."""
-
-    def __init__(self) -> None:
-        self.state, self.asked, self.key = "wait", 0, ""
-        self.lock = threading.Lock()
-
-    def set(self, state: str) -> None:
-        self.state = state
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def __init__(self, candidate: Candidate, *args: Any) -> None:
-        self.candidate = candidate
-        super().__init__(*args)
-
-    def do_GET(self) -> None:
-        with self.candidate.lock:
-            self.candidate.asked += 1
-            self.candidate.key = self.headers.get("X-Key", "")
-        body = json.dumps({"state": self.candidate.state}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        return None
-
-
 @pytest.fixture()
 def candidate() -> Iterator[tuple[Candidate, str]]:
     held = Candidate()
-    with serving(partial(_Handler, held)) as url:
+    with serving_candidate(held) as url:
         yield held, url
         held.set("good")  # a run still held ends before the candidate goes
 
@@ -82,9 +48,7 @@ class Service:
         self.url, self.stack, self.log = url, stack, log
 
     def token(self, *namespaces: str) -> str:
-        name = f"t-{uuid.uuid4().hex[:8]}"
-        flags = [f"--namespace={n}" for n in namespaces]
-        return self.stack.cli("gate", "token", "create", name, *flags).stdout.strip().splitlines()[-1]
+        return new_gate_token(self.stack, *namespaces)
 
     def run_quietly(self, revision: str) -> dict[str, Any]:
         """The run's row, read from PostgreSQL: asking the service would count as a poll."""
@@ -136,33 +100,12 @@ def service(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             with: {{files: ["{folder / "judge.yaml"}"]}}
         """)
     )
-    port = free_port_base()
-    log = folder / "service.log"
     (folder / "secrets").mkdir()
     (folder / "secrets" / "checkout-key").write_text("rg_candidate_key\n")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [REELGATE, "gate", "serve", "--policy", str(folder / "policy.yaml"), "--port", str(port)]
-            + ["--expire-after", str(EXPIRE_AFTER), "--max-runs", "2", "--secrets", str(folder / "secrets")],
-            env=stack.env | {"API_KEY": "no-secret-named"},
-            cwd=stack.home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, 30, "the gate service to answer")
+    options = ["--expire-after", str(EXPIRE_AFTER), "--max-runs", "2", "--secrets", str(folder / "secrets")]
+    log = folder / "service.log"
+    with gate_service(stack, folder / "policy.yaml", log, *options, env={"API_KEY": "no-secret-named"}) as url:
         yield Service(url, stack, log)
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def _revision() -> str:

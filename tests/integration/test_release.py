@@ -3,6 +3,7 @@ and recover from a runner killed mid-switch. The candidate is this repository's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +20,15 @@ import httpx
 import psycopg
 import pytest
 
+from reelgate.contract import stack as contract
 from reelgate.gates.store import Store
 from reelgate.platform.stack import process_info
+from reelgate.plugins.haproxy import HAProxyConfig, HAProxyRouter
+from reelgate.plugins.local_deployer import LocalDeployer, LocalDeployerConfig
 from tests.candidates import patched_branch
-from tests.integration.stack import REELGATE, Stack
+from tests.controllers.argo import run_analysis
+from tests.controllers.manifests import argo_metric
+from tests.integration.stack import REELGATE, Stack, gate_service, new_gate_token
 from tests.integration.videos import upload, wait_final
 from tests.load import Load
 from tests.waiting import wait_for
@@ -175,10 +182,18 @@ def test_promote_then_roll_back_under_load_drops_nothing(
     assert load.failed == 0, f"{load.failed} of {load.ok + load.failed} requests failed during the releases"
 
 
-def test_slow_candidate_is_blocked_and_live_keeps_serving(stack: Stack, policies: dict[str, Path], load: Load) -> None:
-    live = live_color(stack)
+@pytest.fixture(scope="module")
+def slow_branch() -> Iterator[str]:
+    """One branch with the slow patch for the module: its build is made once and reused."""
     with patched_branch(PATCH, "slow") as branch:
-        blocked = release(stack, "start", "--candidate", branch, "--policy", str(policies["normal"]))
+        yield branch
+
+
+def test_slow_candidate_is_blocked_and_live_keeps_serving(
+    stack: Stack, policies: dict[str, Path], load: Load, slow_branch: str
+) -> None:
+    live = live_color(stack)
+    blocked = release(stack, "start", "--candidate", slow_branch, "--policy", str(policies["normal"]))
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert "BLOCK: required gate `read` is fail" in blocked.stdout
     assert live_color(stack) == live
@@ -441,3 +456,59 @@ def test_the_watch_switches_back_from_a_candidate_that_turns_bad_after_promotion
     with Load(f"{stack.router}{reader[1]}", reader[0], rate=50, limit_s=3) as after:
         time.sleep(2)
     assert after.failed == 0 and after.ok > 20
+
+
+def test_an_argo_rollouts_blue_green_through_the_gate_service(
+    stack: Stack, policies: dict[str, Path], reader: tuple[str, str], slow_branch: str, tmp_path: Path
+) -> None:
+    """What an Argo Rollouts blue-green with reelgate as its prePromotionAnalysis does, step by step: deploy
+    the preview (the local deployer plays the Rollout's new ReplicaSet), run the shipped AnalysisTemplate
+    through the Argo client against `reelgate gate serve`, then promote (the router switches) on Successful
+    or abort (the preview stops) on Failed. HEAD ends promoted and the slow patch aborted, each run with the
+    reports the CLI writes for a release."""
+    live = live_color(stack)
+    preview = contract.other(live)
+    deployer = LocalDeployer(LocalDeployerConfig(repo=str(ROOT)), stack.ctx)
+    router = HAProxyRouter(HAProxyConfig(), stack.ctx)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    token = new_gate_token(stack, "shop")
+    outcomes: dict[str, tuple[str, dict[str, object]]] = {}
+    with gate_service(stack, policies["normal"], tmp_path / "service.log", "--secrets", str(secrets)) as url:
+        for name, ref in (("head", "HEAD"), ("slow", slow_branch)):
+            release_id = f"argo-{name}-{uuid.uuid4().hex[:6]}"
+            deployed = asyncio.run(deployer.deploy(release_id, ref, preview, lambda _line: None))
+            assert deployed.api_key and deployed.commit
+            (secrets / f"{release_id}-key").write_text(deployed.api_key)
+            args = {
+                "reelgate-url": url,
+                "token": token,
+                "namespace": "shop",
+                "name": "checkout",
+                "revision": deployed.commit[:12],
+                "candidate-url": deployed.url,
+                "live-url": deployed.live_url or "",
+                "api-key-secret": f"{release_id}-key",
+            }
+            analysis, metric = argo_metric(args, scale=0.1)
+            result = run_analysis(analysis, metric)
+            run = json.loads(result.measurements[-1].value)
+            if result.phase == "Successful":  # promote: the active Service now selects the preview
+                asyncio.run(router.switch(preview))
+                assert live_color(stack) == preview
+                served = httpx.get(f"{stack.router}/health/version", timeout=5).json()["git_revision"]
+                outcomes[name] = ("promoted", {"run": run, "served": served, "commit": deployed.commit})
+                asyncio.run(router.switch(live))  # the other tests' stack: back as it was
+            else:  # abort: the preview goes, the active Service never moved
+                assert live_color(stack) == live
+                outcomes[name] = ("aborted", {"run": run, "phase": result.phase})
+            asyncio.run(deployer.stop(preview))
+            asyncio.run(deployer.cleanup(release_id))
+            report = stack.home / "var" / "runs" / "shop" / "checkout" / deployed.commit[:12] / "reports"
+            assert "<svg" in (report / "report.html").read_text() and (report / "report.junit.xml").exists()
+    head, slow = outcomes["head"], outcomes["slow"]
+    assert head[0] == "promoted" and head[1]["served"] == head[1]["commit"], head
+    assert slow[0] == "aborted" and slow[1]["phase"] == "Failed", slow
+    reason = str(slow[1]["run"]["reason"])  # type: ignore[index]
+    assert "`read` is fail" in reason and "p95" in reason  # readable in Argo's measurement value
+    assert live_color(stack) == live and not running(stack, f"api-{preview}")

@@ -100,7 +100,7 @@ def test_wapiti_on_the_platform_finds_nothing_at_medium_or_above(stack: Stack, t
 
 def test_wapiti_refuses_a_target_off_loopback_and_says_when_nothing_answers(tmp_path: Path) -> None:
     away = run_gate_sync(WapitiGate, {}, "http://192.0.2.10", tmp_path / "a")
-    assert away.verdict == "error" and "`allowed_hosts` only (none)" in away.reason
+    assert away.verdict == "error" and "`allowed_hosts` (none), not 192.0.2.10" in away.reason
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed once the block ends: nothing listens there

@@ -207,3 +207,9 @@ def test_the_pages_are_scanned_signed_in_and_sign_out_is_left_alone(zap: str, tm
 def test_a_sign_in_that_gives_no_session_is_an_error(zap: str, tmp_path: Path) -> None:
     result = scan(zap, tmp_path, target="http://127.0.0.1:9")
     assert result.verdict == "error" and result.reason.startswith("cannot sign in to scan the pages")
+
+
+def test_zap_scans_only_loopback_and_the_hosts_the_policy_allows(zap: str, tmp_path: Path) -> None:
+    away = scan(zap, tmp_path, target="http://10.9.9.9:8080", pages=False)
+    assert away.verdict == "error" and "`allowed_hosts` (none), not 10.9.9.9" in away.reason
+    assert "10.9.9.9" not in str(FakeZap.calls)  # refused before ZAP was asked anything
