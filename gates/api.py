@@ -166,6 +166,16 @@ class Deployment(msgspec.Struct, kw_only=True):
     python: str | None = None
 
 
+class Checkout(msgspec.Struct, kw_only=True):
+    """A candidate's source at one commit, and its build when asked for: what the gates that read the
+    source (`needs: source_tree`) or run its tests (`needs: build`) work on, with nothing started."""
+
+    commit: str
+    source_dir: str
+    python: str | None = None
+    build_dir: str | None = None
+
+
 class DeployError(Exception):
     """The candidate could not be built or started; the message says which step and why, and `code` the
     failure a `--json` command answered with (`no_such_tenant`...), when one did."""
@@ -191,7 +201,8 @@ class GateType(Protocol):
     remote candidate), `source_tree` (it reads the candidate's source). One without `url` (coverage) cannot
     have `baseline: live` checks; for one with it, the engine runs the gate a second time against the live
     color for such checks (unless it reported `baseline:<name>` values itself). A gate whose config has
-    `allowed_hosts` acts only on loopback and those hosts (`host_allowed`).
+    `allowed_hosts` acts only on loopback and those hosts (`host_refusal`). `build` means it runs the candidate's
+    own interpreter (coverage runs its tests), so the gate service builds the candidate for it.
     """
 
     name: ClassVar[str]
@@ -224,7 +235,9 @@ class Router(Protocol):
 class Deployer(Protocol):
     """Starts a candidate beside the live color and stops it. Built as `Deployer(config, ctx: PluginContext)`.
 
-    May also have `async cleanup(release_id)`, called once a release has ended.
+    May also have `async cleanup(release_id)`, called once a release has ended, and `async checkout(folder,
+    ref, say, build) -> Checkout` with `async remove_checkout(folder)`: the candidate's source (and build)
+    without starting it, for the gate service's runs of a commit.
     """
 
     name: ClassVar[str]
@@ -298,7 +311,7 @@ class ToolRun(msgspec.Struct, kw_only=True):
         return " | ".join(text[-lines:])
 
 
-Need = Literal["url", "local_processes", "source_tree"]
+Need = Literal["url", "local_processes", "source_tree", "build"]
 
 
 def needs(gate_type: type[Any]) -> frozenset[str]:

@@ -80,7 +80,8 @@ def policy_check(file: Path, target: str | None) -> None:
     for spec in gates if target == "remote" or not is_loopback(target) else []:
         if "source_tree" in needs(types[spec.uses]):
             click.echo(
-                f"note: `{spec.id}` ({spec.uses}) reads the candidate's source, not its URL: run it where the source is"
+                f"note: `{spec.id}` ({spec.uses}) reads the candidate's source, not its URL:"
+                " send `commit` to have it checked out"
             )
     if any(spec.required for spec, _ in refused):
         raise SystemExit(EXIT_BLOCKED)
@@ -151,14 +152,14 @@ def gate_serve(
 
     if expire_after <= 0 or max_runs < 1:
         raise UsageError("--expire-after must be above 0 and --max-runs at least 1")
-    loaded = _load(policy_file)
+    loaded = _load_full(policy_file)  # with its deployer: it checks out the commits that runs name
     settings = engine_settings()
     _store(settings).close()  # reachable and migrated, or one line saying why not
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}
     )
     options = ServiceOptions(expire_after=expire_after, max_runs=max_runs, secrets=secrets_dir)
-    service = GateService(loaded, _registry(), pool, settings.var / "runs", options)
+    service = GateService(loaded, _registry(), pool, settings.plugin_context(), options)
     click.echo(f"reelgate gate service: http://{host}:{port}/v1/runs, policy {loaded.policy.name}", err=True)
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
 

@@ -119,7 +119,7 @@ def rcfile(workdir: Path, cwd: Path, folders: list[str]) -> Path:
 class CoverageGate:
     name = "coverage"
     Config = CoverageConfig
-    needs = frozenset({"source_tree"})
+    needs = frozenset({"source_tree", "build"})
     """It measures the candidate's source and tests, not its URL: `baseline: live` is refused."""
 
     async def run(self, ctx: GateContext) -> GateResult:

@@ -24,7 +24,17 @@ import msgspec
 
 from reelgate.contract import answers
 from reelgate.contract import stack as contract
-from reelgate.gates.api import DeployError, Deployment, PluginContext, Say, ToolNotFound, ToolRun, hookimpl, run_tool
+from reelgate.gates.api import (
+    Checkout,
+    DeployError,
+    Deployment,
+    PluginContext,
+    Say,
+    ToolNotFound,
+    ToolRun,
+    hookimpl,
+    run_tool,
+)
 
 
 class LocalDeployerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -93,8 +103,9 @@ class LocalDeployer:
             raise DeployError(f"{step} failed: {answer.message}", code=answer.error)
         return answer
 
-    async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
-        folder = contract.release_dir(self.ctx.var, release_id)
+    async def checkout(self, folder: Path, ref: str, say: Say, build: bool = True) -> Checkout:
+        """`ref` as a source tree in `folder/src` and, with `build`, its build (a venv, one per commit and
+        extras, reused by a later release of the same commit); nothing is started."""
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "deploy.log"
         src = folder / "src"
@@ -104,6 +115,19 @@ class LocalDeployer:
             await self._run(
                 ["git", "worktree", "add", "--detach", str(src), commit], self.repo, log, "git worktree add"
             )
+        if not build:
+            return Checkout(commit=commit, source_dir=str(src))
+        venv = await self._build(folder, src, commit, ref, log, say)
+        return Checkout(commit=commit, source_dir=str(src), python=str(venv / "bin" / "python"), build_dir=str(venv))
+
+    async def remove_checkout(self, folder: Path) -> None:
+        """Remove `folder/src` (the worktree); its build stays, for a rollback or the next run."""
+        src = folder / "src"
+        if src.exists():
+            await run_tool(["git", "worktree", "remove", "--force", str(src)], cwd=self.repo, kill_after=60)
+            shutil.rmtree(src, ignore_errors=True)
+
+    async def _build(self, folder: Path, src: Path, commit: str, ref: str, log: Path, say: Say) -> Path:
         # One build per commit and extras: a second release of the same commit reuses it.
         extras = f"[{','.join(sorted(self.config.extras))}]" if self.config.extras else ""
         # A venv records its own absolute path: build where `var/builds` really is (it may be a link). The
@@ -137,6 +161,13 @@ class LocalDeployer:
             # The build reports its own commit on /health/version (it has no git checkout of its own).
             (venv / "REVISION").write_text(commit + "\n")
             (build / "complete").write_text(commit + "\n")
+        return venv
+
+    async def deploy(self, release_id: str, ref: str, color: str, say: Say) -> Deployment:
+        folder = contract.release_dir(self.ctx.var, release_id)
+        checkout = await self.checkout(folder, ref, say)
+        venv = Path(checkout.build_dir or "")
+        log = folder / "deploy.log"
         say("applying the candidate's migrations")
         # The candidate's own CLI (it may be an older release): only its exit code is read.
         upgrade = [str(venv / "bin" / "reelgate"), "db", "upgrade"]
@@ -153,10 +184,10 @@ class LocalDeployer:
             url=self.ctx.url(color),
             live_url=self.ctx.url(contract.other(color)),
             api_key=tenant.api_key,
-            build_dir=str(venv),
-            source_dir=str(src),
-            commit=commit,
-            python=str(venv / "bin" / "python"),
+            build_dir=checkout.build_dir,
+            source_dir=checkout.source_dir,
+            commit=checkout.commit,
+            python=checkout.python,
         )
 
     async def start(self, color: str, build_dir: str | None) -> None:
@@ -178,10 +209,7 @@ class LocalDeployer:
         except DeployError as exc:
             if exc.code != "no_such_tenant":  # a deploy that failed before making it
                 raise
-        src = contract.release_dir(self.ctx.var, release_id) / "src"
-        if src.exists():
-            await run_tool(["git", "worktree", "remove", "--force", str(src)], cwd=self.repo, kill_after=60)
-            shutil.rmtree(src, ignore_errors=True)
+        await self.remove_checkout(contract.release_dir(self.ctx.var, release_id))
         await asyncio.to_thread(prune_builds, self.home, self.config.keep_builds)
 
 

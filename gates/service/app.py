@@ -118,6 +118,7 @@ def create_app(service: GateService) -> Litestar:
             for task in list(service.tasks.values()):
                 task.cancel()
             await asyncio.gather(sweeper, *service.tasks.values(), return_exceptions=True)
+            await service.runs.abandon()  # a caller hears "lost" at once, not "running" for another minute
             await service.pool.close()
 
     return Litestar(

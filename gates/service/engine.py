@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
+from reelgate.gates.api import Checkout, DeployError, PluginContext, needs
 from reelgate.gates.decision import decide
 from reelgate.gates.policy import LoadedPolicy
 from reelgate.gates.reports import write_reports
@@ -49,10 +50,11 @@ class GateService:
         loaded: LoadedPolicy,
         registry: Any,
         pool: AsyncConnectionPool[Any],
-        workdir: Path,
+        ctx: PluginContext,
         options: ServiceOptions | None = None,
     ) -> None:
-        self.loaded, self.registry, self.pool, self.workdir = loaded, registry, pool, workdir
+        self.loaded, self.registry, self.pool, self.ctx = loaded, registry, pool, ctx
+        self.workdir = ctx.var / "runs"
         self.options = options or ServiceOptions()
         self.runs = RunStore(pool)
         self.metrics = Metrics()
@@ -113,26 +115,53 @@ class GateService:
         if self.tasks.get(key) is task:
             del self.tasks[key]
 
+    def _deployer(self) -> Any:
+        """The policy's deployer, if it can check a commit out (the local one can)."""
+        kind = self.registry.deployers.get(self.loaded.policy.deployer.uses)
+        return kind(self.loaded.deployer_config, self.ctx) if kind and hasattr(kind, "checkout") else None
+
+    async def _checkout(self, request: RunRequest, folder: Path) -> Checkout | None:
+        """The candidate's source at `commit` (and its build when a gate runs its tests), or None without one."""
+        if not request.commit:
+            return None
+        deployer = self._deployer()
+        if deployer is None:
+            raise DeployError(f"the policy's deployer `{self.loaded.policy.deployer.uses}` cannot check a commit out")
+        build = any("build" in needs(self.registry.gates[g.uses]) for g in self.loaded.policy.gates if g.phase == "pre")
+        checkout: Checkout = await deployer.checkout(folder, request.commit, log.info, build=build)
+        return checkout
+
     async def judge(self, request: RunRequest) -> None:
         """Run the policy's pre-promotion gates against the candidate, keep the verdict and write the reports;
         a crash is a `block` naming it, never a run left `running`."""
         folder = self.folder(request.key)
         folder.mkdir(parents=True, exist_ok=True)
-        options = RunOptions(
-            target=request.candidate_url,
-            workdir=folder,
-            baseline_url=request.live_url or None,
-            api_key=self.secret(request.api_key_secret) if request.api_key_secret else None,
-        )
         started = time.monotonic()
         try:
+            checkout = await self._checkout(request, folder)
+            options = RunOptions(
+                target=request.candidate_url,
+                workdir=folder,
+                baseline_url=request.live_url or None,
+                api_key=self.secret(request.api_key_secret) if request.api_key_secret else None,
+                source_dir=Path(checkout.source_dir) if checkout else None,
+                python=checkout.python if checkout else None,
+                live_commit=request.live_commit,
+            )
             results = await Runner(self.loaded, self.registry.gates, options).run("pre")
             decision = decide(results)
             outcome, reason = decision.outcome, decision.reason
+        except DeployError as exc:
+            results, decision = [], None
+            outcome, reason = "block", f"cannot check out {request.commit}: {exc}"
         except Exception as exc:  # the verdict must land whatever broke
             log.exception("run %s crashed", "/".join(request.key))
             results, decision = [], None
             outcome, reason = "block", f"the run crashed: {type(exc).__name__}: {exc}"
+        finally:
+            deployer = self._deployer() if request.commit else None
+            if deployer is not None:
+                await deployer.remove_checkout(folder)
         if await self.runs.finish(request.key, outcome, reason, msgspec.to_builtins(results)):
             self.metrics.ended(outcome, request.source, time.monotonic() - started)
             await asyncio.to_thread(

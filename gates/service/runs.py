@@ -44,7 +44,10 @@ class RunRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     live_url: OptionalUrl | None = None
     """Where the live version answers, for checks with `baseline: live`."""
     commit: str | None = None
-    """The candidate's commit, kept with the run (diff coverage needs it with a source tree)."""
+    """The candidate's commit: the gates that read the source (coverage, bandit) get a checkout of it (and a
+    build, for those that run its tests) through the policy's deployer."""
+    live_commit: str | None = None
+    """The commit live runs, for coverage's `diff_against: live` (the lines changed since)."""
     api_key_secret: OptionalKey | None = None
     """The name of a secret the service holds (a file in its `--secrets` folder) with the candidate's API
     key, for the gates that call the API as a tenant; the key itself never travels in a request."""
@@ -178,6 +181,16 @@ class RunStore:
             "   OR beat_at < now() - make_interval(secs => %s)) RETURNING namespace, name, revision, source",
             (lost_after, round(expire_after), expire_after, lost_after),
         )
+
+    async def abandon(self) -> int:
+        """This process stops: its running runs end `expired` now (no verdict), not after the lost delay."""
+        rows = await self._all(
+            "UPDATE reelgate_gates.runs SET state = 'expired', finished_at = now(),"
+            " reason = 'lost: the gate service running it stopped; ask again with rerun'"
+            " WHERE state = 'running' AND owner = %s RETURNING namespace",
+            (OWNER,),
+        )
+        return len(rows)
 
     async def set_phase(self, key: tuple[str, str, str], phase: str) -> bool:
         """What the controller says happened after the verdict (Flagger's post-rollout phase)."""

@@ -22,6 +22,7 @@ import msgspec
 import psycopg
 import pytest
 
+from tests.candidates import patched_branch
 from tests.controllers.argo import measure, run_analysis
 from tests.controllers.flagger import call_webhook, payload
 from tests.controllers.kargo import HttpStep, run_step
@@ -33,6 +34,7 @@ from tests.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 EXPIRE_AFTER = 4
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -381,3 +383,48 @@ def test_a_candidate_key_is_named_by_reference_and_never_travels(
     wait_for(lambda: held.key == "rg_candidate_key", 10, "the gate to call the candidate with its key")
     held.set("good")
     assert service.finished(ask["revision"], token)["verdict"] == "promote"
+
+
+BAD_FILE = """diff --git a/contract/shell.py b/contract/shell.py
+new file mode 100644
+--- /dev/null
++++ b/contract/shell.py
+@@ -0,0 +1,5 @@
++import subprocess
++
++
++def run(command: str) -> int:
++    return subprocess.call(command, shell=True)
+"""
+
+
+def test_the_gates_that_read_the_source_read_the_commit_asked_about(
+    stack: Stack, tmp_path: Path, candidate: tuple[Candidate, str]
+) -> None:
+    """A run with `commit` gets a checkout of it through the policy's deployer: bandit passes HEAD and blocks
+    a commit that adds a shell call, and an unknown commit is a `block` that says it cannot be checked out."""
+    _, url = candidate
+    policy = tmp_path / "source.yaml"
+    policy.write_text(
+        f'deployer: {{uses: local, with: {{repo: "{ROOT}"}}}}\n'
+        "gates:\n  - {id: sast, uses: bandit, with: {paths: [contract]}}\n"
+    )
+    patch = tmp_path / "shell.patch"
+    patch.write_text(BAD_FILE)
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    token = new_gate_token(stack, "shop")
+    with gate_service(stack, policy, tmp_path / "service.log") as service_url, patched_branch(patch, "shell") as bad:
+        service = Service(service_url, stack, tmp_path / "service.log")
+        verdicts = {}
+        for name, commit in (("head", head), ("bad", bad), ("unknown", "0" * 40)):
+            revision = _revision()
+            ask = {"namespace": "shop", "name": "checkout", "revision": revision, "candidate_url": url}
+            started = httpx.post(
+                f"{service_url}/v1/runs", json=ask | {"commit": commit}, headers=_auth(token), timeout=5
+            )
+            assert started.status_code == 200, started.text
+            verdicts[name] = service.finished(revision, token)
+            assert not (stack.home / "var" / "runs" / "shop" / "checkout" / revision / "src").exists()  # removed
+    assert verdicts["head"]["verdict"] == "promote", verdicts["head"]
+    assert verdicts["bad"]["verdict"] == "block" and "`sast` is fail" in verdicts["bad"]["reason"]
+    assert verdicts["unknown"]["verdict"] == "block" and "cannot check out 000000" in verdicts["unknown"]["reason"]
