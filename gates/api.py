@@ -29,6 +29,7 @@ import ipaddress
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -267,7 +268,71 @@ class Reporter(Protocol):
         ...
 
 
-CONTRACTS: dict[str, type[Any]] = {"gates": GateType, "routers": Router, "deployers": Deployer, "reporters": Reporter}
+Trigger = Literal[
+    "started", "gate_failed", "awaiting_approval", "promoted", "blocked", "switched_back", "rolled_back", "aborted",
+    "errored",
+]  # fmt: skip
+"""What a release went through that a notifier may be told of."""
+
+
+class FailedCheck(msgspec.Struct, kw_only=True):
+    gate: str
+    check: str
+    """The check's name, or the gate's reason when it failed without one (a gate that errored)."""
+    verdict: str
+    value: float | None = None
+    threshold: float | None = None
+    baseline: float | None = None
+    unit: str = ""
+
+
+class Notification(msgspec.Struct, kw_only=True):
+    """One thing that happened to a release, for the notifiers: delivered once per (event, notifier)."""
+
+    event_id: str
+    """The same for every delivery of this (release, transition): a receiver can drop a repeat."""
+    trigger: Trigger
+    release_id: str
+    candidate: str
+    state: str
+    reason: str
+    failed_checks: list[FailedCheck] = []
+    report: str | None = None
+    """The release's HTML report (a path on the runner's machine, or a URL with `report_url`)."""
+    dashboard: str | None = None
+    at: datetime
+
+
+class Outgoing(msgspec.Struct, kw_only=True):
+    """The HTTP request a notifier wants sent (the engine sends it, retries it, and records the outcome)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str] = {}
+
+
+class NotifyError(Exception):
+    """A notifier that cannot build its request (a missing secret, no URL): recorded, never raised further."""
+
+
+class Notifier(Protocol):
+    """Tells someone what happened to a release. Built as `Notifier(config)`."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[msgspec.Struct]]
+
+    def request(self, event: Notification) -> Outgoing:
+        """The POST that delivers `event`; raise `NotifyError` when it cannot be made."""
+        ...
+
+
+CONTRACTS: dict[str, type[Any]] = {
+    "gates": GateType,
+    "routers": Router,
+    "deployers": Deployer,
+    "reporters": Reporter,
+    "notifiers": Notifier,
+}
 """Each registry table's contract."""
 
 

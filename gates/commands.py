@@ -6,6 +6,7 @@ Exit codes: 0 passed / promoted, 1 failed / blocked, 2 usage or policy error, 3 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import time
 from pathlib import Path
@@ -334,7 +335,7 @@ def _load_full(policy_file: Path) -> Any:
 
     reg = _registry()
     try:
-        return load_policy(policy_file, reg.gates, reg.routers, reg.deployers)
+        return load_policy(policy_file, reg.gates, reg.routers, reg.deployers, reg.notifiers)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
 
@@ -367,6 +368,7 @@ def _manager(board: Any = None) -> Any:
     # On a terminal, a live table of the gates; piped or in CI, plain lines.
     board = board or GateBoard()
     manager = ReleaseManager(settings, store, _registry(), hooks(), board.say, board.on_gate)
+    atexit.register(manager.close)  # the notifications under way, within their bounded time
     # Every release command first looks for a release whose runner died, and settles it.
     _run_release(manager.recover())
     return manager

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from reelgate.gates.api import Deployer, GateType, Reporter, Router
+    from reelgate.gates.api import Deployer, GateType, Notifier, Reporter, Router
     from reelgate.gates.model import Decision, GateResult
 
 hookspec = pluggy.HookspecMarker("reelgate")
@@ -59,6 +59,16 @@ def register_reporters(register: Callable[[type[Reporter]], None]) -> None:
 
     Contract: `reelgate.gates.api.Reporter`: `name`, `suffix` and `write(report, path)`, which
     writes one file from a release's results. Built with no arguments.
+    """
+
+
+@hookspec
+def register_notifiers(register: Callable[[type[Notifier]], None]) -> None:
+    """Called once when the plugin manager loads. Call `register(NotifierClass)` for each notifier.
+
+    Contract: `reelgate.gates.api.Notifier`: `name`, `Config` and `request(event) -> Outgoing`, the POST
+    that tells someone of a `Notification` (the engine sends it once, with retries). Built as
+    `NotifierClass(config)` with its decoded config from the policy's `notify:` list.
     """
 
 

@@ -38,6 +38,8 @@ BUILTIN_PLUGINS = (
     "reelgate.plugins.sarif",
     "reelgate.plugins.markdown",
     "reelgate.plugins.html_report",
+    "reelgate.plugins.webhook",
+    "reelgate.plugins.slack",
 )
 DISABLE_ENV = "REELGATE_DISABLE_PLUGINS"
 
@@ -54,6 +56,7 @@ class Registry:
         self.routers: dict[str, type[Any]] = {}
         self.deployers: dict[str, type[Any]] = {}
         self.reporters: dict[str, type[Any]] = {}
+        self.notifiers: dict[str, type[Any]] = {}
 
     def adder(self, kind: str) -> Any:
         table: dict[str, type[Any]] = getattr(self, kind)
@@ -116,6 +119,7 @@ def plugins() -> tuple[pluggy.PluginManager, Registry]:
     pm.hook.register_routers(register=registry.adder("routers"))
     pm.hook.register_deployers(register=registry.adder("deployers"))
     pm.hook.register_reporters(register=registry.adder("reporters"))
+    pm.hook.register_notifiers(register=registry.adder("notifiers"))
     return pm, registry
 
 

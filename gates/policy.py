@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 from ruamel.yaml.comments import CommentedMap
 
-from reelgate.gates.api import needs
+from reelgate.gates.api import Trigger, needs
 from reelgate.gates.model import Op
 from reelgate.gates.yamlfile import FileError, decode, load_yaml, plain, position
 
@@ -122,6 +122,18 @@ class Component(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     with_: dict[str, Any] = msgspec.field(name="with", default_factory=dict)
 
 
+class NotifySpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where to tell what happened to a release: a notifier plugin, its config, and which triggers."""
+
+    uses: str
+    with_: dict[str, Any] = msgspec.field(name="with", default_factory=dict)
+    on: list[Trigger] = msgspec.field(default_factory=lambda: list(get_args(Trigger)))
+    """started, gate_failed, awaiting_approval, promoted, blocked, switched_back, rolled_back, aborted, errored
+    (default: all)."""
+    name: str = ""
+    """How the release's timeline names it when a delivery fails (default: `uses` and its place)."""
+
+
 class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     version: Literal[1] = 1
     name: str = "policy"
@@ -142,6 +154,8 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """What a `baseline: last_promoted` check is when no promoted release measured it yet: `skip` (not
     judged), `warn` (advisory) or `error` (blocks a required gate). Never a pass."""
     gates: list[GateSpec]
+    notify: list[NotifySpec] = []
+    """Notifications of the release's transitions (delivered once each, never blocking the release)."""
 
 
 class PolicyError(FileError):
@@ -155,6 +169,8 @@ class LoadedPolicy(msgspec.Struct):
     source: str
     router_config: Any = None
     deployer_config: Any = None
+    notifier_configs: list[Any] = []
+    """Each `notify:` entry's decoded Config, in order (when the policy was loaded with the notifiers)."""
 
 
 def _decode_policy(tree: Any, data: Any, type_: Any, file: str, prefix: str = "$") -> Any:
@@ -169,6 +185,7 @@ def load_policy(
     gate_types: dict[str, type[Any]],
     routers: dict[str, type[Any]] | None = None,
     deployers: dict[str, type[Any]] | None = None,
+    notifiers: dict[str, type[Any]] | None = None,
 ) -> LoadedPolicy:
     """Read and validate a policy file; raise PolicyError pointing at the first problem."""
     file = str(path)
@@ -176,7 +193,7 @@ def load_policy(
         text = Path(path).read_text()
     except OSError as exc:
         raise PolicyError(file, 1, 1, f"cannot read the policy: {exc.strerror}") from None
-    return parse_policy(text, file, gate_types, routers, deployers)
+    return parse_policy(text, file, gate_types, routers, deployers, notifiers)
 
 
 def parse_policy(
@@ -185,6 +202,7 @@ def parse_policy(
     gate_types: dict[str, type[Any]],
     routers: dict[str, type[Any]] | None = None,
     deployers: dict[str, type[Any]] | None = None,
+    notifiers: dict[str, type[Any]] | None = None,
 ) -> LoadedPolicy:
     try:
         tree = load_yaml(text, file)
@@ -231,6 +249,15 @@ def parse_policy(
             known = ", ".join(sorted(table)) or "none installed"
             raise PolicyError(file, line, col, f"unknown {kind} `{component.uses}` (known: {known})")
         setattr(loaded, f"{kind}_config", _decode_policy(tree, component.with_, plugin.Config, file, f"$.{kind}.with"))
+    for n, target in enumerate(policy.notify if notifiers is not None else []):
+        where = f"$.notify[{n}]"
+        notifier = notifiers.get(target.uses) if notifiers else None
+        if notifier is None:
+            line, col = position(tree, f"{where}.uses")
+            known = ", ".join(sorted(notifiers or {})) or "none installed"
+            raise PolicyError(file, line, col, f"unknown notifier `{target.uses}` (known: {known})")
+        target.name = target.name or f"{target.uses}#{n + 1}"
+        loaded.notifier_configs.append(_decode_policy(tree, target.with_, notifier.Config, file, f"{where}.with"))
     if policy.watch is not None:
         for name in ("duration", "interval"):
             try:

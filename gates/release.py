@@ -31,7 +31,8 @@ from reelgate.contract.stack import other
 from reelgate.gates.api import Deployer, DeployError, Deployment, Router, RouterError, Say, http_ready, run_tool
 from reelgate.gates.decision import apply_waivers, blocking, decide
 from reelgate.gates.model import Decision, GateResult
-from reelgate.gates.policy import LoadedPolicy
+from reelgate.gates.notify import STATE_TRIGGERS, Notifications
+from reelgate.gates.policy import LoadedPolicy, PolicyError, load_policy
 from reelgate.gates.reports import write_reports
 from reelgate.gates.runner import OnEvent, Runner, RunOptions
 from reelgate.gates.settings import EngineSettings
@@ -61,6 +62,8 @@ class ReleaseManager:
         """(release, phase) -> the live commit the gates compare with: asked once, not every watch interval."""
         """Gate events (started, finished) for a live display; without one they are said as lines."""
         self.ctx = settings.plugin_context()
+        self._notifiers: dict[str, Notifications | None] = {}
+        """Each policy file's notifications (the policy a release was started with says where to)."""
 
     # -- plugins of a policy ---------------------------------------------------------
 
@@ -141,7 +144,7 @@ class ReleaseManager:
             self.store.event(release_id, "switch-failed", str(exc))
             await self._switch_back(router, old, release_id, f"the switch failed: {exc}")
             await self._stop_quietly(deployer, new)
-            self._transition(release_id, "rolled_back", f"the switch failed: {exc}")
+            self._transition(release_id, "rolled_back", f"the switch failed: {exc}", trigger="errored")
             self._reports(release_id)
             return self.store.get(release_id)
         self.say(f"traffic is on {new}")
@@ -275,7 +278,7 @@ class ReleaseManager:
             await deployer.start(old, build_before)
         await self._switch(router, old, release.id, f"rollback: {reason}", build_before, back=True)
         await self._stop_quietly(deployer, new, drain_to=old)
-        self._transition(release.id, "rolled_back", reason, actor())
+        self._transition(release.id, "rolled_back", reason, actor(), trigger="rolled_back")
         self.store.audit("release.rollback", actor(), release=release.id, reason=reason, to=old)
         self._reports(release.id)
         return self.store.get(release.id)
@@ -286,11 +289,10 @@ class ReleaseManager:
         if release is None or release.state == "awaiting_approval" or self.store.runner_alive(release.id):
             return None
         from reelgate.gates.manager import registry
-        from reelgate.gates.policy import load_policy
 
         self.say(f"release {release.id} was left {release.state} by a runner that died; recovering")
         reg = registry()
-        loaded = load_policy(release.policy_file, reg.gates, reg.routers, reg.deployers)
+        loaded = load_policy(release.policy_file, reg.gates, reg.routers, reg.deployers, reg.notifiers)
         router, deployer = self._router(loaded), self._deployer(loaded)
         if release.state in ("switching", "watching"):
             why = f"recovery: the runner died while {release.state}"
@@ -303,10 +305,11 @@ class ReleaseManager:
                 release.id,
                 "rolled_back",
                 f"the runner died while {release.state}; traffic is back on {release.live_before}",
+                trigger="errored",
             )
         else:
             await self._stop_quietly(deployer, release.candidate_color)
-            self._transition(release.id, "aborted", f"the runner died while {release.state}")
+            self._transition(release.id, "aborted", f"the runner died while {release.state}", trigger="errored")
         await self._cleanup(deployer, release.id)
         self._reports(release.id)
         return self.store.get(release.id)
@@ -369,6 +372,9 @@ class ReleaseManager:
                 self.say(f"gate {spec.id} ({spec.uses}) started")
             elif result is not None:
                 self.say(f"gate {spec.id}: {result.verdict}: {result.reason}")
+            if kind == "finished" and result is not None and spec.required and result.verdict in ("fail", "error"):
+                reason = f"`{spec.id}` is {result.verdict}: {result.reason}"
+                self._notify(release_id, "gate_failed", reason, key=f"{phase}/{spec.id}", results=[result])
 
         options = RunOptions(
             target=target,
@@ -398,10 +404,42 @@ class ReleaseManager:
         self._reports(release_id)
         return self.store.get(release_id)
 
-    def _transition(self, release_id: str, to: str, message: str, who: str = "reelgate") -> None:
-        """Every state change: the store keeps it in the timeline, then the plugins hear of it."""
+    def _transition(
+        self, release_id: str, to: str, message: str, who: str = "reelgate", trigger: str | None = None
+    ) -> None:
+        """Every state change: the store keeps it in the timeline, then the plugins hear of it, then the
+        policy's notifiers (as `trigger`, or what the state means by default)."""
         self.store.transition(release_id, to, message, who)
         self._hook("release_state_changed", release_id=release_id, state=to, reason=message, actor=who)
+        trigger = trigger or STATE_TRIGGERS.get(to)
+        if trigger:
+            self._notify(release_id, trigger, message)
+
+    def _notifications(self, policy_file: str) -> Notifications | None:
+        if policy_file not in self._notifiers:
+            reg = self.registry
+            try:
+                loaded = load_policy(policy_file, reg.gates, reg.routers, reg.deployers, reg.notifiers)
+                self._notifiers[policy_file] = Notifications(loaded, reg.notifiers, self.settings.db_url)
+            except PolicyError as exc:  # the file changed or went since the release started
+                log.warning("no notifications: %s", exc)
+                self._notifiers[policy_file] = None
+        return self._notifiers[policy_file]
+
+    def _notify(self, release_id: str, trigger: str, reason: str, key: str = "", results: Any = None) -> None:
+        """Tell the policy's notifiers, in the background: a notification never holds a release up."""
+        release = self.store.get(release_id)
+        notifications = self._notifications(release.policy_file)
+        if notifications is not None:
+            found = self.store.results(release_id) if results is None else results
+            report = str(self.report_path(release_id))
+            notifications.emit(trigger, release_id, release.candidate, release.state, reason, found, report, key)
+
+    def close(self) -> None:
+        """Wait (bounded) for the notifications under way; called as the command exits."""
+        for notifications in self._notifiers.values():
+            if notifications is not None:
+                notifications.close()
 
     def _hook(self, name: str, **kwargs: Any) -> None:
         """An event hook; a notification never breaks a release."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -61,3 +62,46 @@ def serving_candidate(candidate: Candidate) -> Iterator[str]:
     """Serve `candidate` until the block ends; yields its base URL."""
     with serving(partial(_CandidateHandler, candidate)) as url:
         yield url
+
+
+class Receiver:
+    """A webhook receiver for the notification tests: records every POST (path, headers, body, time) and
+    answers each path from its script, then 200."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, str], bytes, float]] = []
+        self.script: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self.lock = threading.Lock()
+
+    def on(self, path: str) -> list[tuple[str, dict[str, str], bytes, float]]:
+        return [p for p in self.posts if p[0] == path]
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def __init__(self, receiver: Receiver, *args: Any) -> None:
+        self.receiver = receiver
+        super().__init__(*args)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.receiver.lock:
+            self.receiver.posts.append((self.path, dict(self.headers), body, time.monotonic()))
+            script = self.receiver.script.get(self.path) or []
+            status, headers = script.pop(0) if script else (200, {})
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *_args: Any) -> None:
+        return None
+
+
+@contextmanager
+def receiving() -> Iterator[tuple[Receiver, str]]:
+    """A Receiver on a free loopback port until the block ends; yields it and its base URL."""
+    found = Receiver()
+    with serving(partial(_ReceiverHandler, found)) as url:
+        yield found, url

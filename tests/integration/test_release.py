@@ -25,9 +25,11 @@ from reelgate.gates.store import Store
 from reelgate.platform.stack import process_info
 from reelgate.plugins.haproxy import HAProxyConfig, HAProxyRouter
 from reelgate.plugins.local_deployer import LocalDeployer, LocalDeployerConfig
+from reelgate.plugins.webhook import SIGNATURE, TIMESTAMP, sign
 from tests.candidates import patched_branch
 from tests.controllers.argo import run_analysis
 from tests.controllers.manifests import argo_metric
+from tests.http_server import receiving
 from tests.integration.stack import REELGATE, Stack, gate_service, new_gate_token
 from tests.integration.videos import upload, wait_final
 from tests.load import Load
@@ -512,3 +514,39 @@ def test_an_argo_rollouts_blue_green_through_the_gate_service(
     reason = str(slow[1]["run"]["reason"])  # type: ignore[index]
     assert "`read` is fail" in reason and "p95" in reason  # readable in Argo's measurement value
     assert live_color(stack) == live and not running(stack, f"api-{preview}")
+
+
+def test_a_blocked_release_notifies_once_per_event_and_a_failing_notifier_changes_nothing(
+    stack: Stack, policies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strict policy with two notifiers: a signed webhook, and a Slack webhook that refuses (400). The
+    release blocks exactly as without them; the webhook hears started, gate_failed and blocked once each, with
+    the failed check's value; the Slack failure is on the release's timeline."""
+    with receiving() as (seen, url):
+        seen.script["/slack"] = [(400, {})] * 3
+        policy = stack.home / "strict-notify.yaml"
+        policy.write_text(
+            policies["strict"].read_text()
+            + textwrap.dedent(f"""
+            notify:
+              - {{uses: webhook, name: hook, with: {{url: "{url}/hook", secret_env: REELGATE_TEST_HOOK_SECRET}}}}
+              - {{uses: slack, name: team, with: {{url: "{url}/slack"}}, on: [blocked, promoted]}}
+            """)
+        )
+        secret = {"REELGATE_TEST_HOOK_SECRET": "shared"}
+        blocked = subprocess.run(
+            [REELGATE, "release", "start", "--candidate", "HEAD", "--policy", str(policy)],
+            env=stack.env | secret, cwd=stack.home, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert blocked.returncode == 1 and "`p95_ms` is fail" in blocked.stdout, blocked.stdout + blocked.stderr
+    hook = [json.loads(body) for _, _, body, _ in seen.on("/hook")]
+    assert sorted(e["trigger"] for e in hook) == ["blocked", "gate_failed", "started"]
+    assert len({e["event_id"] for e in hook}) == 3
+    [failed] = [e for e in hook if e["trigger"] == "blocked"][0]["failed_checks"]
+    assert failed["gate"] == "strict" and failed["check"] == "p95_ms" and failed["threshold"] == 0.001
+    assert all(sign("shared", h[TIMESTAMP], b) == h[SIGNATURE] for _, h, b, _ in seen.on("/hook"))
+    assert len(seen.on("/slack")) == 1  # a 400 is not retried
+    release_id = re.search(r"release (r[0-9a-f-]+): blocked", blocked.stdout)
+    assert release_id, blocked.stdout
+    shown = flat(release(stack, "show", release_id.group(1)).stdout)
+    assert "notifying team of blocked failed" in shown and "HTTP 400" in shown

@@ -30,6 +30,7 @@ def test_every_hook_has_a_typed_documented_spec_docs_and_a_test() -> None:
         "register_routers",
         "register_deployers",
         "register_reporters",
+        "register_notifiers",
         "gate_finished",
         "release_decided",
         "release_state_changed",
@@ -198,6 +199,10 @@ def test_hook_register_deployers() -> None:
 
 def test_hook_register_reporters() -> None:
     assert {"json", "junit", "sarif", "markdown", "html"} <= set(plugins()[1].reporters)
+
+
+def test_hook_register_notifiers() -> None:
+    assert {"webhook", "slack"} <= set(plugins()[1].notifiers)
 
 
 class Recorder:

@@ -14,7 +14,7 @@ DEFAULT = Path(__file__).resolve().parents[3] / "gates" / "policies" / "default.
 
 def parse(text: str):
     reg = registry()
-    return parse_policy(text, "p.yaml", reg.gates, reg.routers, reg.deployers)
+    return parse_policy(text, "p.yaml", reg.gates, reg.routers, reg.deployers, reg.notifiers)
 
 
 def error_of(text: str) -> PolicyError:
@@ -153,3 +153,17 @@ def test_an_unknown_field_names_the_fields_expected_there() -> None:
     err = error_of("gates:\n  - uses: k6\n    with: {vuz: 3}\n")
     assert (err.line, err.column) == (3, 12)
     assert "unknown field `vuz`; expected one of: script, scenario, vus, duration" in err.message
+
+
+def test_notify_targets_are_checked_where_they_are_written() -> None:
+    gates = "gates:\n  - {uses: k6}\n"
+    unknown = error_of(gates + "notify:\n  - {uses: pager}\n")
+    assert (unknown.line, "unknown notifier `pager`") == (4, unknown.message.split(" (")[0])
+    assert "slack" in unknown.message and "webhook" in unknown.message
+    trigger = error_of(gates + "notify:\n  - uses: slack\n    on: [promoted, exploded]\n")
+    assert str(trigger) == "p.yaml:5:20: invalid enum value 'exploded' (at $.notify[0].on[1])"
+    config = error_of(gates + "notify:\n  - uses: webhook\n    with: {adress: x}\n")
+    assert config.line == 5 and "unknown field `adress`" in config.message
+    loaded = parse(gates + "notify:\n  - {uses: webhook, with: {url: http://x}, on: [blocked]}\n  - {uses: slack}\n")
+    assert [(t.name, t.on) for t in loaded.policy.notify][0] == ("webhook#1", ["blocked"])
+    assert len(loaded.policy.notify[1].on) == 9 and loaded.notifier_configs[0].url == "http://x"
