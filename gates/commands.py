@@ -208,6 +208,59 @@ def gate_wait(
         raise SystemExit(EXIT_BLOCKED)
 
 
+@gate.group("account")
+def gate_account() -> None:
+    """The release dashboard's accounts: a `viewer` reads, an `approver` also approves."""
+
+
+@gate_account.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "approver"]), default="viewer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line) instead of a prompt.")
+def account_create(name: str, role: str, password_stdin: bool) -> None:
+    """Make an account; its password (at least 12 characters) is stored as an Argon2id hash."""
+    import sys
+
+    from reelgate.gates.service.accounts import AccountError, create_account
+    from reelgate.gates.settings import engine_settings
+    from reelgate.gates.store import actor
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    store = _store(engine_settings())
+    try:
+        create_account(store.conn, name, password, role, actor())  # type: ignore[arg-type]
+    except AccountError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(f"account {name} ({role}) created; sign in at /dashboard/sign-in of `reelgate gate serve`")
+
+
+@gate_account.command("list")
+def account_list() -> None:
+    """The accounts, their roles, and which are disabled."""
+    from reelgate.gates.service.accounts import list_accounts
+    from reelgate.gates.settings import engine_settings
+
+    for name, role, disabled in list_accounts(_store(engine_settings()).conn):
+        click.echo(f"{name:<24} {role:<9} {'disabled' if disabled else 'active'}")
+
+
+@gate_account.command("disable")
+@click.argument("name")
+def account_disable(name: str) -> None:
+    """Disable an account and end its sessions."""
+    from reelgate.gates.service.accounts import AccountError, disable_account
+    from reelgate.gates.settings import engine_settings
+
+    try:
+        disable_account(_store(engine_settings()).conn, name)
+    except AccountError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(f"account {name} disabled; its sessions ended")
+
+
 @gate.group("token")
 def gate_token() -> None:
     """The gate service's bearer tokens, each scoped to namespaces."""
@@ -520,7 +573,7 @@ def release_history(limit: int) -> None:
     """Past releases and gate service runs, newest first, each with its source (`cli` for a release, the
     controller's name for a run)."""
     manager = _manager()
-    for item in manager.store.history_with_runs(limit):
+    for item in manager.store.history_with_runs(limit)[0]:
         click.echo(
             f"{item.started:%Y-%m-%d %H:%M}  {item.source:<8} {item.id:<36} {item.state:<17} "
             f"{item.candidate:<24} by {item.by}" + (f" - {item.reason}" if item.reason else "")

@@ -121,14 +121,22 @@ class ReleaseManager:
             return self.store.get(release_id)
         return await self._switch_and_watch(release_id, loaded, deployer)
 
-    async def approve(self, release_id: str, loaded: LoadedPolicy) -> Release:
+    async def approve(
+        self, release_id: str, loaded: LoadedPolicy, who: str | None = None, reason: str = "", address: str = ""
+    ) -> Release:
+        """Switch a release that waits for approval. `who` is a signed-in account (the dashboard's); without
+        one the actor is the CLI's environment, recorded as unverified."""
         release = self.store.get(release_id)
         if release.state != "awaiting_approval":
             raise StoreError(f"release {release_id} is {release.state}, not awaiting approval")
         if not self.store.hold_runner_lock(release_id):
             raise StoreError(f"another runner is working on {release_id}")
-        self.store.event(release_id, "approved", "approved for the switch", actor())
-        self.store.audit("release.approve", actor(), release=release_id)
+        by = who or actor()
+        said = f"approved for the switch{': ' + reason if reason else ''}"
+        self.store.event(release_id, "approved", said, by if who else f"{by} (unverified)")
+        self.store.audit(
+            "release.approve", by, address or None, release=release_id, reason=reason, verified=who is not None
+        )
         return await self._switch_and_watch(release_id, loaded, self._deployer(loaded))
 
     # -- switch, watch, scale down -------------------------------------------------------
@@ -251,7 +259,7 @@ class ReleaseManager:
         await self._stop_quietly(self._deployer(loaded), release.candidate_color)
         await self._cleanup(self._deployer(loaded), release.id)
         self._transition(release.id, "aborted", reason, actor())
-        self.store.audit("release.abort", actor(), release=release.id, reason=reason)
+        self.store.audit("release.abort", actor(), release=release.id, reason=reason, verified=False)
         self._reports(release.id)
         return self.store.get(release.id)
 
@@ -279,7 +287,7 @@ class ReleaseManager:
         await self._switch(router, old, release.id, f"rollback: {reason}", build_before, back=True)
         await self._stop_quietly(deployer, new, drain_to=old)
         self._transition(release.id, "rolled_back", reason, actor(), trigger="rolled_back")
-        self.store.audit("release.rollback", actor(), release=release.id, reason=reason, to=old)
+        self.store.audit("release.rollback", actor(), release=release.id, reason=reason, to=old, verified=False)
         self._reports(release.id)
         return self.store.get(release.id)
 

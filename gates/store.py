@@ -64,6 +64,7 @@ class HistoryLine(msgspec.Struct, kw_only=True):
     """One line of `release history`: a release or a gate service run."""
 
     started: datetime
+    finished: datetime | None
     source: str
     id: str
     state: str
@@ -161,20 +162,34 @@ class Store:
             self.conn.execute("SELECT * FROM reelgate_gates.releases ORDER BY created_at DESC LIMIT 1").fetchone()
         )
 
-    def history_with_runs(self, limit: int = 20) -> list[HistoryLine]:
-        """Releases (source `cli`) and the gate service's runs (source: who asked), newest first, in one list."""
-        rows = self.conn.execute(
+    def history_with_runs(
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        state: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[HistoryLine], int]:
+        """Releases (source `cli`) and the gate service's runs (source: who asked), newest first, in one list,
+        filtered by state and start time; with the count of all that match (for pages of them)."""
+        where = " WHERE (%(state)s::text IS NULL OR state = %(state)s)" + (
+            " AND (%(since)s::timestamptz IS NULL OR started >= %(since)s)"
+            " AND (%(until)s::timestamptz IS NULL OR started < %(until)s)"
+        )
+        union = (
             "SELECT * FROM ("
-            " SELECT created_at AS started, 'cli' AS source, id, state, candidate, created_by AS by,"
-            "  coalesce(decision->>'reason', '') AS reason FROM reelgate_gates.releases"
+            " SELECT created_at AS started, finished_at AS finished, 'cli' AS source, id, state, candidate,"
+            "  created_by AS by, coalesce(decision->>'reason', '') AS reason FROM reelgate_gates.releases"
             " UNION ALL"
-            " SELECT created_at, source, namespace || '/' || name || '@' || left(revision, 12),"
-            "  CASE WHEN state = 'finished' THEN verdict ELSE state END, candidate_url, started_by, reason"
-            "  FROM reelgate_gates.runs"
-            ") AS h ORDER BY started DESC LIMIT %s",
-            (limit,),
-        ).fetchall()
-        return [msgspec.convert(dict(row), HistoryLine) for row in rows]
+            " SELECT created_at, finished_at, source, namespace || '/' || name || '@' || left(revision, 12),"
+            "  CASE verdict WHEN 'promote' THEN 'promoted' WHEN 'block' THEN 'blocked' ELSE state END,"
+            "  candidate_url, started_by, reason FROM reelgate_gates.runs"
+            ") AS h" + where
+        )
+        args = {"state": state, "since": since, "until": until, "limit": limit, "offset": offset}
+        rows = self.conn.execute(union + " ORDER BY started DESC LIMIT %(limit)s OFFSET %(offset)s", args).fetchall()
+        total = self.conn.execute("SELECT count(*) AS n FROM (" + union + ") AS c", args).fetchone()
+        return [msgspec.convert(dict(row), HistoryLine) for row in rows], int(total["n"] if total else 0)
 
     def update(self, release_id: str, **fields: Any) -> None:
         sets = ", ".join(f"{name} = %s" for name in fields)
@@ -260,6 +275,7 @@ class Store:
             check=f"{waiver.gate}.{waiver.check}",
             reason=waiver.reason,
             expires=f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC",
+            verified=False,
         )
         if release_id:
             self.event(
@@ -270,7 +286,7 @@ class Store:
                 waiver.author,
             )
 
-    def audit(self, action: str, who: str, **detail: Any) -> None:
+    def audit(self, action: str, who: str, address: str | None = None, **detail: Any) -> None:
         """Add a release decision to the platform's audit log (`audit_events`, a shared name), which
         `reelgate audit` reads beside the keys and sign-ins. A database without it (a platform from before
         migration 0003) keeps the decision in the release's own timeline only."""
@@ -278,7 +294,7 @@ class Store:
             with self.conn.transaction():
                 self.conn.execute(
                     "INSERT INTO audit_events (action, actor, address, detail) VALUES (%s, %s, %s, %s)",
-                    (action, who, f"cli@{socket.gethostname()}", Jsonb(detail)),
+                    (action, who, address or f"cli@{socket.gethostname()}", Jsonb(detail)),
                 )
         except psycopg.errors.UndefinedTable:
             pass

@@ -59,6 +59,8 @@ class GateService:
         self.runs = RunStore(pool)
         self.metrics = Metrics()
         self.tasks: dict[RunKey, asyncio.Task[None]] = {}
+        self.background: set[asyncio.Task[None]] = set()
+        """Work started from the dashboard (an approved release's switch), kept until done."""
 
     @property
     def sweep_every(self) -> float:

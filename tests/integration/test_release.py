@@ -300,6 +300,93 @@ def test_an_approved_release_switches_and_rolls_back(stack: Stack, policies: dic
     approved = release(stack, "approve")
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert live_color(stack) != live
+    found = re.search(r"release (r[0-9a-f-]+)", approved.stdout)
+    assert found and "(unverified)" in flat(release(stack, "show", found.group(1)).stdout)  # the CLI's actor
+    assert release(stack, "rollback").returncode == 0 and live_color(stack) == live
+
+
+def _account(stack: Stack, name: str, role: str, password: str) -> None:
+    made = subprocess.run(
+        [REELGATE, "gate", "account", "create", name, "--role", role, "--password-stdin"],
+        input=password + "\n", env=stack.env, cwd=stack.home, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+
+def _sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
+    client.get("/dashboard/sign-in").raise_for_status()
+    form = {"name": name, "password": password, "_csrf": client.cookies["reelgate_gate_csrf"]}
+    return client.post("/dashboard/sign-in", data=form)
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="_csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def test_the_dashboard_shows_a_waiting_release_and_an_approver_approves_it(
+    stack: Stack, policies: dict[str, Path], tmp_path: Path
+) -> None:
+    """Read-only for a viewer, an approval for an approver (with CSRF and a reason): the waiting release then
+    switches in the service's process, and the audit log names the signed-in account, verified."""
+    live = live_color(stack)
+    suffix = uuid.uuid4().hex[:6]
+    viewer, approver, password = f"vera-{suffix}", f"alex-{suffix}", "correct horse battery"
+    _account(stack, viewer, "viewer", password)
+    _account(stack, approver, "approver", password)
+    short = subprocess.run(
+        [REELGATE, "gate", "account", "create", f"x-{suffix}", "--password-stdin"],
+        input="short\n", env=stack.env, cwd=stack.home, capture_output=True, text=True,
+    )  # fmt: skip
+    assert short.returncode == 2 and "too short" in short.stderr and "Traceback" not in short.stderr
+    waiting = release(stack, "start", "--candidate", "HEAD", "--policy", str(policies["approval"]))
+    assert waiting.returncode == 4, waiting.stdout + waiting.stderr
+    found = re.search(r"release (r[0-9a-f-]+)", waiting.stdout)
+    assert found
+    release_id = found.group(1)
+    with (
+        gate_service(stack, policies["approval"], tmp_path / "service.log") as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        assert client.get("/dashboard").headers["location"] == "/dashboard/sign-in"
+        wrong = _sign_in(client, viewer, "not the password")
+        assert wrong.status_code == 401 and "Wrong account or password" in wrong.text
+        assert _sign_in(client, viewer, password).status_code == 303
+        listed = client.get("/dashboard", params={"state": "awaiting_approval"})
+        assert listed.status_code == 200 and release_id in listed.text
+        assert "content-security-policy" in listed.headers
+        shown = client.get(f"/dashboard/releases/{release_id}")
+        assert "your account can read only" in shown.text and "Approve and switch" not in shown.text
+        refused = client.post(
+            f"/dashboard/releases/{release_id}/approve", data={"_csrf": _csrf(shown.text), "reason": "ship it"}
+        )
+        assert refused.status_code == 403 and "viewer" in refused.text
+        client.cookies.clear()
+
+        assert _sign_in(client, approver, password).status_code == 303
+        shown = client.get(f"/dashboard/releases/{release_id}")
+        assert "Approve and switch traffic" in shown.text
+        forged = client.post(f"/dashboard/releases/{release_id}/approve", data={"_csrf": "forged", "reason": "x"})
+        assert forged.status_code == 403
+        approved = client.post(
+            f"/dashboard/releases/{release_id}/approve", data={"_csrf": _csrf(shown.text), "reason": "load test passed"}
+        )
+        assert approved.status_code == 303
+
+        def promoted() -> bool:
+            return "state-promoted" in client.get(f"/dashboard/releases/{release_id}").text
+
+        wait_for(promoted, 180, "the approved release to be promoted")
+    assert live_color(stack) != live
+    with psycopg.connect(stack.settings.db_url) as conn:
+        row = conn.execute(
+            "SELECT actor, address, detail FROM audit_events WHERE action = 'release.approve'"
+            " AND detail->>'release' = %s",
+            (release_id,),
+        ).fetchone()
+    assert row is not None and row[0] == approver and row[1] == "dashboard@127.0.0.1"
+    assert row[2]["verified"] is True and row[2]["reason"] == "load test passed"
     assert release(stack, "rollback").returncode == 0 and live_color(stack) == live
 
 
@@ -519,19 +606,25 @@ def test_an_argo_rollouts_blue_green_through_the_gate_service(
 def test_a_blocked_release_notifies_once_per_event_and_a_failing_notifier_changes_nothing(
     stack: Stack, policies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The strict policy with two notifiers: a signed webhook, and a Slack webhook that refuses (400). The
-    release blocks exactly as without them; the webhook hears started, gate_failed and blocked once each, with
-    the failed check's value; the Slack failure is on the release's timeline."""
+    """A policy that blocks (a gate of its own: the waiver test's waiver is for `strict`) with two notifiers: a
+    signed webhook, and a Slack webhook that refuses (400). The release blocks exactly as without them; the
+    webhook hears started, gate_failed and blocked once each, with the failed check's value; the Slack
+    failure is on the release's timeline."""
     with receiving() as (seen, url):
         seen.script["/slack"] = [(400, {})] * 3
-        policy = stack.home / "strict-notify.yaml"
-        policy.write_text(
-            policies["strict"].read_text()
-            + textwrap.dedent(f"""
+        policy = write_policy(
+            stack,
+            "strict-notify",
+            f"""
+            gates:
+              - id: strict-notified
+                uses: k6
+                with: {{script: read, vus: 1, duration: 1s}}
+                checks: [{{name: p95_ms, op: "<=", threshold: 0.001}}]
             notify:
               - {{uses: webhook, name: hook, with: {{url: "{url}/hook", secret_env: REELGATE_TEST_HOOK_SECRET}}}}
               - {{uses: slack, name: team, with: {{url: "{url}/slack"}}, on: [blocked, promoted]}}
-            """)
+            """,
         )
         secret = {"REELGATE_TEST_HOOK_SECRET": "shared"}
         blocked = subprocess.run(
@@ -543,7 +636,7 @@ def test_a_blocked_release_notifies_once_per_event_and_a_failing_notifier_change
     assert sorted(e["trigger"] for e in hook) == ["blocked", "gate_failed", "started"]
     assert len({e["event_id"] for e in hook}) == 3
     [failed] = [e for e in hook if e["trigger"] == "blocked"][0]["failed_checks"]
-    assert failed["gate"] == "strict" and failed["check"] == "p95_ms" and failed["threshold"] == 0.001
+    assert failed["gate"] == "strict-notified" and failed["check"] == "p95_ms" and failed["threshold"] == 0.001
     assert all(sign("shared", h[TIMESTAMP], b) == h[SIGNATURE] for _, h, b, _ in seen.on("/hook"))
     assert len(seen.on("/slack")) == 1  # a 400 is not retried
     release_id = re.search(r"release (r[0-9a-f-]+): blocked", blocked.stdout)
