@@ -32,6 +32,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE, CSRF_COOKIE = "reelgate_gate_session", "reelgate_gate_csrf"
 PER_PAGE = 25
 STATES = ("planned", "deploying", "gating", "awaiting_approval", "switching", "watching", *FINAL, "running", "expired")
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -91,8 +92,11 @@ async def _person(request: Request[Any, Any, Any], state: State) -> Person | Non
     return await _sessions(state).person(request.cookies.get(SESSION_COOKIE))
 
 
-def _secure(request: Request[Any, Any, Any]) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+def _with_cookie(response: Response[Any], request: Request[Any, Any, Any], name: str, value: str) -> Response[Any]:
+    """The dashboard's cookies: HttpOnly, SameSite=Strict, on its own path, Secure behind TLS."""
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/dashboard")
+    return response
 
 
 def _day(text: str) -> datetime | None:
@@ -106,15 +110,14 @@ def _day(text: str) -> datetime | None:
 async def sign_in_form(request: Request[Any, Any, Any]) -> Response[str]:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = page("sign_in.html", csrf=csrf, name="", error="", person=None)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request), path="/dashboard")
-    return response
+    return _with_cookie(response, request, CSRF_COOKIE, csrf)
 
 
 @post("/dashboard/sign-in")
 async def sign_in(
     request: Request[Any, Any, Any],
     state: State,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),
+    data: dict[str, str] = FORM,
 ) -> Response[Any]:
     expected = request.cookies.get(CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, data.get("_csrf", "")):
@@ -123,33 +126,26 @@ async def sign_in(
     cookie = await _sessions(state).sign_in(name, data.get("password", ""))
     if cookie is None:
         return page("sign_in.html", 401, csrf=expected, name=name, error="Wrong account or password.", person=None)
-    response: Response[Any] = Redirect("/dashboard", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/dashboard"
-    )
-    return response
+    return _with_cookie(Redirect("/dashboard", status_code=303), request, SESSION_COOKIE, cookie)
 
 
-async def _signed_in(request: Request[Any, Any, Any], state: State) -> Person:
+async def _acting(request: Request[Any, Any, Any], state: State, data: dict[str, str]) -> Person:
+    """Who sends this form: signed in, and with the session's CSRF token."""
     person = await _person(request, state)
     if person is None:
         raise Refused(401, "sign in first: /dashboard/sign-in")
-    return person
-
-
-def _check_csrf(person: Person, data: dict[str, str]) -> None:
     if not hmac.compare_digest(person.csrf, data.get("_csrf", "")):
         raise Refused(403, "the form has expired: reload the page and try again")
+    return person
 
 
 @post("/dashboard/sign-out")
 async def sign_out(
     request: Request[Any, Any, Any],
     state: State,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),
+    data: dict[str, str] = FORM,
 ) -> Response[Any]:
-    person = await _signed_in(request, state)
-    _check_csrf(person, data)
+    await _acting(request, state, data)  # signed in, with the CSRF token
     await _sessions(state).sign_out(request.cookies.get(SESSION_COOKIE, ""))
     response: Response[Any] = Redirect("/dashboard/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/dashboard")
@@ -204,11 +200,10 @@ async def approve(
     release_id: str,
     request: Request[Any, Any, Any],
     state: State,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),
+    data: dict[str, str] = FORM,
 ) -> Response[Any]:
     """An approver approves a waiting release: the switch and the watch then run in this process."""
-    person = await _signed_in(request, state)
-    _check_csrf(person, data)
+    person = await _acting(request, state, data)
     if not person.may_act:
         raise Refused(403, f"{person.name} is a viewer; approving needs the approver role")
     reason = data.get("reason", "").strip()[:500]
