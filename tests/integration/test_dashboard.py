@@ -15,6 +15,8 @@ import httpx
 import psycopg
 import pytest
 
+from reelgate.gates.model import Decision
+from reelgate.gates.store import Store
 from reelgate.gates.testing import run_gate_sync
 from reelgate.plugins.axe import AxeGate
 from tests.integration.stack import REELGATE, Stack, gate_service
@@ -30,6 +32,19 @@ def release(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
 
 def live_color(stack: Stack) -> str:
     return str(httpx.get(f"{stack.router}/health/version", timeout=5).json()["color"])
+
+
+def _long_release(stack: Stack) -> None:
+    """An ended release whose candidate and reason are long and unbroken, as a URL or a path can be: the
+    table must wrap them, not let them run over the next cell (axe cannot judge such text's contrast)."""
+    store = Store(stack.settings.db_url)
+    try:
+        release_id = f"rlong-{uuid.uuid4().hex[:8]}"
+        store.create(release_id, "refs/heads/" + "x" * 120, "p", "p.yaml", "blue", "green")
+        store.update(release_id, decision=Decision(outcome="block", reason="https://example.test/" + "y" * 300))
+        store.transition(release_id, "aborted", "a long record for the dashboard's table", "test")
+    finally:
+        store.close()
 
 
 def _axe(url: str, name: str, password: str, release_id: str, workdir: Path) -> Any:
@@ -87,6 +102,7 @@ def test_the_dashboard_shows_a_waiting_release_and_an_approver_approves_it(stack
         f'deployer: {{uses: local, with: {{repo: "{ROOT}"}}}}\nscale_down_delay: 1\napproval: true\n'
         "gates:\n  - {id: up, uses: k6, with: {script: read, vus: 1, duration: 1s}}\n"
     )
+    _long_release(stack)  # a reason and a candidate that do not fit their cells, in the table axe audits
     waiting = release(stack, "start", "--candidate", "HEAD", "--policy", str(policy))
     assert waiting.returncode == 4, waiting.stdout + waiting.stderr
     found = re.search(r"release (r[0-9a-f-]+)", waiting.stdout)
@@ -115,9 +131,12 @@ def test_the_dashboard_shows_a_waiting_release_and_an_approver_approves_it(stack
         shown = client.get(f"/dashboard/releases/{release_id}")
         assert "Approve and switch traffic" in shown.text
         audit = _axe(url, approver, password, release_id, tmp_path / "axe")
-        assert audit.verdict == "pass", [(f.rule_id, f.location) for f in audit.findings]
         checks = {c.name: c.value for c in audit.checks}
-        assert checks["violations"] == 0 and checks["minor_violations"] == 0 and (checks["pages"] or 0) >= 3
+        seen = [(f.rule_id, f.verdict, f.location, f.message) for f in audit.findings]
+        assert checks["violations"] == 0 and checks["minor_violations"] == 0, seen
+        # What axe cannot decide (a contrast over content it cannot see through) is "needs review", a warning,
+        # not a violation; the cells' opaque background leaves it little to guess.
+        assert (checks["pages"] or 0) >= 3 and all(f.verdict == "warn" for f in audit.findings), seen
         forged = client.post(f"/dashboard/releases/{release_id}/approve", data={"_csrf": "forged", "reason": "x"})
         assert forged.status_code == 403
         approved = client.post(
