@@ -90,12 +90,14 @@ def failed_checks(results: list[GateResult]) -> list[FailedCheck]:
 
 
 class Notifications:
-    def __init__(self, loaded: LoadedPolicy, notifiers: dict[str, type[Any]], db_url: str) -> None:
+    def __init__(
+        self, loaded: LoadedPolicy, notifiers: dict[str, type[Any]], db_url: str, dashboard_url: str = ""
+    ) -> None:
         self.targets = [
             (spec, notifiers[spec.uses](config))
             for spec, config in zip(loaded.policy.notify, loaded.notifier_configs, strict=True)
         ]
-        self.db_url = db_url
+        self.db_url, self.dashboard_url = db_url, dashboard_url.rstrip("/")
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify") if self.targets else None
         self.pending: list[Future[None]] = []
         self.lock = threading.Lock()
@@ -126,6 +128,7 @@ class Notifications:
             reason=reason,
             failed_checks=failed_checks(results or []),
             report=report,
+            dashboard=f"{self.dashboard_url}/dashboard/releases/{release_id}" if self.dashboard_url else None,
             at=datetime.now(UTC),
         )
         for spec, notifier in wanted:

@@ -428,7 +428,9 @@ class ReleaseManager:
             reg = self.registry
             try:
                 loaded = load_policy(policy_file, reg.gates, reg.routers, reg.deployers, reg.notifiers)
-                self._notifiers[policy_file] = Notifications(loaded, reg.notifiers, self.settings.db_url)
+                self._notifiers[policy_file] = Notifications(
+                    loaded, reg.notifiers, self.settings.db_url, self.settings.dashboard_url
+                )
             except PolicyError as exc:  # the file changed or went since the release started
                 log.warning("no notifications: %s", exc)
                 self._notifiers[policy_file] = None

@@ -24,6 +24,10 @@ class EngineSettings(msgspec.Struct, kw_only=True):
     home: Path
     port_base: int = 8400
     database_url: str = ""
+    dashboard_url: str = ""
+    """Where people open the gate service's dashboard (`https://releases.example.com`): notifications link
+    each release's page there. Empty: they link the report file only. From `REELGATE_DASHBOARD_URL` only:
+    `reelgate.toml` is the platform's too, and it refuses keys it does not know."""
 
     @property
     def var(self) -> Path:
@@ -61,7 +65,7 @@ def engine_settings(env: dict[str, str] | None = None) -> EngineSettings:
     if toml.exists():
         data = tomllib.loads(toml.read_text())
         values.update({k: v for k, v in data.items() if k in ("port_base", "database_url")})
-    for name in ("port_base", "database_url"):
+    for name in ("port_base", "database_url", "dashboard_url"):
         if f"REELGATE_{name.upper()}" in env:
             values[name] = env[f"REELGATE_{name.upper()}"]
     try:
@@ -69,6 +73,7 @@ def engine_settings(env: dict[str, str] | None = None) -> EngineSettings:
             home=home,
             port_base=int(values.get("port_base", 8400)),  # type: ignore[call-overload]
             database_url=str(values.get("database_url", "")),
+            dashboard_url=str(values.get("dashboard_url", "")),
         )
     except ValueError:
         raise ValueError(f"REELGATE_PORT_BASE must be a number, not {values.get('port_base')!r}") from None

@@ -26,10 +26,10 @@ from tests.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 
-def _notifications(stack: Stack, targets: str) -> Notifications:
+def _notifications(stack: Stack, targets: str, dashboard: str = "") -> Notifications:
     reg = registry()
     loaded = parse_policy("gates:\n  - {uses: k6}\nnotify:\n" + targets, "p.yaml", reg.gates, None, None, reg.notifiers)
-    return Notifications(loaded, reg.notifiers, stack.settings.db_url)
+    return Notifications(loaded, reg.notifiers, stack.settings.db_url, dashboard)
 
 
 def _release(stack: Stack) -> str:
@@ -63,7 +63,8 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 def test_two_runners_seeing_one_transition_send_it_once(stack: Stack, receiver: tuple[Receiver, str]) -> None:
     seen, url = receiver
     release_id = _release(stack)
-    runners = [_notifications(stack, f"  - {{uses: webhook, with: {{url: {url}/once}}}}\n") for _ in range(2)]
+    hook = f"  - {{uses: webhook, with: {{url: {url}/once}}}}\n"
+    runners = [_notifications(stack, hook, "https://releases.example.test/") for _ in range(2)]
     for runner in runners:
         runner.emit("promoted", release_id, "HEAD", "promoted", "green is live")
     for runner in runners:
@@ -72,6 +73,7 @@ def test_two_runners_seeing_one_transition_send_it_once(stack: Stack, receiver: 
     assert _row(stack, release_id) == ("sent", 1, "")
     body = json.loads(seen.on("/once")[0][2])
     assert body["trigger"] == "promoted" and body["release_id"] == release_id
+    assert body["dashboard"] == f"https://releases.example.test/dashboard/releases/{release_id}"
 
 
 def test_a_5xx_and_a_429_are_retried_a_4xx_is_recorded_and_dropped(

@@ -518,9 +518,7 @@ def test_an_argo_rollouts_blue_green_through_the_gate_service(
     assert live_color(stack) == live and not running(stack, f"api-{preview}")
 
 
-def test_a_blocked_release_notifies_once_per_event_and_a_failing_notifier_changes_nothing(
-    stack: Stack, policies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_blocked_release_notifies_once_per_event_and_a_failing_notifier_changes_nothing(stack: Stack) -> None:
     """A policy that blocks (a gate of its own: the waiver test's waiver is for `strict`) with two notifiers: a
     signed webhook, and a Slack webhook that refuses (400). The release blocks exactly as without them; the
     webhook hears started, gate_failed and blocked once each, with the failed check's value; the Slack
