@@ -222,16 +222,14 @@ def account_create(name: str, role: str, password_stdin: bool) -> None:
     import sys
 
     from reelgate.gates.service.accounts import AccountError, create_account
-    from reelgate.gates.settings import engine_settings
     from reelgate.gates.store import actor
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    store = _store(engine_settings())
     try:
-        create_account(store.conn, name, password, role, actor())  # type: ignore[arg-type]
+        create_account(_engine_conn(), name, password, role, actor())  # type: ignore[arg-type]
     except AccountError as exc:
         raise UsageError(str(exc)) from None
     click.echo(f"account {name} ({role}) created; sign in at /dashboard/sign-in of `reelgate gate serve`")
@@ -241,9 +239,8 @@ def account_create(name: str, role: str, password_stdin: bool) -> None:
 def account_list() -> None:
     """The accounts, their roles, and which are disabled."""
     from reelgate.gates.service.accounts import list_accounts
-    from reelgate.gates.settings import engine_settings
 
-    for name, role, disabled in list_accounts(_store(engine_settings()).conn):
+    for name, role, disabled in list_accounts(_engine_conn()):
         click.echo(f"{name:<24} {role:<9} {'disabled' if disabled else 'active'}")
 
 
@@ -252,10 +249,9 @@ def account_list() -> None:
 def account_disable(name: str) -> None:
     """Disable an account and end its sessions."""
     from reelgate.gates.service.accounts import AccountError, disable_account
-    from reelgate.gates.settings import engine_settings
 
     try:
-        disable_account(_store(engine_settings()).conn, name)
+        disable_account(_engine_conn(), name)
     except AccountError as exc:
         raise UsageError(str(exc)) from None
     click.echo(f"account {name} disabled; its sessions ended")
@@ -274,12 +270,10 @@ def gate_token() -> None:
 def token_create(name: str, namespaces: tuple[str, ...]) -> None:
     """Make a token; it is printed once, on the last line, and only its hash is kept."""
     from reelgate.gates.service.tokens import TokenError, create_token
-    from reelgate.gates.settings import engine_settings
     from reelgate.gates.store import actor
 
-    store = _store(engine_settings())
     try:
-        token = create_token(store.conn, name, list(namespaces), actor())
+        token = create_token(_engine_conn(), name, list(namespaces), actor())
     except TokenError as exc:
         raise UsageError(str(exc)) from None
     click.echo(f"token {name} for namespaces {', '.join(namespaces)} (shown once; keep it in a secret):", err=True)
@@ -290,9 +284,8 @@ def token_create(name: str, namespaces: tuple[str, ...]) -> None:
 def token_list() -> None:
     """The tokens: name, first characters, namespaces, who made it, revoked or not."""
     from reelgate.gates.service.tokens import list_tokens
-    from reelgate.gates.settings import engine_settings
 
-    for row in list_tokens(_store(engine_settings()).conn):
+    for row in list_tokens(_engine_conn()):
         state = "revoked" if row.revoked else "live"
         click.echo(f"{row.name:<24} {row.prefix}...  {state:<8} {','.join(row.namespaces):<24} by {row.created_by}")
 
@@ -302,10 +295,9 @@ def token_list() -> None:
 def token_revoke(name: str) -> None:
     """Revoke a token: its next request is a 401."""
     from reelgate.gates.service.tokens import TokenError, revoke_token
-    from reelgate.gates.settings import engine_settings
 
     try:
-        revoke_token(_store(engine_settings()).conn, name)
+        revoke_token(_engine_conn(), name)
     except TokenError as exc:
         raise UsageError(str(exc)) from None
     click.echo(f"token {name} revoked")
@@ -391,6 +383,13 @@ def _load_full(policy_file: Path) -> Any:
         return load_policy(policy_file, reg.gates, reg.routers, reg.deployers, reg.notifiers)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _engine_conn() -> Any:
+    """The engine's database connection for a one-statement command (accounts, tokens), migrated."""
+    from reelgate.gates.settings import engine_settings
+
+    return _store(engine_settings()).conn
 
 
 def _store(settings: Any) -> Any:

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import psycopg
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_before_delay, wait_exponential
 
 from reelgate.gates.api import FailedCheck, Notification, NotifyError, Outgoing
 from reelgate.gates.model import GateResult
 from reelgate.gates.policy import LoadedPolicy, NotifySpec
+from reelgate.gates.store import Store
 
 log = logging.getLogger("reelgate.gates.notify")
 
@@ -101,7 +101,10 @@ class Notifications:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notify") if self.targets else None
         self.pending: list[Future[None]] = []
         self.lock = threading.Lock()
-        self._conn: psycopg.Connection[Any] | None = None
+        self._store: Store | None = None
+
+    def wants(self, trigger: str) -> bool:
+        return any(trigger in spec.on for spec, _ in self.targets)
 
     def emit(
         self,
@@ -141,14 +144,18 @@ class Notifications:
         wait(self.pending, timeout=timeout)
         self.pool.shutdown(wait=False, cancel_futures=True)
         with self.lock:
-            if self._conn is not None:
-                self._conn.close()
+            if self._store is not None:
+                self._store.close()
+
+    def _records(self) -> Store:
+        """The delivery threads' own store (a connection apart from the release's), made on first use."""
+        if self._store is None:
+            self._store = Store(self.db_url)
+        return self._store
 
     def _sql(self, sql: str, args: tuple[Any, ...]) -> Any:
         with self.lock:  # one connection for the delivery threads, one statement at a time
-            if self._conn is None:
-                self._conn = psycopg.connect(self.db_url, autocommit=True, connect_timeout=5)
-            return self._conn.execute(sql, args).fetchone()
+            return self._records().conn.execute(sql, args).fetchone()
 
     def _deliver(self, spec: NotifySpec, notifier: Any, event: Notification) -> None:
         claimed = self._sql(
@@ -175,15 +182,10 @@ class Notifications:
             why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, NotifyError | RuntimeError) else str(exc)
             log.warning("notification %s to %s failed: %s", event.trigger, spec.name, why)
             self._record(event, spec, "failed", attempts, why)
-            self._sql(
-                "INSERT INTO reelgate_gates.events (release_id, kind, message, actor) VALUES (%s, %s, %s, %s)",
-                (
-                    event.release_id,
-                    "notify-failed",
-                    f"notifying {spec.name} of {event.trigger} failed: {why}",
-                    "reelgate",
-                ),
-            )
+            with self.lock:
+                self._records().event(
+                    event.release_id, "notify-failed", f"notifying {spec.name} of {event.trigger} failed: {why}"
+                )
 
     @staticmethod
     def _post(outgoing: Outgoing) -> None:

@@ -440,7 +440,7 @@ class ReleaseManager:
         """Tell the policy's notifiers, in the background: a notification never holds a release up."""
         release = self.store.get(release_id)
         notifications = self._notifications(release.policy_file)
-        if notifications is not None:
+        if notifications is not None and notifications.wants(trigger):  # no reads for a policy without `notify`
             found = self.store.results(release_id) if results is None else results
             report = str(self.report_path(release_id))
             notifications.emit(trigger, release_id, release.candidate, release.state, reason, found, report, key)

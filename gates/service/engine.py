@@ -96,20 +96,21 @@ class GateService:
         """Make the run (or attach to it) and start its gates if this call made it; returns the run's row."""
         if request.api_key_secret:
             self.secret(request.api_key_secret)  # refuse now, not after the run has started
-        running_here = sum(not t.done() for t in self.tasks.values())
         existing = None if request.rerun else await self.runs.poll(*request.key)
-        if existing is None or request.rerun:
-            if running_here >= self.options.max_runs:
-                raise Refused(
-                    503,
-                    f"busy: this gate service runs {running_here} runs at once (--max-runs); ask again shortly",
-                    retry_after=10,
-                )
-            if await self.runs.create(request, who.name):
-                task = asyncio.create_task(self.judge(request))
-                self.tasks[request.key] = task  # kept until done: the run never depends on the request
-                task.add_done_callback(functools.partial(self._forget, request.key))
-        row = await self.runs.poll(*request.key)
+        if existing is not None:  # every poll after the first: one statement, stamped as asked about
+            return existing
+        running_here = sum(not t.done() for t in self.tasks.values())
+        if running_here >= self.options.max_runs:
+            raise Refused(
+                503,
+                f"busy: this gate service runs {running_here} runs at once (--max-runs); ask again shortly",
+                retry_after=10,
+            )
+        if await self.runs.create(request, who.name):
+            task = asyncio.create_task(self.judge(request))
+            self.tasks[request.key] = task  # kept until done: the run never depends on the request
+            task.add_done_callback(functools.partial(self._forget, request.key))
+        row = await self.runs.poll(*request.key)  # ours, or the one another replica made a moment ago
         assert row is not None
         return row
 
