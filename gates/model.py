@@ -7,7 +7,7 @@ Missing data is never a pass.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -131,6 +131,8 @@ class Event(msgspec.Struct, kw_only=True):
     kind: str
     message: str
     actor: str = "reelgate"
+    detail: dict[str, Any] | None = None
+    """What the event measured, when it did (a watch sample's requests, errors, error ratio and p95)."""
 
 
 class Report(msgspec.Struct, kw_only=True):

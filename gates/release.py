@@ -89,7 +89,10 @@ class ReleaseManager:
             self.say(f"the router sends traffic to {seen}, the records say {live}; trusting the router")
             live = seen
         release_id = new_release_id()
-        release = self.store.create(release_id, candidate, loaded.policy.name, loaded.source, live, other(live))
+        text = Path(loaded.source).read_text() if Path(loaded.source).is_file() else None
+        release = self.store.create(
+            release_id, candidate, loaded.policy.name, loaded.source, live, other(live), policy_text=text
+        )
         if not self.store.hold_runner_lock(release_id):
             raise StoreError(f"could not take the runner lock of {release_id}")
         self.store.update(release_id, build_before=live_build)
@@ -209,7 +212,7 @@ class ReleaseManager:
             url,
             color,
             loaded.policy.watch,
-            record=lambda kind, message: self.store.event(release_id, kind, message),
+            record=lambda kind, message, detail: self.store.event(release_id, kind, message, detail=detail),
             post_gates=lambda: self._post_gates(release_id, loaded),
         )
 
@@ -247,7 +250,8 @@ class ReleaseManager:
 
     # -- human decisions ------------------------------------------------------------------
 
-    async def abort(self, loaded: LoadedPolicy, reason: str) -> Release:
+    async def abort(self, loaded: LoadedPolicy, reason: str, who: str | None = None, address: str = "") -> Release:
+        """Stop the running release before any switch. `who` is a signed-in account, as for `approve`."""
         release = self.store.active()
         if release is None:
             raise StoreError("no release is running")
@@ -258,12 +262,19 @@ class ReleaseManager:
             )
         await self._stop_quietly(self._deployer(loaded), release.candidate_color)
         await self._cleanup(self._deployer(loaded), release.id)
-        self._transition(release.id, "aborted", reason, actor())
-        self.store.audit("release.abort", actor(), release=release.id, reason=reason, verified=False)
+        self._transition(release.id, "aborted", reason, who or actor())
+        self.store.audit(
+            "release.abort",
+            who or actor(),
+            address or None,
+            release=release.id,
+            reason=reason,
+            verified=who is not None,
+        )
         self._reports(release.id)
         return self.store.get(release.id)
 
-    async def rollback(self, loaded: LoadedPolicy, reason: str) -> Release:
+    async def rollback(self, loaded: LoadedPolicy, reason: str, who: str | None = None, address: str = "") -> Release:
         """Switch back at once, with no gates; restart the previous build first if it stopped."""
         release = self.store.active()
         if release is None or release.state not in ("watching", "switching"):
@@ -286,8 +297,11 @@ class ReleaseManager:
             await deployer.start(old, build_before)
         await self._switch(router, old, release.id, f"rollback: {reason}", build_before, back=True)
         await self._stop_quietly(deployer, new, drain_to=old)
-        self._transition(release.id, "rolled_back", reason, actor(), trigger="rolled_back")
-        self.store.audit("release.rollback", actor(), release=release.id, reason=reason, to=old, verified=False)
+        self._transition(release.id, "rolled_back", reason, who or actor(), trigger="rolled_back")
+        self.store.audit(
+            "release.rollback", who or actor(), address or None, release=release.id, reason=reason, to=old,
+            verified=who is not None,
+        )  # fmt: skip
         self._reports(release.id)
         return self.store.get(release.id)
 
@@ -373,7 +387,13 @@ class ReleaseManager:
         async def last_promoted(gate: str, check: str) -> float | None:
             return self.store.last_promoted_value(gate, check)
 
+        self.store.plan_gates(release_id, phase, [(s.id, s.uses, s.required) for s in specs])
+
         def on_event(kind: str, spec: Any, result: GateResult | None) -> None:
+            if kind == "started":
+                self.store.gate_started(release_id, phase, spec.id)
+            elif result is not None:  # on the dashboard at once, not when the whole phase is done
+                self.store.save_results(release_id, apply_waivers([result], self.store.waivers(release_id)))
             if self.on_gate is not None:
                 self.on_gate(kind, spec, result)
             elif kind == "started":

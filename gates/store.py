@@ -54,6 +54,8 @@ class Release(msgspec.Struct, kw_only=True):
     build_dir: str | None
     build_before: str | None = None
     deployment: Deployment | None = None
+    policy_text: str | None = None
+    """The policy file as the release started (None for releases made before it was kept)."""
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -71,6 +73,8 @@ class HistoryLine(msgspec.Struct, kw_only=True):
     candidate: str
     by: str
     reason: str
+    path: str = ""
+    """Its page under /dashboard/: `releases/<id>` or `runs/<namespace>/<name>/<revision>`."""
 
 
 def actor() -> str:
@@ -103,12 +107,13 @@ class Store:
         policy_file: str,
         live_before: str,
         candidate_color: str,
+        policy_text: str | None = None,
     ) -> Release:
         try:
             self.conn.execute(
                 "INSERT INTO reelgate_gates.releases (id, candidate, policy_name, policy_file, state, live_before,"
-                " candidate_color, created_by) VALUES (%s, %s, %s, %s, 'planned', %s, %s, %s)",
-                (release_id, candidate, policy_name, policy_file, live_before, candidate_color, actor()),
+                " candidate_color, created_by, policy_text) VALUES (%s, %s, %s, %s, 'planned', %s, %s, %s, %s)",
+                (release_id, candidate, policy_name, policy_file, live_before, candidate_color, actor(), policy_text),
             )
         except psycopg.errors.UniqueViolation:
             active = self.active()
@@ -179,11 +184,13 @@ class Store:
         union = (
             "SELECT * FROM ("
             " SELECT created_at AS started, finished_at AS finished, 'cli' AS source, id, state, candidate,"
-            "  created_by AS by, coalesce(decision->>'reason', '') AS reason FROM reelgate_gates.releases"
+            "  created_by AS by, coalesce(decision->>'reason', '') AS reason, 'releases/' || id AS path"
+            " FROM reelgate_gates.releases"
             " UNION ALL"
             " SELECT created_at, finished_at, source, namespace || '/' || name || '@' || left(revision, 12),"
             "  CASE verdict WHEN 'promote' THEN 'promoted' WHEN 'block' THEN 'blocked' ELSE state END,"
-            "  candidate_url, started_by, reason FROM reelgate_gates.runs"
+            "  candidate_url, started_by, reason, 'runs/' || namespace || '/' || name || '/' || revision"
+            " FROM reelgate_gates.runs"
             ") AS h" + where
         )
         args = {"state": state, "since": since, "until": until, "limit": limit, "offset": offset}
@@ -217,18 +224,57 @@ class Store:
 
     # -- timeline, results, waivers -----------------------------------------------------
 
-    def event(self, release_id: str, kind: str, message: str, who: str = "reelgate") -> None:
+    def event(
+        self, release_id: str, kind: str, message: str, who: str = "reelgate", detail: dict[str, Any] | None = None
+    ) -> None:
         self.conn.execute(
-            "INSERT INTO reelgate_gates.events (release_id, kind, message, actor) VALUES (%s, %s, %s, %s)",
-            (release_id, kind, message, who),
+            "INSERT INTO reelgate_gates.events (release_id, kind, message, actor, detail) VALUES (%s, %s, %s, %s, %s)",
+            (release_id, kind, message, who, Jsonb(detail) if detail is not None else None),
         )
 
     def timeline(self, release_id: str) -> list[Event]:
         rows = self.conn.execute(
-            "SELECT at, kind, message, actor FROM reelgate_gates.events WHERE release_id = %s ORDER BY id",
+            "SELECT at, kind, message, actor, detail FROM reelgate_gates.events WHERE release_id = %s ORDER BY id",
             (release_id,),
         ).fetchall()
         return [Event(**row) for row in rows]
+
+    # -- each gate as it runs (the dashboard's live page) ---------------------------------
+
+    def plan_gates(self, release_id: str, phase: str, gates: list[tuple[str, str, bool]]) -> None:
+        """The gates (id, uses, required) a phase is about to run, queued in the policy's order."""
+        for position, (gate, uses, required) in enumerate(gates):
+            self.conn.execute(
+                "INSERT INTO reelgate_gates.progress (release_id, phase, gate, uses, required, position)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (release_id, phase, gate)"
+                " DO UPDATE SET started_at = NULL, position = EXCLUDED.position",
+                (release_id, phase, gate, uses, required, position),
+            )
+
+    def gate_started(self, release_id: str, phase: str, gate: str) -> None:
+        self.conn.execute(
+            "UPDATE reelgate_gates.progress SET started_at = now() WHERE release_id = %s AND phase = %s AND gate = %s",
+            (release_id, phase, gate),
+        )
+
+    def progress(self, release_id: str) -> list[dict[str, Any]]:
+        """Every planned gate: phase, gate, uses, required, started_at (None while queued)."""
+        rows = self.conn.execute(
+            "SELECT phase, gate, uses, required, started_at FROM reelgate_gates.progress WHERE release_id = %s"
+            " ORDER BY phase DESC, position",
+            (release_id,),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def release_before(self, release_id: str) -> Release | None:
+        """The release that was live when `release_id` started: the newest one promoted before it."""
+        return self._row(
+            self.conn.execute(
+                "SELECT * FROM reelgate_gates.releases WHERE state = 'promoted' AND finished_at <"
+                " (SELECT created_at FROM reelgate_gates.releases WHERE id = %s) ORDER BY finished_at DESC LIMIT 1",
+                (release_id,),
+            ).fetchone()
+        )
 
     def save_results(self, release_id: str, results: list[GateResult]) -> None:
         for result in results:
@@ -262,7 +308,10 @@ class Store:
         ).fetchone()
         return float(row["value"]["value"]) if row is not None else None
 
-    def add_waiver(self, release_id: str | None, waiver: Waiver) -> None:
+    def add_waiver(
+        self, release_id: str | None, waiver: Waiver, address: str | None = None, verified: bool = False
+    ) -> None:
+        """A waiver, in the audit log (`verified` when its author is a signed-in account) and the timeline."""
         self.conn.execute(
             "INSERT INTO reelgate_gates.waivers (release_id, gate, check_name, reason, author, expires_at)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -271,11 +320,12 @@ class Store:
         self.audit(
             "release.waive",
             waiver.author,
+            address,
             release=release_id,
             check=f"{waiver.gate}.{waiver.check}",
             reason=waiver.reason,
             expires=f"{waiver.expires_at:%Y-%m-%d %H:%M} UTC",
-            verified=False,
+            verified=verified,
         )
         if release_id:
             self.event(

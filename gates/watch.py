@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import msgspec
@@ -136,14 +137,15 @@ async def watch(
     url: str,
     color: str,
     policy: WatchPolicy,
-    record: Callable[[str, str], None],
+    record: Callable[[str, str, dict[str, Any] | None], None],
     post_gates: Callable[[], Awaitable[Failure | None]],
 ) -> Failure | None:
     """Judge `color`'s own traffic at `url` every interval, and run the post gates again, until the watch
     ends; return the first failure (the caller switches traffic back), or None. `record(kind, message)`
-    keeps each sample in the release's timeline."""
+    keeps each sample in the release's timeline
+    (with the sample's figures as `detail`)."""
     deadline = time.monotonic() + policy.duration_s
-    record("watch", f"watching {color} for {policy.duration_s:g} s, a sample every {policy.interval_s:g} s")
+    record("watch", f"watching {color} for {policy.duration_s:g} s, a sample every {policy.interval_s:g} s", None)
     try:
         before = await read_counts(url)
     except MetricsError as exc:
@@ -158,11 +160,12 @@ async def watch(
             before = after
         except MetricsError as exc:
             sample = failed_read(str(exc))
-        record("watch-sample" if sample.ok else "watch-failed", f"sample {number}: {sample.reason}")
+        detail = msgspec.to_builtins(sample) | {"number": number}
+        record("watch-sample" if sample.ok else "watch-failed", f"sample {number}: {sample.reason}", detail)
         if not sample.ok:
             return f"the watch's sample {number} of {color}'s traffic failed: {sample.reason}", None, time.monotonic()
         failure = await post_gates()
         if failure is not None:
             return failure
-    record("watch-passed", f"{number} samples of {color} passed")
+    record("watch-passed", f"{number} samples of {color} passed", None)
     return None

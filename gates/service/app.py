@@ -14,9 +14,9 @@ from typing import Any
 from litestar import Litestar, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
-from litestar.response import File
+from litestar.response import File, Redirect
 
-from reelgate.gates.service import dashboard
+from reelgate.gates.service import dashboard, web
 from reelgate.gates.service.engine import GateService, Refused, log
 from reelgate.gates.service.flagger import flagger_hook
 from reelgate.gates.service.runs import RunAnswer, RunRequest, answer
@@ -94,10 +94,14 @@ def refused(request: Request[Any, Any, Any], exc: Refused) -> Response[Any]:
     """A refusal in words: plain text for Flagger (its event shows the body), JSON for the rest."""
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
     if request.url.path.startswith("/dashboard"):  # a page, in words a person reads
-        return dashboard.page("error.html", exc.status, message=exc.message, person=None)
+        return web.page("error.html", exc.status, message=exc.message, person=None)
     if request.url.path.startswith("/v1/flagger/"):
         return Response(exc.message, status_code=exc.status, media_type="text/plain", headers=headers)
     return Response({"status_code": exc.status, "detail": exc.message}, status_code=exc.status, headers=headers)
+
+
+def sign_in_first(_request: Request[Any, Any, Any], _exc: web.SignInFirst) -> Response[Any]:
+    return Redirect("/dashboard/sign-in", status_code=303)
 
 
 def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -128,5 +132,5 @@ def create_app(service: GateService) -> Litestar:
         route_handlers=[create_run, put_run, read_run, read_report, flagger_hook, metrics, health, *dashboard.ROUTES],
         state=State({"service": service}),
         lifespan=[lifespan],
-        exception_handlers={Refused: refused, Exception: unexpected},
+        exception_handlers={Refused: refused, web.SignInFirst: sign_in_first, Exception: unexpected},
     )

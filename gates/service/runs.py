@@ -156,6 +156,13 @@ class RunStore:
             (namespace, name, revision),
         )
 
+    async def read(self, namespace: str, name: str, revision: str) -> dict[str, Any] | None:
+        """The run as it is, for a person reading it (which does not keep it from expiring)."""
+        return await self._one(
+            "SELECT *, now() AS now FROM reelgate_gates.runs WHERE namespace = %s AND name = %s AND revision = %s",
+            (namespace, name, revision),
+        )
+
     async def finish(self, key: tuple[str, str, str], verdict: str, reason: str, results: Any) -> bool:
         """Keep the verdict, unless the run expired meanwhile (an expired run stays as it was)."""
         done = await self._one(

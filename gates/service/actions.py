@@ -1,0 +1,140 @@
+"""What an approver does from a release's page: approve a waiting release, waive a check (with a reason and an
+expiry), abort a release before its switch, roll a promoted one back. Each is a form with the session's CSRF
+token and a reason; the actor is the signed-in account, in the timeline and the audit log (`verified: true`).
+
+Approving, aborting and rolling back are the release manager's own steps (`gates.release`), run in this process
+in the background: the form answers at once and the page shows the release moving."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.datastructures import State
+from litestar.response import Redirect
+
+from reelgate.gates.decision import Waiver
+from reelgate.gates.service.engine import GateService, Refused
+from reelgate.gates.service.web import FORM, acting, approver, reason_of, records
+from reelgate.gates.store import FINAL, Store
+
+log = logging.getLogger("reelgate.gates.dashboard")
+OPEN = ("planned", "deploying", "gating", "awaiting_approval")
+"""States a release can be aborted in (before any switch)."""
+WAIVER_HOURS = (1, 24, 168)
+
+
+def _address(request: Request[Any, Any, Any]) -> str:
+    return f"dashboard@{request.client.host if request.client else '?'}"
+
+
+def _back(release_id: str) -> Response[Any]:
+    return Redirect(f"/dashboard/releases/{release_id}", status_code=303)
+
+
+async def _in_state(state: State, release_id: str, allowed: tuple[str, ...], doing: str) -> None:
+    found = await records(state).call("get", release_id)
+    if found.state not in allowed:
+        raise Refused(409, f"release {release_id} is {found.state}: {doing} is not possible now")
+
+
+def _in_background(service: GateService, release_id: str, action: str, **kwargs: Any) -> None:
+    task = asyncio.create_task(_run(service, release_id, action, **kwargs))
+    service.background.add(task)
+    task.add_done_callback(service.background.discard)
+
+
+async def _run(service: GateService, release_id: str, action: str, **kwargs: Any) -> None:
+    """The release manager's `action` (approve, abort, rollback) on the release's own policy, here."""
+    from reelgate.gates.manager import hooks
+    from reelgate.gates.policy import load_policy
+    from reelgate.gates.release import ReleaseManager
+    from reelgate.gates.settings import engine_settings
+
+    settings = engine_settings()
+    store = Store(settings.db_url)
+    manager = ReleaseManager(settings, store, service.registry, hooks(), log.info)
+    try:
+        reg = service.registry
+        release = store.get(release_id)
+        loaded = load_policy(release.policy_file, reg.gates, reg.routers, reg.deployers, reg.notifiers)
+        if action == "approve":
+            await manager.approve(release_id, loaded, **kwargs)
+        else:
+            await getattr(manager, action)(loaded, **kwargs)
+    except Exception:  # the release's own records say how it ended; here, only the log
+        log.exception("%s of %s failed", action, release_id)
+    finally:
+        await asyncio.to_thread(manager.close)
+        store.close()
+
+
+@post("/dashboard/releases/{release_id:str}/approve")
+async def approve(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
+    """A waiting release switches, then is watched, in this process."""
+    person = await acting(request, state, data)
+    approver(person, "approving")
+    reason = reason_of(data, "an approval")
+    await _in_state(state, release_id, ("awaiting_approval",), "approving")
+    _in_background(state.service, release_id, "approve", who=person.name, reason=reason, address=_address(request))
+    return _back(release_id)
+
+
+@post("/dashboard/releases/{release_id:str}/abort")
+async def abort(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
+    """The running release stops before any switch; its candidate is stopped."""
+    person = await acting(request, state, data)
+    approver(person, "aborting")
+    reason = reason_of(data, "an abort")
+    await _in_state(state, release_id, OPEN, "aborting")
+    _in_background(state.service, release_id, "abort", who=person.name, reason=reason, address=_address(request))
+    return _back(release_id)
+
+
+@post("/dashboard/releases/{release_id:str}/rollback")
+async def rollback(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
+    """Traffic goes back to the color that was live before this release, with no gates."""
+    person = await acting(request, state, data)
+    approver(person, "rolling back")
+    reason = reason_of(data, "a rollback")
+    switched = await records(state).call("last_switched")
+    if switched is None or switched.id != release_id or switched.state != "promoted":
+        newest = f"the newest release that moved traffic is {switched.id} ({switched.state})" if switched else ""
+        raise Refused(409, f"release {release_id} cannot be rolled back: {newest or 'no release moved traffic'}")
+    _in_background(state.service, release_id, "rollback", who=person.name, reason=reason, address=_address(request))
+    return _back(release_id)
+
+
+@post("/dashboard/releases/{release_id:str}/waive")
+async def waive(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
+    """One named check turns advisory (`warn`) for this release's gates still to judge, or for every release,
+    until it expires; a verdict already given stays as it was."""
+    person = await acting(request, state, data)
+    approver(person, "waiving a check")
+    reason = reason_of(data, "a waiver")
+    gate, dot, check = data.get("check", "").strip().partition(".")
+    if not (gate and dot and check):
+        raise Refused(400, "name the check as gate.check (for example `load.p95_ms`)")
+    try:
+        hours = int(data.get("hours", ""))
+    except ValueError:
+        hours = 0
+    if hours not in WAIVER_HOURS:
+        raise Refused(400, f"a waiver expires after {', '.join(map(str, WAIVER_HOURS))} hours")
+    found = await records(state).call("get", release_id)
+    scope = data.get("scope", "release")
+    if scope not in ("release", "all"):
+        raise Refused(400, "a waiver is for `release` (this one) or `all` (every release until it expires)")
+    if scope == "release" and found.state in FINAL:
+        raise Refused(409, f"release {release_id} is {found.state}: a waiver for it alone would change nothing")
+    expires = datetime.now(UTC) + timedelta(hours=hours)
+    waiver = Waiver(gate=gate[:100], check=check[:100], reason=reason, author=person.name, expires_at=expires)
+    target = release_id if scope == "release" else None
+    await records(state).call("add_waiver", target, waiver, _address(request), True)
+    return _back(release_id)
+
+
+ROUTES = [approve, abort, rollback, waive]
