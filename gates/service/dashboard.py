@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.response import File, Redirect
+from litestar.response import File, Redirect, ServerSentEvent
 
-from reelgate.gates.service import actions, compare, release_page, run_page
-from reelgate.gates.service.engine import Refused
+from reelgate.gates.service import actions, compare, live, release_page, run_page
+from reelgate.gates.service.engine import GateService, Refused
+from reelgate.gates.service.live import Parts, Version, fingerprint, hashed
 from reelgate.gates.service.web import (
     CSRF_COOKIE,
     FORM,
@@ -31,6 +33,7 @@ from reelgate.gates.service.web import (
     page,
     reader,
     records,
+    render,
     sessions,
     with_cookie,
 )
@@ -75,31 +78,88 @@ async def sign_out(request: Request[Any, Any, Any], state: State, data: dict[str
     return response
 
 
+class Listing(msgspec.Struct, frozen=True):
+    """Which releases a table shows: its filters and page, from the query."""
+
+    state: str
+    since: str
+    until: str
+    page: int
+
+    @classmethod
+    def of(cls, request: Request[Any, Any, Any]) -> Listing:
+        query = request.query_params
+        wanted = query.get("state", "")
+        if wanted and wanted not in STATES:
+            raise Refused(400, f"no state {wanted!r}; the states are {', '.join(STATES)}")
+        try:
+            number = max(1, int(query.get("page", "1")))
+        except ValueError:
+            raise Refused(400, "page must be a number") from None
+        listing = cls(state=wanted, since=query.get("since", ""), until=query.get("until", ""), page=number)
+        _day(listing.since), _day(listing.until)  # refuse a bad date now
+        return listing
+
+    def query(self, page: int | None = None) -> str:
+        kept = {k: v for k, v in (("state", self.state), ("since", self.since), ("until", self.until)) if v}
+        return urlencode({**kept, "page": page or self.page})
+
+
+async def _table(state: State, listing: Listing) -> dict[str, str]:
+    rows, total = await records(state).call(
+        "history_with_runs", PER_PAGE, (listing.page - 1) * PER_PAGE, listing.state or None,
+        _day(listing.since), _day(listing.until),
+    )  # fmt: skip
+    pages = max(1, -(-total // PER_PAGE))
+    html = render(
+        "_table.html", rows=rows, total=total, page=listing.page, pages=pages,
+        link=lambda to: "/dashboard?" + listing.query(to),
+    )  # fmt: skip
+    return {"live-table": html}
+
+
+TABLE_VERSION_SQL = """
+SELECT (SELECT max(updated_at) FROM reelgate_gates.releases) AS release, (SELECT count(*) FROM reelgate_gates.releases),
+  (SELECT max(coalesce(finished_at, created_at)) FROM reelgate_gates.runs) AS run,
+  (SELECT count(*) FROM reelgate_gates.runs) AS runs
+"""
+
+
+def _live_table(state: State, listing: Listing) -> tuple[Version, Parts]:
+    async def seen() -> tuple[str, bool]:
+        service: GateService = state.service
+        async with service.pool.connection() as conn:
+            row = await (await conn.execute(TABLE_VERSION_SQL)).fetchone()
+        return fingerprint([row, listing.query()]), False
+
+    async def parts() -> dict[str, str]:
+        return await _table(state, listing)
+
+    return seen, parts
+
+
 @get("/dashboard")
 async def releases(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     person = await reader(request, state)
-    query = request.query_params
-    wanted = query.get("state") or None
-    if wanted is not None and wanted not in STATES:
-        raise Refused(400, f"no state {wanted!r}; the states are {', '.join(STATES)}")
-    since, until = query.get("since", ""), query.get("until", "")
-    try:
-        number = max(1, int(query.get("page", "1")))
-    except ValueError:
-        raise Refused(400, "page must be a number") from None
-    rows, total = await records(state).call(
-        "history_with_runs", PER_PAGE, (number - 1) * PER_PAGE, wanted, _day(since), _day(until)
-    )
-
-    def link(to: int) -> str:
-        kept = {k: v for k, v in (("state", wanted or ""), ("since", since), ("until", until)) if v}
-        return "/dashboard?" + urlencode({**kept, "page": to})
-
-    pages = max(1, -(-total // PER_PAGE))
+    listing = Listing.of(request)
+    version, parts = _live_table(state, listing)
+    seen = await version()
     return page(
-        "releases.html", person=person, rows=rows, total=total, page=number, pages=pages, link=link,
-        states=STATES, state=wanted or "", since=since, until=until,
+        "releases.html", person=person, parts=hashed(await parts()), version=seen[0] if seen else "",
+        live_query=listing.query(), states=STATES, state=listing.state, since=listing.since, until=listing.until,
     )  # fmt: skip
+
+
+@get("/dashboard/live")
+async def releases_live(request: Request[Any, Any, Any], state: State) -> Response[Any]:
+    await reader(request, state)
+    return await live.poll(request, *_live_table(state, Listing.of(request)))
+
+
+@get("/dashboard/events")
+async def releases_events(request: Request[Any, Any, Any], state: State) -> ServerSentEvent:
+    await reader(request, state)
+    return live.stream(request, *_live_table(state, Listing.of(request)))
 
 
 @get("/dashboard/static/{name:str}")
@@ -111,6 +171,6 @@ async def static(name: str) -> File:
 
 
 ROUTES = [
-    sign_in_form, sign_in, sign_out, releases, static,
+    sign_in_form, sign_in, sign_out, releases, releases_live, releases_events, static,
     *release_page.ROUTES, *actions.ROUTES, *compare.ROUTES, *run_page.ROUTES,
 ]  # fmt: skip

@@ -1,43 +1,32 @@
-"""One release on the dashboard, live: its facts, the actions open to the reader, each gate as it runs (queued,
-running with the time so far, then its verdict, checks, findings and artefacts), the watch's samples and the
-timeline chart.
-
-The page is rendered in parts, and the same parts travel as server-sent events while the release moves
-(`/events`), or to a poll (`/live`) where a proxy holds the stream back: the page's script swaps a part only
-when its hash changed, so a form being filled in keeps its focus. The stream sends `X-Accel-Buffering: no`
-(nginx passes it on at once), an event at once and a ping every 10 s; a browser that hears nothing for 25 s
-falls back to polling."""
+"""One release on the dashboard, live (`gates.service.live`): its facts, the actions open to the reader, each
+gate as it runs (queued, running with the time so far, then its verdict, checks, findings and artefacts), the
+watch's samples and the timeline chart; and its artefacts, read-only."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
-from litestar.response import File, ServerSentEvent, ServerSentEventMessage
+from litestar.response import File, ServerSentEvent
 from markupsafe import Markup
 from psycopg.rows import dict_row
 
 from reelgate.contract import stack as contract
 from reelgate.gates.charts import latency_chart, series_chart, timeline_chart, watch_chart
 from reelgate.gates.model import GateResult
+from reelgate.gates.service import live
 from reelgate.gates.service.accounts import Person
 from reelgate.gates.service.engine import GateService, Refused
+from reelgate.gates.service.live import Parts, Version, fingerprint, hashed
 from reelgate.gates.service.web import artefact, file_link, page, reader, records, render
 from reelgate.gates.store import FINAL, Release, StoreError
 
 PARTS = ("facts", "actions", "gates", "watch", "timeline")
 """The page's live parts, each a template `_<part>.html` in an element `live-<part>`."""
-STREAM_SECONDS = 300.0
-"""A stream ends after this long and the browser opens another: a signed-out session stops being served."""
-PING_EVERY = 10.0
 
 
 class GateLine(msgspec.Struct, kw_only=True):
@@ -119,13 +108,8 @@ async def context(state: State, release_id: str, person: Person) -> dict[str, An
     }
 
 
-def render_parts(ctx: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Each live part's HTML and its hash (what the page's script compares)."""
-    parts = {}
-    for name in PARTS:
-        html = render(f"_{name}.html", **ctx)
-        parts[f"live-{name}"] = {"html": html, "hash": hashlib.sha256(html.encode()).hexdigest()[:16]}
-    return parts
+def render_parts(ctx: dict[str, Any]) -> dict[str, str]:
+    return {f"live-{name}": render(f"_{name}.html", **ctx) for name in PARTS}
 
 
 VERSION_SQL = """
@@ -150,9 +134,18 @@ async def version(state: State, release_id: str) -> tuple[str, bool] | None:
     if row is None:
         return None
     final = row["state"] in FINAL
-    tick = "" if final or row["state"] == "awaiting_approval" else str(int(time.time() // 5))
-    text = json.dumps(row, default=str, sort_keys=True) + tick
-    return hashlib.sha256(text.encode()).hexdigest()[:16], final
+    tick = None if final or row["state"] == "awaiting_approval" else int(time.time() // 5)
+    return fingerprint([row, tick]), final
+
+
+def _live(state: State, release_id: str, person: Person) -> tuple[Version, Parts]:
+    async def seen() -> tuple[str, bool] | None:
+        return await version(state, release_id)
+
+    async def parts() -> dict[str, str]:
+        return render_parts(await context(state, release_id, person))
+
+    return seen, parts
 
 
 @get("/dashboard/releases/{release_id:str}")
@@ -160,54 +153,19 @@ async def release_page(release_id: str, request: Request[Any, Any, Any], state: 
     person = await reader(request, state)
     ctx = await context(state, release_id, person)
     seen = await version(state, release_id)
-    return page("release.html", parts=render_parts(ctx), version=seen[0] if seen else "", **ctx)
+    return page("release.html", parts=hashed(render_parts(ctx)), version=seen[0] if seen else "", **ctx)
 
 
 @get("/dashboard/releases/{release_id:str}/live")
 async def release_live(release_id: str, request: Request[Any, Any, Any], state: State) -> Response[Any]:
-    """The polling fallback: the parts, or 204 when nothing changed since `?since=`."""
-    person = await reader(request, state)
-    seen = await version(state, release_id)
-    if seen is None:
-        raise Refused(404, f"there is no release {release_id}")
-    if request.query_params.get("since") == seen[0]:
-        return Response(b"", status_code=204, headers={"Cache-Control": "no-store"})
-    ctx = await context(state, release_id, person)
-    body = {"version": seen[0], "final": seen[1], "parts": render_parts(ctx)}
-    return Response(body, headers={"Cache-Control": "no-store"})
+    """The polling fallback."""
+    return await live.poll(request, *_live(state, release_id, await reader(request, state)))
 
 
 @get("/dashboard/releases/{release_id:str}/events")
 async def release_events(release_id: str, request: Request[Any, Any, Any], state: State) -> ServerSentEvent:
-    """Server-sent events: `update` with the changed parts whenever the release moves (the last one has
-    `final: true`), `ping` every 10 s so a browser can tell a live stream from a buffered one."""
-    person = await reader(request, state)
-    since = request.headers.get("last-event-id") or request.query_params.get("since", "")  # a reconnect sends its last
-
-    async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        last, quiet_since, ends = since, time.monotonic(), time.monotonic() + STREAM_SECONDS
-        yield ServerSentEventMessage(event="ping", data="{}", retry=3000)
-        while time.monotonic() < ends:
-            seen = await version(state, release_id)
-            if seen is None:
-                yield ServerSentEventMessage(event="gone", data="{}")
-                return
-            if seen[0] != last:
-                ctx = await context(state, release_id, person)
-                data = json.dumps({"version": seen[0], "final": seen[1], "parts": render_parts(ctx)})
-                yield ServerSentEventMessage(event="update", data=data, id=seen[0])
-                last, quiet_since = seen[0], time.monotonic()
-                if seen[1]:
-                    return
-            elif seen[1]:
-                yield ServerSentEventMessage(event="update", data=json.dumps({"version": seen[0], "final": True}))
-                return
-            elif time.monotonic() - quiet_since >= PING_EVERY:
-                yield ServerSentEventMessage(event="ping", data="{}")
-                quiet_since = time.monotonic()
-            await asyncio.sleep(1.0)
-
-    return ServerSentEvent(stream(), headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"})
+    """The page's parts as server-sent events while the release moves."""
+    return live.stream(request, *_live(state, release_id, await reader(request, state)))
 
 
 @get("/dashboard/releases/{release_id:str}/files/{path:path}")

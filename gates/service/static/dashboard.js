@@ -9,6 +9,10 @@
   }
   var announce = document.getElementById("live-announce");
   var version = status.dataset.version;
+  function url(base) {
+    var query = status.dataset.liveQuery;
+    return base + "?" + (query ? query + "&" : "") + "since=" + encodeURIComponent(version);
+  }
   var ended = false;
   var polling = false;
   var source = null;
@@ -53,7 +57,7 @@
     }
     polling = true;
     say("Live: checking every 3 s.");
-    fetch(status.dataset.livePoll + "?since=" + encodeURIComponent(version), {
+    fetch(url(status.dataset.livePoll), {
       credentials: "same-origin",
       headers: { Accept: "application/json" },
     })
@@ -99,7 +103,7 @@
     poll();
     return;
   }
-  source = new EventSource(status.dataset.liveEvents);
+  source = new EventSource(url(status.dataset.liveEvents));
   heard();
   source.addEventListener("ping", function () {
     heard();
