@@ -40,11 +40,11 @@ def hashed(parts: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 async def poll(request: Request[Any, Any, Any], version: Version, parts: Parts) -> Response[Any]:
-    """The polling fallback: the parts, or 204 when nothing changed since `?since=`."""
+    """The polling fallback: the parts, or 204 when nothing changed since `?known=`."""
     seen = await version()
     if seen is None:
         raise Refused(404, "it is gone")
-    if request.query_params.get("since") == seen[0]:
+    if request.query_params.get("known") == seen[0]:
         return Response(b"", status_code=204, headers={"Cache-Control": "no-store"})
     body = {"version": seen[0], "final": seen[1], "parts": hashed(await parts())}
     return Response(body, headers={"Cache-Control": "no-store"})
@@ -53,7 +53,7 @@ async def poll(request: Request[Any, Any, Any], version: Version, parts: Parts) 
 def stream(request: Request[Any, Any, Any], version: Version, parts: Parts) -> ServerSentEvent:
     """`update` events with the parts whenever the version moves (the last one has `final: true`), `ping`
     events in between."""
-    since = request.headers.get("last-event-id") or request.query_params.get("since", "")  # a reconnect sends its last
+    since = request.headers.get("last-event-id") or request.query_params.get("known", "")  # a reconnect sends its last
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         last, quiet_since, ends = since, time.monotonic(), time.monotonic() + STREAM_SECONDS

@@ -23,7 +23,7 @@ from reelgate.gates.service.accounts import Person
 from reelgate.gates.service.engine import GateService, Refused
 from reelgate.gates.service.live import Parts, Version, fingerprint, hashed
 from reelgate.gates.service.web import artefact, file_link, page, reader, records, render
-from reelgate.gates.store import FINAL, Release, StoreError
+from reelgate.gates.store import FINAL, TRANSITIONS, Release, StoreError
 
 PARTS = ("facts", "actions", "gates", "watch", "timeline")
 """The page's live parts, each a template `_<part>.html` in an element `live-<part>`."""
@@ -96,6 +96,7 @@ async def context(state: State, release_id: str, person: Person) -> dict[str, An
         "person": person,
         "release": release,
         "final": release.state in FINAL,
+        "ended": not TRANSITIONS[release.state],
         "gates": gate_lines(progress, results, now, prefix, folder),
         "failing": [(r.gate, c.name) for r in results for c in r.checks if c.verdict == "fail"],
         "samples": [e for e in timeline if e.detail is not None and e.kind.startswith("watch-")],
@@ -124,8 +125,8 @@ FROM reelgate_gates.releases r WHERE r.id = %s
 
 
 async def version(state: State, release_id: str) -> tuple[str, bool] | None:
-    """A short fingerprint of what the page shows (one small query, no rendering), and whether the release
-    has ended; None when there is no such release. While gates run it also moves every 5 s, for their
+    """A short fingerprint of what the page shows (one small query, no rendering), and whether nothing can
+    move the release any more (a promoted one can still be rolled back); None when there is no such release. While gates run it also moves every 5 s, for their
     elapsed time."""
     service: GateService = state.service
     async with service.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -133,9 +134,8 @@ async def version(state: State, release_id: str) -> tuple[str, bool] | None:
         row = await cur.fetchone()
     if row is None:
         return None
-    final = row["state"] in FINAL
-    tick = None if final or row["state"] == "awaiting_approval" else int(time.time() // 5)
-    return fingerprint([row, tick]), final
+    tick = None if row["state"] in (*FINAL, "awaiting_approval") else int(time.time() // 5)
+    return fingerprint([row, tick]), not TRANSITIONS[row["state"]]
 
 
 def _live(state: State, release_id: str, person: Person) -> tuple[Version, Parts]:

@@ -50,7 +50,7 @@ def live_color(stack: Stack) -> str:
     return str(httpx.get(f"{stack.router}/health/version", timeout=5).json()["color"])
 
 
-def _long_release(stack: Stack) -> None:
+def _long_release(stack: Stack) -> str:
     """An ended release whose candidate and reason are long and unbroken, as a URL or a path can be: the
     table must wrap them, not let them run over the next cell (axe cannot judge such text's contrast)."""
     store = Store(stack.settings.db_url)
@@ -59,6 +59,7 @@ def _long_release(stack: Stack) -> None:
         store.create(release_id, "refs/heads/" + "x" * 120, "p", "p.yaml", "blue", "green")
         store.update(release_id, decision=Decision(outcome="block", reason="https://example.test/" + "y" * 300))
         store.transition(release_id, "aborted", "a long record for the dashboard's table", "test")
+        return release_id
     finally:
         store.close()
 
@@ -193,7 +194,7 @@ def test_viewers_read_approvers_waive_and_abort_and_the_stream_passes_nginx(stac
     )  # fmt: skip
     assert short.returncode == 2 and "too short" in short.stderr and "Traceback" not in short.stderr
     policy = _policy(tmp_path)
-    _long_release(stack)  # a reason and a candidate that do not fit their cells, in the table axe audits
+    long = _long_release(stack)  # a reason and a candidate that do not fit their cells, in the table axe audits
     release_id = _waiting_release(stack, policy)
     page = f"/dashboard/releases/{release_id}"
     token = new_gate_token(stack, "shop")
@@ -233,7 +234,7 @@ def test_viewers_read_approvers_waive_and_abort_and_the_stream_passes_nginx(stac
         # the live page's parts: a poll answers 204 while nothing changes, the parts once something does
         version = re.search(r'data-version="([0-9a-f]+)"', shown.text)
         assert version is not None
-        assert client.get(f"{page}/live", params={"since": version.group(1)}).status_code == 204
+        assert client.get(f"{page}/live", params={"known": version.group(1)}).status_code == 204
         bad = client.post(f"{page}/waive", data={"_csrf": csrf, "reason": "flaky", "check": "nodot", "hours": "24"})
         assert bad.status_code == 400 and "gate.check" in bad.text
         waived = client.post(
@@ -247,7 +248,7 @@ def test_viewers_read_approvers_waive_and_abort_and_the_stream_passes_nginx(stac
             },
         )
         assert waived.status_code == 303
-        moved = client.get(f"{page}/live", params={"since": version.group(1)})
+        moved = client.get(f"{page}/live", params={"known": version.group(1)})
         assert (
             moved.status_code == 200 and "check again.p95_ms waived" in moved.json()["parts"]["live-timeline"]["html"]
         )
@@ -273,18 +274,27 @@ def test_viewers_read_approvers_waive_and_abort_and_the_stream_passes_nginx(stac
         run_page = f"/dashboard/runs/shop/web/{suffix}"
         wait_for(lambda: "state-finished" in client.get(run_page).text, 120, "the service run to finish")
         shown_run = client.get(run_page)
-        assert "promote" in shown_run.text and f"{run_page}/files/reports/report.html" in shown_run.text
+        verdict = (
+            run.json()["run"]["verdict"]
+            or httpx.get(
+                f"{url}/v1/runs/shop/web/{suffix}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            ).json()["run"]["verdict"]
+        )
+        assert f">{verdict}</span>" in shown_run.text and f"{run_page}/files/reports/report.html" in shown_run.text
         assert client.get(f"{run_page}/files/reports/report.html").status_code == 200
         assert client.get(f"{run_page}/files/../../../../reelgate.toml").status_code == 404
         assert client.get("/dashboard/runs/shop/web/nope").status_code == 404
 
-        compared = client.get(f"{page}/compare")
-        assert compared.status_code == 200 and "Commits" in compared.text and "Checks" in compared.text
+        compared = client.get(f"{page}/compare")  # with the release live before it, if this stack promoted one
+        assert compared.status_code == 200 and ("Commits" in compared.text or "nothing to compare" in compared.text)
+        compared = client.get(f"{page}/compare", params={"with": long})
+        assert "a commit is not recorded" in compared.text and "policy&#39;s text was not kept" in compared.text
+        assert compared.text.count("not measured") >= 2  # this release's checks, absent from the other
         assert client.get(f"{page}/compare", params={"with": "r-none"}).status_code == 404
 
         audit = _axe(
             url, approver, password,
-            ["/dashboard", page, f"{page}/compare", run_page, "/dashboard?state=awaiting_approval"], tmp_path / "axe",
+            ["/dashboard", page, f"{page}/compare?with={long}", run_page, "/dashboard?state=awaiting_approval"], tmp_path / "axe",
         )  # fmt: skip
         checks = {c.name: c.value for c in audit.checks}
         seen = [(f.rule_id, f.verdict, f.location, f.message) for f in audit.findings]
@@ -329,7 +339,9 @@ def _sign_in_by_keyboard(driver: Any, url: str, name: str, password: str) -> Non
 
 
 def _text(driver: Any, element_id: str) -> str:
-    return str(driver.find_element(By.ID, element_id).text)
+    """The element's text now ("" while a page is loading): read in the page, never a stale reference."""
+    return str(driver.execute_script("const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
+                                     element_id))  # fmt: skip
 
 
 def _same_page(driver: Any) -> bool:

@@ -11,7 +11,7 @@
   var version = status.dataset.version;
   function url(base) {
     var query = status.dataset.liveQuery;
-    return base + "?" + (query ? query + "&" : "") + "since=" + encodeURIComponent(version);
+    return base + "?" + (query ? query + "&" : "") + "known=" + encodeURIComponent(version);
   }
   var ended = false;
   var polling = false;
