@@ -126,8 +126,8 @@ FROM reelgate_gates.releases r WHERE r.id = %s
 
 async def version(state: State, release_id: str) -> tuple[str, bool] | None:
     """A short fingerprint of what the page shows (one small query, no rendering), and whether nothing can
-    move the release any more (a promoted one can still be rolled back); None when there is no such release. While gates run it also moves every 5 s, for their
-    elapsed time."""
+    move the release any more (a promoted one can still be rolled back); None when there is no such release.
+    While gates run it also moves every 5 s, for their elapsed time."""
     service: GateService = state.service
     async with service.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(VERSION_SQL, (release_id,))

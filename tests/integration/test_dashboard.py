@@ -292,10 +292,8 @@ def test_viewers_read_approvers_waive_and_abort_and_the_stream_passes_nginx(stac
         assert compared.text.count("not measured") >= 2  # this release's checks, absent from the other
         assert client.get(f"{page}/compare", params={"with": "r-none"}).status_code == 404
 
-        audit = _axe(
-            url, approver, password,
-            ["/dashboard", page, f"{page}/compare?with={long}", run_page, "/dashboard?state=awaiting_approval"], tmp_path / "axe",
-        )  # fmt: skip
+        pages = ["/dashboard", page, f"{page}/compare?with={long}", run_page, "/dashboard?state=awaiting_approval"]
+        audit = _axe(url, approver, password, pages, tmp_path / "axe")
         checks = {c.name: c.value for c in audit.checks}
         seen = [(f.rule_id, f.verdict, f.location, f.message) for f in audit.findings]
         assert checks["violations"] == 0 and checks["minor_violations"] == 0, seen
