@@ -22,8 +22,12 @@ from reelgate.gates.service.web import FORM, acting, approver, reason_of, record
 from reelgate.gates.store import FINAL, Store
 
 log = logging.getLogger("reelgate.gates.dashboard")
-OPEN = ("planned", "deploying", "gating", "awaiting_approval")
-"""States a release can be aborted in (before any switch)."""
+STEPS = {
+    "approve": ("approving", ("awaiting_approval",)),
+    "abort": ("aborting", ("planned", "deploying", "gating", "awaiting_approval")),  # before any switch
+    "rollback": ("rolling back", ("promoted",)),
+}
+"""Each step: what it is called in a refusal, and the states it is possible in."""
 WAIVER_HOURS = (1, 24, 168)
 
 
@@ -31,14 +35,25 @@ def _address(request: Request[Any, Any, Any]) -> str:
     return f"dashboard@{request.client.host if request.client else '?'}"
 
 
-def _back(release_id: str) -> Response[Any]:
-    return Redirect(f"/dashboard/releases/{release_id}", status_code=303)
-
-
-async def _in_state(state: State, release_id: str, allowed: tuple[str, ...], doing: str) -> None:
+async def _step(
+    release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str], action: str
+) -> Response[Any]:
+    """An approver's step on the release (approve, abort, rollback) once its state allows it, in the background."""
+    doing, allowed = STEPS[action]
+    person = await acting(request, state, data)
+    approver(person, doing)
+    reason = reason_of(data, doing)
     found = await records(state).call("get", release_id)
     if found.state not in allowed:
         raise Refused(409, f"release {release_id} is {found.state}: {doing} is not possible now")
+    if action == "rollback":
+        switched = await records(state).call("last_switched")
+        if switched is None or switched.id != release_id:
+            newest = f"the newest release that moved traffic is {switched.id}" if switched else "none moved traffic"
+            raise Refused(409, f"release {release_id} cannot be rolled back: {newest}")
+    kwargs = {"who": person.name, "reason": reason, "address": _address(request)}
+    _in_background(state.service, release_id, action, **kwargs)
+    return Redirect(f"/dashboard/releases/{release_id}", status_code=303)
 
 
 def _in_background(service: GateService, release_id: str, action: str, **kwargs: Any) -> None:
@@ -75,37 +90,20 @@ async def _run(service: GateService, release_id: str, action: str, **kwargs: Any
 @post("/dashboard/releases/{release_id:str}/approve")
 async def approve(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
     """A waiting release switches, then is watched, in this process."""
-    person = await acting(request, state, data)
-    approver(person, "approving")
-    reason = reason_of(data, "an approval")
-    await _in_state(state, release_id, ("awaiting_approval",), "approving")
-    _in_background(state.service, release_id, "approve", who=person.name, reason=reason, address=_address(request))
-    return _back(release_id)
+    return await _step(release_id, request, state, data, "approve")
 
 
 @post("/dashboard/releases/{release_id:str}/abort")
 async def abort(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
     """The running release stops before any switch; its candidate is stopped."""
-    person = await acting(request, state, data)
-    approver(person, "aborting")
-    reason = reason_of(data, "an abort")
-    await _in_state(state, release_id, OPEN, "aborting")
-    _in_background(state.service, release_id, "abort", who=person.name, reason=reason, address=_address(request))
-    return _back(release_id)
+    return await _step(release_id, request, state, data, "abort")
 
 
 @post("/dashboard/releases/{release_id:str}/rollback")
 async def rollback(release_id: str, request: Request[Any, Any, Any], state: State, data: dict[str, str] = FORM) -> Any:
-    """Traffic goes back to the color that was live before this release, with no gates."""
-    person = await acting(request, state, data)
-    approver(person, "rolling back")
-    reason = reason_of(data, "a rollback")
-    switched = await records(state).call("last_switched")
-    if switched is None or switched.id != release_id or switched.state != "promoted":
-        newest = f"the newest release that moved traffic is {switched.id} ({switched.state})" if switched else ""
-        raise Refused(409, f"release {release_id} cannot be rolled back: {newest or 'no release moved traffic'}")
-    _in_background(state.service, release_id, "rollback", who=person.name, reason=reason, address=_address(request))
-    return _back(release_id)
+    """Traffic goes back to the color that was live before this release, with no gates (the newest promoted
+    release only, while its color is live)."""
+    return await _step(release_id, request, state, data, "rollback")
 
 
 @post("/dashboard/releases/{release_id:str}/waive")
@@ -134,7 +132,7 @@ async def waive(release_id: str, request: Request[Any, Any, Any], state: State, 
     waiver = Waiver(gate=gate[:100], check=check[:100], reason=reason, author=person.name, expires_at=expires)
     target = release_id if scope == "release" else None
     await records(state).call("add_waiver", target, waiver, _address(request), True)
-    return _back(release_id)
+    return Redirect(f"/dashboard/releases/{release_id}", status_code=303)
 
 
 ROUTES = [approve, abort, rollback, waive]
