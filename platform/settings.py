@@ -99,6 +99,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     made on first use, so both colors accept the same sessions across a switch."""
     session_max_age_s: int = 12 * 3600
     """A page session ends this long after sign-in."""
+    backup_dir: str = ""
+    """Where backups go: pgBackRest's repository (the database, with its WAL archived continuously) and
+    restic's (media and secrets). Empty: no backups, and PostgreSQL archives nothing (docs/operations.md)."""
+    archive_timeout_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    """The longest committed data waits before its WAL is archived: the bound of the database's RPO."""
+    backup_key_file: str = ""
+    """restic's password, which encrypts the media and secrets backups. Empty: `var/secrets/backup_key`,
+    made on first use. Keep a copy apart from the backups: without it they cannot be read."""
     git_revision: str = ""
     """Reported by /health/version; read from git when empty."""
 
@@ -126,6 +134,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def proxy_dir(self) -> Path:
         return self.run_dir / "proxy"
+
+    @property
+    def backup_key(self) -> Path:
+        return Path(self.backup_key_file).resolve() if self.backup_key_file else self.var / "secrets" / "backup_key"
 
     @property
     def media(self) -> Path:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from reelgate.contract import stack as contract
+from reelgate.platform.backup import pgbackrest
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import (
     COLORS,
@@ -175,7 +176,9 @@ serverurl=unix://{run / "supervisor.sock"}
             f"{pg_bin() / 'postgres'} -D {pg_data} -c listen_addresses=127.0.0.1 "
             f"-c port={settings.port('postgres')} -c unix_socket_directories='' -c max_connections=200 "
             # pg_stat_statements: per-query statistics for operators (and `bench db`).
-            "-c fsync=on -c log_min_messages=warning -c shared_preload_libraries=pg_stat_statements",
+            "-c fsync=on -c log_min_messages=warning -c shared_preload_libraries=pg_stat_statements"
+            # backups on: every WAL segment archived to pgBackRest's repository (docs/operations.md)
+            + (f" {pgbackrest.postgres_flags(settings)}" if settings.backup_dir else ""),
             # SIGINT is PostgreSQL's "fast" shutdown: active transactions roll back, nothing is lost.
             f"{pg_user}stopsignal=INT\nstopwaitsecs=30",
             priority=10,

@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import psutil
 
+from reelgate.platform.backup import pgbackrest
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.configs import haproxy_config, supervisor_config, write_nginx_files
 from reelgate.platform.stack.paths import (
@@ -77,6 +78,8 @@ def _prepare(settings: Settings) -> Path:
             point_color(settings, color, Path(sys.prefix))
     pg_data = pg_data_dir(settings)
     init_postgres(settings, pg_data)
+    if settings.backup_dir:
+        pgbackrest.write_config(settings)
     live = live_color(settings)
     (settings.var / "haproxy.cfg").write_text(haproxy_config(settings, live))
     write_nginx_files(settings, live)
@@ -107,6 +110,9 @@ def up(settings: Settings, progress: Callable[[str], None] = lambda _m: None) ->
     wait_until(lambda: pg_accepting(settings), 30, "PostgreSQL to accept connections")
     wait_until(lambda: _valkey_ping(settings), 15, "Valkey to answer PING")
     ensure_database(settings)
+    if settings.backup_dir:
+        progress(f"archiving the database's WAL to {pgbackrest.repository(settings)}")
+        pgbackrest.run(settings, "stanza-create")
     progress("applying migrations")
     from reelgate.platform.infra.migrate import upgrade
 

@@ -1,0 +1,66 @@
+"""Media and secrets backups with restic (Debian's `restic`): deduplicated, encrypted with the backup key, and
+checked by `restic check`. Two repositories: `media` (the media folder; its files are immutable, so each
+snapshot adds only what is new) and `secrets` (the session key and database passwords), kept apart from the
+data so a restore onto a new machine can get them back with the key alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from reelgate.platform.settings import Settings
+from reelgate.platform.stack.paths import StackError
+
+KEEP = ("--keep-last", "48", "--keep-daily", "14", "--keep-weekly", "8")
+"""Retention of each repository's snapshots (`backup run` forgets the rest)."""
+
+
+def repository(settings: Settings, name: str) -> Path:
+    return Path(settings.backup_dir).resolve() / name
+
+
+def key(settings: Settings) -> Path:
+    """The backup key, made on first use (0600); a copy must be kept apart from the backups."""
+    path = settings.backup_key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def run(settings: Settings, name: str, *args: str, timeout: float = 3600) -> str:
+    """One restic command on repository `name`; its output, or a StackError with its last words."""
+    env = {
+        **os.environ,
+        "RESTIC_REPOSITORY": str(repository(settings, name)),
+        "RESTIC_PASSWORD_FILE": str(key(settings)),
+        "RESTIC_CACHE_DIR": str(settings.var / "cache" / "restic"),
+    }
+    try:
+        done = subprocess.run(["restic", "--quiet", *args], capture_output=True, text=True, env=env,
+                              timeout=timeout, check=False)  # fmt: skip
+    except FileNotFoundError:
+        raise StackError("restic is not installed (apt-get install restic; scripts/bootstrap does)") from None
+    except subprocess.TimeoutExpired:
+        raise StackError(f"restic {args[0]} on {name} took longer than {timeout:g} s") from None
+    if done.returncode != 0:
+        words = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
+        raise StackError(f"restic {args[0]} on {name} failed ({done.returncode}): {' | '.join(words)}")
+    return done.stdout
+
+
+def ensure(settings: Settings, name: str) -> None:
+    if not (repository(settings, name) / "config").exists():
+        run(settings, name, "init")
+
+
+def snapshots(settings: Settings, name: str) -> list[dict[str, Any]]:
+    if not (repository(settings, name) / "config").exists():
+        return []
+    found: list[dict[str, Any]] = json.loads(run(settings, name, "snapshots", "--json") or "[]")
+    return sorted(found, key=lambda s: str(s["time"]))
