@@ -33,6 +33,8 @@ class BackupRun(msgspec.Struct, kw_only=True):
     secrets_snapshot: str
     seconds: float
     finished_at: datetime
+    finished_at_epoch: float
+    """The same, for the metrics (`reelgate_backup_last_success_timestamp_seconds`)."""
 
 
 class Restored(msgspec.Struct, kw_only=True):
@@ -76,7 +78,7 @@ def run(settings: Settings) -> BackupRun:
     done = BackupRun(
         database=newest["label"], database_type=kind, media_snapshot=snapshot["media"],
         secrets_snapshot=snapshot["secrets"], seconds=round(time.monotonic() - started, 2),
-        finished_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC), finished_at_epoch=time.time(),
     )  # fmt: skip
     status = settings.var / "backup" / "last.json"
     status.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -27,6 +29,7 @@ from reelgate.platform.stack.paths import pg_data_dir
 from tests.integration.stack import Stack, running_stack
 from tests.integration.videos import upload, wait_final
 from tests.media import make_clip
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 TABLES = ("tenants", "api_keys", "videos", "renditions", "audit_events")
@@ -88,6 +91,20 @@ def test_the_drill_restores_a_lost_database_and_media_within_the_rpo_and_rto(tmp
             assert wait_final(api, made.json())["status"] == "ready"
         backed = stack.cli("backup", "run")
         assert "database full backup" in backed.stdout, backed.stdout
+
+        def gauges() -> dict[str, float] | None:
+            text = httpx.get(f"{stack.router}/metrics", timeout=10).text
+            found = {
+                m.group(1): float(m.group(2)) for m in re.finditer(r"^(reelgate_(?:backup|wal)_\w+) (\S+)$", text, re.M)
+            }
+            wanted = ("reelgate_backup_last_success_timestamp_seconds", "reelgate_wal_last_archived_timestamp_seconds")
+            return found if all(found.get(name, 0) > 0 for name in wanted) else None
+
+        seen = wait_for(gauges, 30, "the backup gauges on /metrics")
+        assert (
+            seen["reelgate_wal_archive_failing"] == 0
+            and time.time() - seen["reelgate_backup_last_success_timestamp_seconds"] < 120
+        )
         before = manifest(stack)
         assert before["videos"] and before["renditions"] and before["media"]
 
