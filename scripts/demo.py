@@ -6,12 +6,15 @@
    `scripts/demo-patches/slow-api.patch` (the API gets slow; `read-latency` blocks it) and
    `scripts/demo-patches/lower-quality.patch` (x264 at CRF 32 instead of 23: smaller files, a worse
    picture; `video-quality` blocks it). The live color serves throughout (the router is polled).
+4. Back the stack up (backups are on in the demo: WAL archived continuously, a base backup, media and secrets
+   snapshots) and verify the backups.
 
 Prints each decision and the HTML report's path. Exits non-zero if any release ends otherwise.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from reelgate.platform.settings import get_settings
+from reelgate.platform.stack.paths import pg_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 REELGATE = str(Path(sys.executable).parent / "reelgate")
@@ -156,6 +160,8 @@ def patched_branch(patch: str, message: str) -> str:
 
 def main() -> None:
     settings = get_settings()
+    if not settings.backup_dir:  # on in the demo; beside the database's folder, where PostgreSQL may write
+        os.environ["REELGATE_BACKUP_DIR"] = str(pg_data_dir(settings).parent / "backups")
     print(run(REELGATE, "stack", "up").stdout, end="")
     router = f"http://127.0.0.1:{settings.port('router')}"
     key_file = seed_video(router)
@@ -192,8 +198,13 @@ def main() -> None:
     print(f"accessibility:     {axe} on HEAD's pages (axe in headless Chromium; warnings are 'needs review')")
     print(f"video quality:     {good_gates.get('video-quality', 'did not run')} on HEAD (VMAF against live)")
     print(f"web pages:         {router}/sign-in with the API key in {key_file.relative_to(ROOT)}")
+    backed = run(REELGATE, "backup", "run", check=False)
+    verified = run(REELGATE, "backup", "verify", check=False)
+    print(f"backups:           {(backed.stdout or backed.stderr).strip()}; verify: "
+          f"{'; '.join((verified.stdout or verified.stderr).split(chr(10))).strip()}")  # fmt: skip
     as_expected = all(went for _, went in blocked.values())
-    if good_code != 0 or not as_expected or watch.failed or axe not in ("pass", "warn"):
+    backups_ok = backed.returncode == 0 and verified.returncode == 0
+    if good_code != 0 or not as_expected or watch.failed or axe not in ("pass", "warn") or not backups_ok:
         sys.exit(1)
 
 
