@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from reelgate.platform.backup.tool import run_tool
 from reelgate.platform.settings import Settings
-from reelgate.platform.stack.paths import StackError, pg_data_dir, run_as_postgres
+from reelgate.platform.stack.paths import pg_data_dir, run_as_postgres
 
 STANZA = "reelgate"
 RETENTION_FULL = 2
@@ -83,16 +83,7 @@ def run(settings: Settings, *args: str, timeout: float = 3600) -> str:
     command = ["pgbackrest", f"--config={config_path(settings)}", f"--stanza={STANZA}", *args]
     if run_as_postgres():
         command = ["runuser", "-u", "postgres", "--", *command]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise StackError("pgbackrest is not installed (apt-get install pgbackrest; scripts/bootstrap does)") from None
-    except subprocess.TimeoutExpired:
-        raise StackError(f"pgbackrest {args[-1]} took longer than {timeout:g} s") from None
-    if done.returncode != 0:
-        words = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
-        raise StackError(f"pgbackrest {args[-1]} failed ({done.returncode}): {' | '.join(words)}")
-    return done.stdout
+    return run_tool(command, env, timeout, f"pgbackrest {args[-1]}", "pgbackrest")
 
 
 def info(settings: Settings) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from reelgate.platform.backup.tool import run_tool
 from reelgate.platform.settings import Settings
-from reelgate.platform.stack.paths import StackError
 
 KEEP = ("--keep-last", "48", "--keep-daily", "14", "--keep-weekly", "8")
 """Retention of each repository's snapshots (`backup run` forgets the rest)."""
@@ -41,17 +40,7 @@ def run(settings: Settings, name: str, *args: str, timeout: float = 3600) -> str
         "RESTIC_PASSWORD_FILE": str(key(settings)),
         "RESTIC_CACHE_DIR": str(settings.var / "cache" / "restic"),
     }
-    try:
-        done = subprocess.run(["restic", "--quiet", *args], capture_output=True, text=True, env=env,
-                              timeout=timeout, check=False)  # fmt: skip
-    except FileNotFoundError:
-        raise StackError("restic is not installed (apt-get install restic; scripts/bootstrap does)") from None
-    except subprocess.TimeoutExpired:
-        raise StackError(f"restic {args[0]} on {name} took longer than {timeout:g} s") from None
-    if done.returncode != 0:
-        words = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
-        raise StackError(f"restic {args[0]} on {name} failed ({done.returncode}): {' | '.join(words)}")
-    return done.stdout
+    return run_tool(["restic", "--quiet", *args], env, timeout, f"restic {args[0]} on {name}", "restic")
 
 
 def ensure(settings: Settings, name: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from reelgate.platform import backup
 from reelgate.platform.backup import pgbackrest
+from reelgate.platform.backup.tool import run_tool
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import StackError
 
@@ -54,3 +55,10 @@ def test_a_restore_is_refused_before_anything_stops(tmp_path: Path, monkeypatch:
         backup.restore(settings, datetime(2020, 1, 1, tzinfo=UTC), _never, _never)
     with pytest.raises(StackError, match=r"made by reelgate 0\.0\.1, this is reelgate .*restore with reelgate 0\.0\.1"):
         backup.restore(settings, None, _never, _never)
+
+
+def test_a_missing_or_failing_tool_is_one_clear_sentence() -> None:
+    with pytest.raises(StackError, match=r"reelgate-no-such-tool is not installed \(apt-get install"):
+        run_tool(["reelgate-no-such-tool"], {}, 5, "x", "reelgate-no-such-tool")
+    with pytest.raises(StackError, match=r"restic check on media failed \(3\): one \| two"):
+        run_tool(["sh", "-c", "echo one >&2; echo two >&2; exit 3"], {}, 5, "restic check on media", "sh")
