@@ -22,7 +22,7 @@ from reelgate.gates.service import live
 from reelgate.gates.service.accounts import Person
 from reelgate.gates.service.engine import GateService, Refused
 from reelgate.gates.service.live import Parts, Version, fingerprint, hashed
-from reelgate.gates.service.web import artefact, file_link, page, reader, records, render
+from reelgate.gates.service.web import artefact, chart, file_link, page, reader, records, render
 from reelgate.gates.store import FINAL, TRANSITIONS, Release, StoreError
 
 PARTS = ("facts", "actions", "gates", "watch", "timeline")
@@ -68,7 +68,7 @@ def gate_lines(progress: list[dict[str, Any]], results: list[GateResult], now: d
     for line in lines:
         if line.result is not None:
             line.links = [(a.rsplit("/", 1)[-1], file_link(folder, a, prefix) or "") for a in line.result.artifacts]
-            line.charts = Markup(latency_chart(line.result) + series_chart(line.result))
+            line.charts = chart(latency_chart(line.result) + series_chart(line.result))
     return lines
 
 
@@ -100,9 +100,9 @@ async def context(state: State, release_id: str, person: Person) -> dict[str, An
         "gates": gate_lines(progress, results, now, prefix, folder),
         "failing": [(r.gate, c.name) for r in results for c in r.checks if c.verdict == "fail"],
         "samples": [e for e in timeline if e.detail is not None and e.kind.startswith("watch-")],
-        "watch_chart": Markup(watch_chart([e.detail for e in timeline if e.detail and e.kind.startswith("watch-")])),
+        "watch_chart": chart(watch_chart([e.detail for e in timeline if e.detail and e.kind.startswith("watch-")])),
         "timeline": timeline,
-        "timeline_chart": Markup(timeline_chart(results, timeline)),
+        "timeline_chart": chart(timeline_chart(results, timeline)),
         "may_roll_back": switched is not None and switched.id == release_id and switched.state == "promoted",
         "report": f"{prefix}/files/reports/report.html" if report.is_file() else None,
         "prefix": prefix,

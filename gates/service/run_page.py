@@ -11,14 +11,13 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.response import File
-from markupsafe import Markup
 
 from reelgate.gates.charts import timeline_chart
 from reelgate.gates.model import GateResult
 from reelgate.gates.service.engine import GateService, Refused
 from reelgate.gates.service.release_page import gate_lines
 from reelgate.gates.service.runs import RunRequest
-from reelgate.gates.service.web import artefact, page, reader
+from reelgate.gates.service.web import artefact, chart, page, reader
 
 PATH = "/dashboard/runs/{namespace:str}/{name:str}/{revision:str}"
 
@@ -53,7 +52,7 @@ async def run_page(
         run=row,
         seconds_so_far=((row["finished_at"] or datetime.now(UTC)) - row["created_at"]).total_seconds(),
         gates=gate_lines([], results, datetime.now(UTC), prefix, folder),
-        timeline_chart=Markup(timeline_chart(results, [])),
+        timeline_chart=chart(timeline_chart(results, [])),
         report=f"{prefix}/files/reports/report.html" if report.is_file() else None,
     )
 

@@ -4,7 +4,9 @@ killed and its data folder and the media deleted. `reelgate restore --to latest`
 the drill measures RPO (the disaster's time minus the newest canary restored) and RTO (from the restore's
 start to the API healthy and a new upload ready), and checks every table's rows and every media file's
 checksum against a manifest taken before the disaster. Then a restore to a point in time shows the canaries
-as they were at that time. The figures are printed and written to `backup-drill.json` in the test's folder."""
+as they were at that time, and a restore to the moment before a destructive migration (a table dropped, a
+column dropped) shows the data as it was. The figures are printed and written to `backup-drill.json` in the
+test's folder."""
 
 from __future__ import annotations
 
@@ -138,6 +140,18 @@ def test_the_drill_restores_a_lost_database_and_media_within_the_rpo_and_rto(tmp
         expected = [at for at in rows if at <= when]
         stack.cli("restore", "--to", when.isoformat(), "--yes")
         assert canaries(stack) == expected
+
+        # a bad release's destructive migration, undone by a restore to the moment before it
+        good = manifest(stack)
+        time.sleep(1)
+        before_bad = datetime.now(UTC)
+        time.sleep(1)
+        with psycopg.connect(stack.settings.db_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE renditions CASCADE")
+            conn.execute("ALTER TABLE videos DROP COLUMN title")
+        time.sleep(12)  # archive_timeout_s: the WAL up to the migration reaches the archive
+        stack.cli("restore", "--to", before_bad.isoformat(), "--yes")
+        assert manifest(stack) == good
 
     shutil.rmtree(backups, ignore_errors=True)
     figures = {"rpo_s": round(rpo, 2), "rto_s": round(rto, 2), "canaries": len(rows), "archive_timeout_s": 10,

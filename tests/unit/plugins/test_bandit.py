@@ -80,3 +80,16 @@ def test_sarif_locations_carry_the_line() -> None:
         "physicalLocation": {"artifactLocation": {"uri": "app/risky.py"}, "region": {"startLine": 5}}
     }
     assert location("http://t:8080/x") == {"physicalLocation": {"artifactLocation": {"uri": "http://t:8080/x"}}}
+
+
+def test_reelgates_own_source_passes_the_shipped_policys_bandit_gate(tmp_path: Path) -> None:
+    """The `static-security` gate of the default policy, as a release runs it on this checkout: a new finding
+    (one the baseline does not accept with a reason) would block every release of reelgate itself."""
+    root = Path(__file__).resolve().parents[3]
+    ctx = GateContext(
+        gate_id="static-security", target="http://unused", config=BanditConfig(baseline="bandit-baseline.yaml"),
+        workdir=tmp_path, source_dir=root,
+    )  # fmt: skip
+    result = asyncio.run(BanditGate().run(ctx))
+    blocking = [f"{f.rule_id} {f.location}" for f in result.findings if f.verdict == "fail"]
+    assert result.verdict != "error" and not blocking, (result.reason, blocking)
