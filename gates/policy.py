@@ -167,6 +167,8 @@ class LoadedPolicy(msgspec.Struct):
     configs: dict[str, Any]
     """Each gate id's decoded Config."""
     source: str
+    text: str = ""
+    """The policy file's text as it was loaded (a release keeps it, for the dashboard's compare view)."""
     router_config: Any = None
     deployer_config: Any = None
     notifier_configs: list[Any] = []
@@ -238,7 +240,7 @@ def parse_policy(
             if problem:
                 line, col = position(tree, f"{here}.checks[{j}]")
                 raise PolicyError(file, line, col, problem)
-    loaded = LoadedPolicy(policy=policy, configs=configs, source=file)
+    loaded = LoadedPolicy(policy=policy, configs=configs, source=file, text=text)
     for kind, table in (("router", routers), ("deployer", deployers)):
         if table is None:
             continue

@@ -89,9 +89,8 @@ class ReleaseManager:
             self.say(f"the router sends traffic to {seen}, the records say {live}; trusting the router")
             live = seen
         release_id = new_release_id()
-        text = Path(loaded.source).read_text() if Path(loaded.source).is_file() else None
         release = self.store.create(
-            release_id, candidate, loaded.policy.name, loaded.source, live, other(live), policy_text=text
+            release_id, candidate, loaded.policy.name, loaded.source, live, other(live), policy_text=loaded.text
         )
         if not self.store.hold_runner_lock(release_id):
             raise StoreError(f"could not take the runner lock of {release_id}")
