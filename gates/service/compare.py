@@ -3,9 +3,7 @@ them, the policy's changes, and every check of both side by side with the differ
 
 from __future__ import annotations
 
-import asyncio
 import difflib
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
 
+from reelgate.gates.api import ToolNotFound, run_tool
 from reelgate.gates.model import GateResult
 from reelgate.gates.service.engine import GateService, Refused
 from reelgate.gates.service.web import page, reader, records
@@ -54,22 +53,23 @@ def side_by_side(this: list[GateResult], other: list[GateResult]) -> list[Row]:
     return list(rows.values())
 
 
-def commits(repo: Path, older: str | None, newer: str | None) -> tuple[list[str], str]:
+async def commits(repo: Path, older: str | None, newer: str | None) -> tuple[list[str], str]:
     """`git log --oneline older..newer` in the repository (at most MAX_COMMITS), or why there are none."""
     if not older or not newer:
         return [], "a commit is not recorded for one of the two releases"
     if older == newer:
         return [], "both releases are the same commit"
     try:
-        run = subprocess.run(
+        run = await run_tool(
             ["git", "log", "--oneline", "--no-decorate", f"-{MAX_COMMITS}", f"{older}..{newer}"],
-            cwd=repo, capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return [], f"git could not be asked: {exc}"
-    if run.returncode != 0:
-        return [], f"git does not know both commits here: {run.stderr.strip()[:200]}"
-    lines = run.stdout.splitlines()
+            cwd=repo,
+            kill_after=30,
+        )
+    except ToolNotFound:
+        return [], "git is not installed here"
+    if run.exit_code != 0:
+        return [], f"git does not know both commits here: {run.tail(2)[:200]}"
+    lines = run.stdout.decode(errors="replace").splitlines()
     return lines, "" if lines else f"no commit of {newer[:12]} is newer than {older[:12]} (a rollback to it?)"
 
 
@@ -99,7 +99,7 @@ async def compare(release_id: str, request: Request[Any, Any, Any], state: State
     if other is None:
         return page("compare.html", person=person, this=this, other=None, rows=[])
     service: GateService = state.service
-    found, why = await asyncio.to_thread(commits, service.ctx.home, other.commit_sha, this.commit_sha)
+    found, why = await commits(service.ctx.home, other.commit_sha, this.commit_sha)
     diff, same = policy_diff(this, other)
     rows = side_by_side(await calls.call("results", this.id), await calls.call("results", other.id))
     return page(

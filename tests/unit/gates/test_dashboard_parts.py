@@ -4,6 +4,7 @@ version moves, the last one final, a poll's 204)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -81,11 +82,11 @@ def test_commits_between_two_releases_from_git(tmp_path: Path) -> None:
     for n in range(3):
         git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", f"change {n}")
         shas.append(git("rev-parse", "HEAD"))
-    found, why = commits(tmp_path, shas[0], shas[2])
+    found, why = asyncio.run(commits(tmp_path, shas[0], shas[2]))
     assert [line.split(" ", 1)[1] for line in found] == ["change 2", "change 1"] and why == ""
-    assert commits(tmp_path, shas[2], shas[0])[1].startswith("no commit of")
-    assert "does not know" in commits(tmp_path, "0" * 40, shas[0])[1]
-    assert commits(tmp_path, None, shas[0]) == ([], "a commit is not recorded for one of the two releases")
+    assert asyncio.run(commits(tmp_path, shas[2], shas[0]))[1].startswith("no commit of")
+    assert "does not know" in asyncio.run(commits(tmp_path, "0" * 40, shas[0]))[1]
+    assert asyncio.run(commits(tmp_path, None, shas[0])) == ([], "a commit is not recorded for one of the two releases")
 
 
 def test_the_watch_chart_marks_a_failed_sample() -> None:
