@@ -90,14 +90,21 @@ async def health(state: State) -> dict[str, Any]:
     return {"status": "ok", "policy": service.loaded.policy.name, "time": datetime.now(UTC).isoformat()}
 
 
-def refused(request: Request[Any, Any, Any], exc: Refused) -> Response[Any]:
-    """A refusal in words: plain text for Flagger (its event shows the body), JSON for the rest."""
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
-    if request.url.path.startswith("/dashboard"):  # a page, in words a person reads
-        return web.page("error.html", exc.status, message=exc.message, person=None)
+def _answer(request: Request[Any, Any, Any], status: int, message: str, headers: dict[str, str] | None = None,
+            extra: Any = None) -> Response[Any]:  # fmt: skip
+    """A refusal in the words its reader reads: a page for a person on the dashboard, plain text for Flagger
+    (its event shows the body), JSON for the rest."""
+    if request.url.path.startswith("/dashboard"):
+        return web.page("error.html", status, message=message, person=None)
     if request.url.path.startswith("/v1/flagger/"):
-        return Response(exc.message, status_code=exc.status, media_type="text/plain", headers=headers)
-    return Response({"status_code": exc.status, "detail": exc.message}, status_code=exc.status, headers=headers)
+        return Response(message, status_code=status, media_type="text/plain", headers=headers)
+    body = {"status_code": status, "detail": message} | ({"extra": extra} if extra else {})
+    return Response(body, status_code=status, headers=headers)
+
+
+def refused(request: Request[Any, Any, Any], exc: Refused) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    return _answer(request, exc.status, exc.message, headers)
 
 
 def sign_in_first(_request: Request[Any, Any, Any], _exc: web.SignInFirst) -> Response[Any]:
@@ -107,10 +114,9 @@ def sign_in_first(_request: Request[Any, Any, Any], _exc: web.SignInFirst) -> Re
 def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything else: its HTTP status if it has one, a sentence without a stack trace if not."""
     if isinstance(exc, HTTPException):  # Litestar's own: a 400 with what was wrong, a 404, a 405
-        body = {"status_code": exc.status_code, "detail": exc.detail} | ({"extra": exc.extra} if exc.extra else {})
-        return Response(body, status_code=exc.status_code)
+        return _answer(request, exc.status_code, exc.detail, extra=exc.extra)
     log.error("unexpected error on %s", request.url.path, exc_info=exc)
-    return Response({"status_code": 500, "detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+    return _answer(request, 500, f"internal error: {type(exc).__name__}")
 
 
 def create_app(service: GateService) -> Litestar:
@@ -130,7 +136,7 @@ def create_app(service: GateService) -> Litestar:
 
     return Litestar(
         route_handlers=[create_run, put_run, read_run, read_report, flagger_hook, metrics, health, *dashboard.ROUTES],
-        state=State({"service": service}),
+        state=State({"service": service, **web.state_for(service)}),
         lifespan=[lifespan],
         exception_handlers={Refused: refused, web.SignInFirst: sign_in_first, Exception: unexpected},
     )

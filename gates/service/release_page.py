@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -45,7 +46,7 @@ class GateLine(msgspec.Struct, kw_only=True):
 
 
 def gate_lines(progress: list[dict[str, Any]], results: list[GateResult], now: datetime, prefix: str,
-               folder: Any) -> list[GateLine]:  # fmt: skip
+               folder: Path) -> list[GateLine]:  # fmt: skip
     """The planned gates in the policy's order with their results; a result without a plan (a release from
     before plans were kept) at the end of its phase."""
     done = {(r.phase, r.gate): r for r in results}
@@ -72,7 +73,7 @@ def gate_lines(progress: list[dict[str, Any]], results: list[GateResult], now: d
     return lines
 
 
-def release_folder(state: State, release_id: str) -> Any:
+def release_folder(state: State, release_id: str) -> Path:
     service: GateService = state.service
     return contract.release_dir(service.ctx.var, release_id)
 
@@ -92,6 +93,7 @@ async def context(state: State, release_id: str, person: Person) -> dict[str, An
     prefix = f"/dashboard/releases/{release_id}"
     now = datetime.now(UTC)
     report = folder / "reports" / "report.html"
+    samples = [e for e in timeline if e.detail is not None and e.kind.startswith("watch-")]
     return {
         "person": person,
         "release": release,
@@ -99,8 +101,8 @@ async def context(state: State, release_id: str, person: Person) -> dict[str, An
         "ended": not TRANSITIONS[release.state],
         "gates": gate_lines(progress, results, now, prefix, folder),
         "failing": [(r.gate, c.name) for r in results for c in r.checks if c.verdict == "fail"],
-        "samples": [e for e in timeline if e.detail is not None and e.kind.startswith("watch-")],
-        "watch_chart": chart(watch_chart([e.detail for e in timeline if e.detail and e.kind.startswith("watch-")])),
+        "samples": samples,
+        "watch_chart": chart(watch_chart([e.detail for e in samples if e.detail is not None])),
         "timeline": timeline,
         "timeline_chart": chart(timeline_chart(results, timeline)),
         "may_roll_back": switched is not None and switched.id == release_id and switched.state == "promoted",

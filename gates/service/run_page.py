@@ -16,7 +16,7 @@ from reelgate.gates.charts import timeline_chart
 from reelgate.gates.model import GateResult
 from reelgate.gates.service.engine import GateService, Refused
 from reelgate.gates.service.release_page import gate_lines
-from reelgate.gates.service.runs import RunRequest
+from reelgate.gates.service.runs import Key
 from reelgate.gates.service.web import artefact, chart, page, reader
 
 PATH = "/dashboard/runs/{namespace:str}/{name:str}/{revision:str}"
@@ -24,8 +24,7 @@ PATH = "/dashboard/runs/{namespace:str}/{name:str}/{revision:str}"
 
 async def _run(state: State, namespace: str, name: str, revision: str) -> dict[str, Any]:
     try:  # the key names the run's folder: only what a request could have made it
-        msgspec.convert({"namespace": namespace, "name": name, "revision": revision,
-                         "candidate_url": "http://x"}, RunRequest)  # fmt: skip
+        msgspec.convert((namespace, name, revision), tuple[Key, Key, Key])
     except msgspec.ValidationError:
         raise Refused(404, f"no run of {namespace}/{name} at {revision}") from None
     service: GateService = state.service

@@ -101,17 +101,17 @@ class Records:
         return await asyncio.to_thread(self._call, name, *args, **kwargs)
 
 
+def state_for(service: GateService) -> dict[str, Any]:
+    """What the pages keep in the app's state beside the service: its sessions and the engine's records."""
+    return {"sessions": Sessions(service.pool), "records": Records(str(service.pool.conninfo))}
+
+
 def sessions(state: State) -> Sessions:
-    service: GateService = state.service
-    if "sessions" not in state:
-        state.sessions = Sessions(service.pool)
-        state.records = Records(str(service.pool.conninfo))
     found: Sessions = state.sessions
     return found
 
 
 def records(state: State) -> Records:
-    sessions(state)
     found: Records = state.records
     return found
 
