@@ -140,6 +140,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return Path(self.backup_key_file).resolve() if self.backup_key_file else self.var / "secrets" / "backup_key"
 
     @property
+    def backup_status(self) -> Path:
+        """The last good `backup run` (JSON), which the metrics read."""
+        return self.var / "backup" / "last.json"
+
+    @property
     def media(self) -> Path:
         return Path(self.media_dir).resolve() if self.media_dir else self.var / "media"
 

@@ -12,7 +12,6 @@ import shutil
 import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -80,9 +79,8 @@ def run(settings: Settings) -> BackupRun:
         secrets_snapshot=snapshot["secrets"], seconds=round(time.monotonic() - started, 2),
         finished_at=datetime.now(UTC), finished_at_epoch=time.time(),
     )  # fmt: skip
-    status = settings.var / "backup" / "last.json"
-    status.parent.mkdir(parents=True, exist_ok=True)
-    status.write_bytes(msgspec.json.encode(done))
+    settings.backup_status.parent.mkdir(parents=True, exist_ok=True)
+    settings.backup_status.write_bytes(msgspec.json.encode(done))
     return done
 
 
@@ -162,8 +160,3 @@ def restore(settings: Settings, to: datetime | None, stop: Any, start: Any) -> R
         to=to.isoformat() if to else "latest", database_backup=backups[-1]["label"],
         media_snapshot=media["short_id"] if media else "none", seconds=round(time.monotonic() - started, 2),
     )  # fmt: skip
-
-
-def last_run(settings: Settings) -> BackupRun | None:
-    path = Path(settings.var / "backup" / "last.json")
-    return msgspec.json.decode(path.read_bytes(), type=BackupRun) if path.exists() else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from reelgate.platform.backup.tool import run_tool
 from reelgate.platform.settings import Settings
+from reelgate.platform.stack.paths import StackError
 
 KEEP = ("--keep-last", "48", "--keep-daily", "14", "--keep-weekly", "8")
 """Retention of each repository's snapshots (`backup run` forgets the rest)."""
@@ -22,22 +23,26 @@ def repository(settings: Settings, name: str) -> Path:
     return Path(settings.backup_dir).resolve() / name
 
 
-def key(settings: Settings) -> Path:
-    """The backup key, made on first use (0600); a copy must be kept apart from the backups."""
+def make_key(settings: Settings) -> None:
+    """The backup key for new repositories (0600), unless there is one; a copy must be kept apart from them."""
     path = settings.backup_key
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_text(secrets.token_urlsafe(32) + "\n")
         path.chmod(0o600)
-    return path
 
 
 def run(settings: Settings, name: str, *args: str, timeout: float = 3600) -> str:
     """One restic command on repository `name`; its output, or a StackError with its last words."""
+    if not settings.backup_key.exists():
+        raise StackError(
+            f"the backup key {settings.backup_key} is missing: put back the copy kept apart from the backups "
+            "(or point backup_key_file at it); without it they cannot be read"
+        )
     env = {
         **os.environ,
         "RESTIC_REPOSITORY": str(repository(settings, name)),
-        "RESTIC_PASSWORD_FILE": str(key(settings)),
+        "RESTIC_PASSWORD_FILE": str(settings.backup_key),
         "RESTIC_CACHE_DIR": str(settings.var / "cache" / "restic"),
     }
     return run_tool(["restic", "--quiet", *args], env, timeout, f"restic {args[0]} on {name}", "restic")
@@ -45,6 +50,7 @@ def run(settings: Settings, name: str, *args: str, timeout: float = 3600) -> str
 
 def ensure(settings: Settings, name: str) -> None:
     if not (repository(settings, name) / "config").exists():
+        make_key(settings)
         run(settings, name, "init")
 
 

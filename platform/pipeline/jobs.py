@@ -319,7 +319,7 @@ async def run_worker(color: str) -> None:
     )
     try:
         await pool.open(wait=True, timeout=30)
-        backups = settings.var / "backup" / "last.json" if settings.backup_dir else None
+        backups = settings.backup_status if settings.backup_dir else None
         depth = asyncio.create_task(watch_queue_depth(pool, backups))
         async with app.open_async(pool):
             await app.run_worker_async(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reelgate.platform import backup
-from reelgate.platform.backup import pgbackrest
+from reelgate.platform.backup import pgbackrest, restic
 from reelgate.platform.backup.tool import run_tool
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import StackError
@@ -62,3 +62,12 @@ def test_a_missing_or_failing_tool_is_one_clear_sentence() -> None:
         run_tool(["reelgate-no-such-tool"], {}, 5, "x", "reelgate-no-such-tool")
     with pytest.raises(StackError, match=r"restic check on media failed \(3\): one \| two"):
         run_tool(["sh", "-c", "echo one >&2; echo two >&2; exit 3"], {}, 5, "restic check on media", "sh")
+
+
+def test_a_missing_backup_key_is_named_and_never_replaced_by_a_new_one(tmp_path: Path) -> None:
+    """A new machine without the key: reading the backups says which file to put back; it does not make a
+    new key (which would read nothing)."""
+    settings = _settings(tmp_path, backup_dir=str(tmp_path / "b"), backup_key_file=str(tmp_path / "kept" / "key"))
+    with pytest.raises(StackError, match=r"the backup key .*kept/key is missing: put back the copy"):
+        restic.run(settings, "media", "snapshots", "--json")
+    assert not (tmp_path / "kept" / "key").exists()
