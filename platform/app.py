@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool=pool,
             kv=kv,
             cache=cache,
-            media=MediaStore(settings.media),
+            media=MediaStore(settings.media, settings.media_grace),
             key_cache=KeyCache(),
             egress=egress,
         )

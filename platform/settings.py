@@ -107,6 +107,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     backup_key_file: str = ""
     """restic's password, which encrypts the media and secrets backups. Empty: `var/secrets/backup_key`,
     made on first use. Keep a copy apart from the backups: without it they cannot be read."""
+    media_grace_s: int = -1
+    """How long a deleted video's files stay in the media store's `trash/` before they are collected, so
+    a database restored to before the deletion still finds them. -1: a day when backups are on
+    (`backup_dir`), else 0 (deleted at once)."""
     git_revision: str = ""
     """Reported by /health/version; read from git when empty."""
 
@@ -143,6 +147,17 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def backup_status(self) -> Path:
         """The last good `backup run` (JSON), which the metrics read."""
         return self.var / "backup" / "last.json"
+
+    @property
+    def media_status(self) -> Path:
+        """The last good media snapshot (either kind of `backup run`), which the metrics read."""
+        return self.var / "backup" / "media.json"
+
+    @property
+    def media_grace(self) -> int:
+        if self.media_grace_s >= 0:
+            return self.media_grace_s
+        return 86400 if self.backup_dir else 0
 
     @property
     def media(self) -> Path:

@@ -3,20 +3,25 @@ archiving, base backups, point-in-time restore), media and secrets with restic.
 
 `run` backs everything up and checks it, `listing` says what exists, `verify` proves the repositories, and
 `restore` puts a stack back as it was at the newest archived transaction or at a time: database, media,
-secrets, then the stack is started and the queue's jobs that were in flight run again (their worker's
-heartbeat is stale, so the stalled-job check retries them)."""
+secrets, then the stack is started, the database and the media store are made to agree (media_check.py),
+and the queue's jobs that were in flight run again (their worker's heartbeat is stale, so the stalled-job
+check retries them)."""
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from reelgate.platform.backup import pgbackrest, restic
+from reelgate.platform.backup import media_check, pgbackrest, restic
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import StackError, pg_data_dir, run_as_postgres
 
@@ -43,6 +48,7 @@ class Restored(msgspec.Struct, kw_only=True):
     media_snapshot: str
     seconds: float
     """From the start of the restore to the stack answering."""
+    media: media_check.MediaCheck
 
 
 def reelgate_version() -> str:
@@ -57,16 +63,38 @@ def _require(settings: Settings) -> None:
         raise StackError("backups are off: set backup_dir in reelgate.toml (or REELGATE_BACKUP_DIR) and run `stack up`")
 
 
-def run(settings: Settings) -> BackupRun:
+@contextmanager
+def _one_at_a_time(settings: Settings) -> Iterator[None]:
+    """Backup runs wait for each other (the media timer's and the daily one can meet): restic 0.14 refuses a
+    locked repository instead of waiting."""
+    folder = Path(settings.backup_dir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "reelgate.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def run(settings: Settings, media_only: bool = False) -> BackupRun:
     """A database backup (the first full, then incremental) checked with `pgbackrest check`, then a snapshot
-    of the media and of the secrets; old ones are forgotten by the retention rules."""
+    of the media and of the secrets; old ones are forgotten by the retention rules. `media_only` takes the
+    snapshots alone: between base backups the WAL archive already keeps the database current, while the
+    media are only as fresh as their newest snapshot (a timer takes one every few minutes)."""
     _require(settings)
+    with _one_at_a_time(settings):
+        return _run(settings, media_only)
+
+
+def _run(settings: Settings, media_only: bool) -> BackupRun:
     started = time.monotonic()
-    fulls = [b for b in pgbackrest.info(settings).get("backup", []) if b["type"] == "full"]
-    kind = "incr" if fulls else "full"
-    pgbackrest.run(settings, f"--type={kind}", f"--annotation=reelgate-version={reelgate_version()}", "backup")
-    pgbackrest.run(settings, "check")
-    newest = pgbackrest.info(settings)["backup"][-1]
+    backups = pgbackrest.info(settings).get("backup", [])
+    if media_only and not backups:
+        raise StackError("there is no database backup yet: run `reelgate backup run` once first")
+    kind = "none" if media_only else "incr" if any(b["type"] == "full" for b in backups) else "full"
+    if not media_only:
+        pgbackrest.run(settings, f"--type={kind}", f"--annotation=reelgate-version={reelgate_version()}", "backup")
+        pgbackrest.run(settings, "check")
+        backups = pgbackrest.info(settings)["backup"]
+    newest = backups[-1]
     snapshot = {}
     for name, paths in (("media", [settings.media]), ("secrets", [settings.var / "secrets" / n for n in SECRETS_KEPT])):
         restic.ensure(settings, name)
@@ -80,7 +108,8 @@ def run(settings: Settings) -> BackupRun:
         finished_at=datetime.now(UTC), finished_at_epoch=time.time(),
     )  # fmt: skip
     settings.backup_status.parent.mkdir(parents=True, exist_ok=True)
-    settings.backup_status.write_bytes(msgspec.json.encode(done))
+    for status in (settings.media_status, *([] if media_only else [settings.backup_status])):
+        status.write_bytes(msgspec.json.encode(done))
     return done
 
 
@@ -109,6 +138,11 @@ def verify(settings: Settings) -> list[str]:
     """pgBackRest's `verify` (every file's checksum, the archive's continuity) and `restic check` of both
     repositories; what each said."""
     _require(settings)
+    with _one_at_a_time(settings):
+        return _verify(settings)
+
+
+def _verify(settings: Settings) -> list[str]:
     said = [f"database: {pgbackrest.run(settings, 'verify').strip() or 'verified'}"]
     for name in ("media", "secrets"):
         restic.run(settings, name, "check")
@@ -116,19 +150,25 @@ def verify(settings: Settings) -> list[str]:
     return said
 
 
-def _snapshot_at(settings: Settings, name: str, to: datetime | None) -> dict[str, Any] | None:
-    """The newest snapshot taken at or before `to` (the newest of all without one)."""
-    found = restic.snapshots(settings, name)
-    if to is not None:
-        found = [s for s in found if datetime.fromisoformat(s["time"]) <= to]
-    return found[-1] if found else None
+def _media_snapshot(settings: Settings, to: datetime | None) -> dict[str, Any] | None:
+    """The first media snapshot taken at or after `to`: media files are never rewritten and a deleted one
+    waits in the trash for the grace period, so it holds every file the database referred to at `to`
+    (what is newer is collected as orphans). Without one, or for `latest`, the newest."""
+    found = restic.snapshots(settings, "media")
+    later = [s for s in found if to is not None and datetime.fromisoformat(s["time"]) >= to]
+    return later[0] if later else found[-1] if found else None
 
 
 def restore(settings: Settings, to: datetime | None, stop: Any, start: Any) -> Restored:
     """The stack as it was at `to` (None: the newest archived transaction). `stop()` and `start()` stop and
     start the stack (its lifecycle's `down` and `up`). Refused when the backup was made by another version."""
     _require(settings)
-    started = time.monotonic()
+    with _one_at_a_time(settings):
+        return _restore(settings, to, stop, start)
+
+
+def _restore(settings: Settings, to: datetime | None, stop: Any, start: Any) -> Restored:
+    started, began = time.monotonic(), time.time()
     backups = pgbackrest.info(settings).get("backup", [])
     if to is not None:
         backups = [b for b in backups if datetime.fromtimestamp(b["timestamp"]["stop"], UTC) <= to]
@@ -149,14 +189,16 @@ def restore(settings: Settings, to: datetime | None, stop: Any, start: Any) -> R
         shutil.chown(data, "postgres", "postgres")
     target = ["--type=time", f"--target={to.isoformat()}", "--target-action=promote"] if to else []
     pgbackrest.run(settings, f"--set={backups[-1]['label']}", *target, "restore")
-    secrets = _snapshot_at(settings, "secrets", None)  # the newest: a password changed since must match the roles
-    if secrets is not None:
-        restic.run(settings, "secrets", "restore", secrets["id"], "--target", "/")
-    media = _snapshot_at(settings, "media", to)
+    secrets = restic.snapshots(settings, "secrets")  # the newest: its passwords match the roles
+    if secrets:
+        restic.run(settings, "secrets", "restore", secrets[-1]["id"], "--target", "/")
+    media = _media_snapshot(settings, to)
     if media is not None:
         restic.run(settings, "media", "restore", media["id"], "--target", "/")
     start()
+    checked = media_check.reconcile(settings, older_than=began)
     return Restored(
         to=to.isoformat() if to else "latest", database_backup=backups[-1]["label"],
         media_snapshot=media["short_id"] if media else "none", seconds=round(time.monotonic() - started, 2),
+        media=checked,
     )  # fmt: skip

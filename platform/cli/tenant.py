@@ -85,7 +85,6 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
     """
     if not yes:
         click.confirm(f"Delete tenant {name!r} with all its videos and files?", abort=True)
-    import shutil
 
     import psycopg
 
@@ -101,11 +100,10 @@ def tenant_delete(name: str, yes: bool, as_json: bool) -> None:
     if deleted is None:
         raise CliFailure("no_such_tenant", f"there is no tenant named {name!r}")
     video_ids, folders = deleted
-    media = MediaStore(settings.media)
+    media = MediaStore(settings.media, settings.media_grace)
     for video_id in video_ids:
         media.remove_video_files(video_id)
-    for folder in folders:
-        shutil.rmtree(media.resolve(folder), ignore_errors=True)
+    media.discard(folders)
     emit(
         as_json,
         answers.TenantDeleted(name=name, videos=len(video_ids), rendition_sets=len(folders)),

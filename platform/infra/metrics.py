@@ -38,6 +38,11 @@ BACKUP_LAST = Gauge(
     "When the last `reelgate backup run` finished (0: never)",
     multiprocess_mode="livemax",
 )
+MEDIA_LAST = Gauge(
+    "reelgate_media_snapshot_last_success_timestamp_seconds",
+    "When the last media snapshot finished (`reelgate backup run`, with or without --media-only; 0: never)",
+    multiprocess_mode="livemax",
+)
 WAL_ARCHIVED = Gauge(
     "reelgate_wal_last_archived_timestamp_seconds",
     "When PostgreSQL last archived a WAL segment to the backup repository (0: never)",
@@ -58,6 +63,7 @@ def _last_backup(last_run: Path) -> float:
 
 async def _backup_gauges(conn: Any, last_run: Path) -> None:
     BACKUP_LAST.set(await asyncio.to_thread(_last_backup, last_run))
+    MEDIA_LAST.set(await asyncio.to_thread(_last_backup, last_run.with_name("media.json")))
     archived, failing = await (await conn.execute(ARCHIVER_SQL)).fetchone()
     WAL_ARCHIVED.set(archived)
     WAL_FAILING.set(1 if failing else 0)

@@ -101,6 +101,15 @@ async def reconcile_videos(timestamp: int) -> None:
                     )
 
 
+@app.periodic(cron="*/10 * * * *", periodic_id="collect-media")
+@app.task(name="collect_media", queue=MAINTENANCE_QUEUE, queueing_lock="collect_media", pass_context=False)
+async def collect_media(timestamp: int) -> None:
+    """Delete the media store's trash once its grace period (`media_grace_s`) has passed."""
+    gone = await asyncio.to_thread(Transcoder.current().media.collect)
+    if gone:
+        log.info("collected %s batch(es) of deleted media", gone)
+
+
 def _file_sizes(folder: Path, names: list[str]) -> dict[str, int]:
     """Each named file's size; a named folder's size is its files' added up (the HLS folder)."""
     sizes = {}
@@ -308,7 +317,7 @@ async def run_worker(color: str) -> None:
     """Run this color's worker until SIGTERM/SIGINT (procrastinate installs the handlers)."""
     settings = get_settings()
     kv = KV(settings.app_kv_url, settings.valkey_timeout_s)
-    Transcoder._current = Transcoder(kv, MediaStore(settings.media))
+    Transcoder._current = Transcoder(kv, MediaStore(settings.media, settings.media_grace))
     pool = AsyncConnectionPool(
         settings.app_db_url,
         min_size=1,

@@ -5,22 +5,31 @@ sources/<video id>               an accepted upload
 work/<video id>/attempt-<n>/     one processing attempt's outputs
 outputs/<output id>/             finished renditions and the thumbnail, shared by reference
 captions/<video id>/<lang>.vtt   caption tracks (the language tag is checked before it names a file)
+trash/<epoch>-<id>/<path>        deleted files, kept for the grace period (`media_grace_s`) so a database
+                                 restored to before the deletion finds them; then collected
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import re
 import shutil
+import time
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
+
+KEPT = ("sources", "outputs", "captions")
+"""The folders whose files the database refers to (the rest are transient)."""
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, grace_s: int = 0) -> None:
         self.root = root
-        for sub in ("tmp", "sources", "work", "outputs", "captions"):
+        self.grace_s = grace_s
+        for sub in ("tmp", "sources", "work", "outputs", "captions", "trash"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
     def part_file(self, upload_id: UUID) -> Path:
@@ -55,9 +64,45 @@ class MediaStore:
         return path
 
     def remove_video_files(self, video_id: UUID) -> None:
-        self.source(video_id).unlink(missing_ok=True)
         shutil.rmtree(self.work_dir(video_id), ignore_errors=True)
-        shutil.rmtree(self.captions_dir(video_id), ignore_errors=True)
+        self.discard([f"sources/{video_id}", f"captions/{video_id}"])
+
+    def discard(self, relatives: Iterable[str]) -> None:
+        """Delete stored files (relative paths); with a grace period they move to `trash/` instead, one
+        rename each, and `collect` deletes them once it has passed."""
+        batch = self.root / "trash" / f"{int(time.time())}-{uuid4().hex[:8]}"
+        for relative in relatives:
+            path = self.resolve(relative)
+            if not path.exists():
+                continue
+            if self.grace_s <= 0:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                continue
+            kept = batch / relative
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, kept)
+
+    def collect(self, now: float | None = None) -> int:
+        """Delete the trash whose grace period has passed; how many batches went."""
+        limit = (now or time.time()) - self.grace_s
+        gone = 0
+        for batch in (self.root / "trash").iterdir():
+            stamp = batch.name.split("-", 1)[0]
+            if stamp.isdigit() and int(stamp) <= limit:
+                shutil.rmtree(batch, ignore_errors=True)
+                gone += 1
+        return gone
+
+    def untrash(self, relative: str) -> bool:
+        """Put a deleted file back from the trash (the newest copy); whether one was there."""
+        for batch in sorted((self.root / "trash").iterdir(), reverse=True):
+            kept = batch / relative
+            if kept.exists():
+                target = self.resolve(relative)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(kept, target)
+                return True
+        return False
 
 
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")

@@ -87,7 +87,7 @@ async def _on_track(state: State, tenant: repo.TenantRow, video_id: UUID, lang: 
 
 async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, lang: str) -> None:
     lang = await _on_track(state, tenant, video_id, lang, repo.delete_caption)
-    await asyncio.to_thread((state.media.captions_dir(video_id) / f"{lang}.vtt").unlink, True)
+    await asyncio.to_thread(state.media.discard, [f"captions/{video_id}/{lang}.vtt"])
     await state.cache.invalidate(str(tenant.id), str(video_id))
 
 

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -225,7 +224,7 @@ async def remove(state: State, tenant: repo.TenantRow, video_id: UUID, by: dict[
     media = state.media
     await asyncio.to_thread(media.remove_video_files, video_id)
     if unused_dir:
-        await asyncio.to_thread(shutil.rmtree, media.resolve(unused_dir), True)
+        await asyncio.to_thread(media.discard, [unused_dir])
 
 
 async def serve_file(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,25 @@ def test_display_text_drops_what_postgresql_or_a_page_cannot_show() -> None:
     assert display_text("  My\x00 clip\r\n\tfinal\x7f ") == "My clip final"
     assert display_text("é ¯ 𝄞") == "é ¯ 𝄞"  # any printable character stays
     assert display_text("x" * 600) == "x" * 500
+
+
+def test_deleted_media_wait_in_the_trash_for_the_grace_period(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path, grace_s=3600)
+    (tmp_path / "sources" / "v1").write_bytes(b"source")
+    (tmp_path / "outputs" / "o1").mkdir()
+    (tmp_path / "outputs" / "o1" / "360.mp4").write_bytes(b"rendition")
+    store.discard(["sources/v1", "outputs/o1", "sources/never-there"])
+    assert not (tmp_path / "sources" / "v1").exists() and not (tmp_path / "outputs" / "o1").exists()
+    assert store.collect() == 0  # inside the grace period: kept
+    assert store.untrash("outputs/o1") and (tmp_path / "outputs" / "o1" / "360.mp4").read_bytes() == b"rendition"
+    assert not store.untrash("outputs/o1")  # put back once
+    assert store.collect(now=time.time() + 3601) == 1
+    assert not store.untrash("sources/v1") and not list((tmp_path / "trash").iterdir())
+
+
+def test_without_a_grace_period_deleted_media_go_at_once(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    (tmp_path / "captions" / "v1").mkdir()
+    (tmp_path / "captions" / "v1" / "en.vtt").write_text("WEBVTT\n")
+    store.discard(["captions/v1"])
+    assert not (tmp_path / "captions" / "v1").exists() and not list((tmp_path / "trash").iterdir())
