@@ -250,6 +250,7 @@ def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0) ->
             conn.execute("SELECT coalesce(failure_reason, status), count(*) FROM videos GROUP BY 1").fetchall()
         )
     return {
+        "key": key,
         "rpo_database_s": round((disaster - newest_row).total_seconds(), 2),
         "rpo_media_s": round(disaster.timestamp() - newest_file, 2),
         "rto_s": round(rto, 2),

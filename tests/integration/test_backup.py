@@ -39,6 +39,7 @@ def test_the_drill_restores_a_lost_database_and_media_within_the_rpo_and_rto(tmp
     }
     with running_stack(**settings) as stack:
         figures = drill.run(stack, tmp_path, load_s=30)
+        key = figures.pop("key")
         (tmp_path / "backup-drill.json").write_text(json.dumps(figures, default=str))
         print(f"drill: {figures}")
         assert not figures["lost"], figures["lost"]
@@ -50,8 +51,25 @@ def test_the_drill_restores_a_lost_database_and_media_within_the_rpo_and_rto(tmp
         assert figures["rto_s"] <= 300, figures
         assert "database: verified" in stack.cli("backup", "verify").stdout
 
-        # a point in time: the canaries as they were 10 s before the newest one restored
+        # a video uploaded after the newest media snapshot, then deleted: a restore to before the deletion
+        # finds its files in the trash (the grace period), not in any snapshot
         url = stack.settings.db_url
+        with psycopg.connect(url) as conn:
+            late = str(conn.execute("SELECT id FROM videos WHERE filename = 'after.mp4'").fetchone()[0])  # type: ignore[index]
+        time.sleep(1)
+        when = datetime.now(UTC)
+        with stack.client(key) as api:
+            assert api.delete(f"/v1/videos/{late}").status_code == 204
+        assert not (stack.media / "sources" / late).exists()
+        time.sleep(12)  # archive_timeout_s: the deletion is archived (a restore to after it would not bring it back)
+        said = stack.cli("restore", "--to", when.isoformat(), "--yes").stdout
+        assert int(said.split(" put back from the trash")[0].rsplit(" ", 1)[-1]) >= 2, said  # source, output
+        assert not drill.missing_files(stack)
+        with stack.client(key) as api:
+            assert api.get(f"/v1/videos/{late}").json()["status"] == "ready"
+            assert api.get(f"/v1/videos/{late}/thumbnail").status_code == 200
+
+        # a point in time: the canaries as they were 10 s before the newest one restored
         rows = canaries(url)
         when = rows[-1] - timedelta(seconds=10)
         expected = [at for at in rows if at <= when]
