@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bench import (
     api_load,
+    backup,
     chaos,
     cost,
     db,
@@ -36,6 +37,7 @@ SUITES: dict[str, Callable[[], object]] = {
     "db": db.run,
     "users": users.run,
     "gate-service": gate_service.run,
+    "backup": backup.run,
 }
 
 

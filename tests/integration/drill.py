@@ -195,8 +195,10 @@ def lose_the_disk(stack: Stack) -> None:
         proc.send_signal(signal.SIGKILL)
 
 
-def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0) -> dict[str, Any]:
-    """The drill on a running stack with backups on; its figures and what it found missing."""
+def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0, tail_s: float = 0.0) -> dict[str, Any]:
+    """The drill on a running stack with backups on; its figures and what it found missing. The disaster
+    strikes `tail_s` after the in-flight job's start reached the archive (0: at once, so the test's job is in
+    the restored database; the bench waits most of `archive_timeout_s`, the RPO's worst case)."""
     key = stack.tenant("drill", "--rate-limit", "0")
     with stack.client(key) as api:
         made = upload(api, make_clip(work / "before.mp4"))
@@ -224,8 +226,10 @@ def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0) ->
     began = datetime.now(UTC)
     stack.cli("backup", "run", "--media-only")  # the media timer's run that holds its source
     wait_for(lambda: _archived_since(stack, began), 60, "the WAL of the job's start to be archived")
+    time.sleep(tail_s)
     in_flight = _status(stack, flight["id"])
     size = data_size(stack)
+    archiver = _archiver(stack)
     disaster = datetime.now(UTC)
     lose_the_disk(stack)
     for proc in frozen:
@@ -261,11 +265,24 @@ def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0) ->
         "videos_after": ends,
         "traffic": traffic,
         "data": size,
+        "wal_archive_at_disaster": archiver,
         "media_every_s": media_every_s,
         "archive_timeout_s": stack.settings.archive_timeout_s,
         "manifest_rows": sum(len(v) for k, v in before.items() if k != "media"),
         "manifest_files": len(before["media"]),
     }
+
+
+def _archiver(stack: Stack) -> dict[str, float]:
+    """How many WAL segments were archived since PostgreSQL started, over how long, and how long ago the
+    newest: under load segments fill faster than `archive_timeout_s`, and the RPO follows the fill rate."""
+    with psycopg.connect(stack.settings.db_url) as conn:
+        row = conn.execute(
+            "SELECT archived_count, extract(epoch FROM now() - pg_postmaster_start_time()),"
+            " extract(epoch FROM now() - last_archived_time) FROM pg_stat_archiver"
+        ).fetchone()
+    assert row is not None
+    return {"segments": int(row[0]), "over_s": round(float(row[1]), 1), "newest_ago_s": round(float(row[2]), 2)}
 
 
 def _archived_since(stack: Stack, when: datetime) -> bool:
