@@ -191,10 +191,10 @@ def _restore(settings: Settings, to: datetime | None, stop: Any, start: Any) -> 
     pgbackrest.run(settings, f"--set={backups[-1]['label']}", *target, "restore")
     secrets = restic.snapshots(settings, "secrets")  # the newest: its passwords match the roles
     if secrets:
-        restic.run(settings, "secrets", "restore", secrets[-1]["id"], "--target", "/")
+        restic.restore_into(settings, "secrets", secrets[-1], settings.var / "secrets")
     media = _media_snapshot(settings, to)
     if media is not None:
-        restic.run(settings, "media", "restore", media["id"], "--target", "/")
+        restic.restore_into(settings, "media", media, settings.media)
     start()
     checked = media_check.reconcile(settings, older_than=began)
     return Restored(

@@ -78,6 +78,8 @@ def write_config(settings: Settings) -> None:
 
 def run(settings: Settings, *args: str, timeout: float = 3600) -> str:
     """One pgBackRest command as the cluster's user; its output, or a StackError with its last words."""
+    if not config_path(settings).exists():  # a new machine, restoring before its first `stack up`
+        write_config(settings)
     secret = settings.var / "secrets" / "db_password"
     env = {**os.environ, "PGPASSWORD": secret.read_text().strip() if secret.exists() else ""}
     command = ["pgbackrest", f"--config={config_path(settings)}", f"--stanza={STANZA}", *args]

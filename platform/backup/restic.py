@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,26 @@ def snapshots(settings: Settings, name: str) -> list[dict[str, Any]]:
         return []
     found: list[dict[str, Any]] = json.loads(run(settings, name, "snapshots", "--json") or "[]")
     return sorted(found, key=lambda s: str(s["time"]))
+
+
+def restore_into(settings: Settings, name: str, snapshot: dict[str, Any], target: Path) -> None:
+    """A snapshot's folder (or files) put into `target`, wherever it was when the snapshot was taken (a new
+    machine may keep the stack elsewhere): restored beside the target first, then each file moved in, so
+    files only the target has stay (the media check sorts them out)."""
+    target.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.restoring"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        run(settings, name, "restore", snapshot["id"], "--target", str(staging))
+        for taken in snapshot["paths"]:
+            origin = staging / taken.lstrip("/")
+            if origin.is_file():  # the secrets: single files of one folder
+                os.replace(origin, target / origin.name)
+                continue
+            for path in sorted(origin.rglob("*")):
+                if path.is_file():
+                    placed = target / path.relative_to(origin)
+                    placed.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, placed)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
