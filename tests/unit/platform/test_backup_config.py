@@ -71,3 +71,22 @@ def test_a_missing_backup_key_is_named_and_never_replaced_by_a_new_one(tmp_path:
     with pytest.raises(StackError, match=r"the backup key .*kept/key is missing: put back the copy"):
         restic.run(settings, "media", "snapshots", "--json")
     assert not (tmp_path / "kept" / "key").exists()
+
+
+def test_a_restore_takes_the_first_media_snapshot_at_or_after_its_time(tmp_path: Path, monkeypatch: Any) -> None:
+    taken = [{"id": n, "time": f"2026-12-08T10:{m:02d}:00+00:00"} for n, m in (("a", 0), ("b", 5), ("c", 10))]
+    monkeypatch.setattr(restic, "snapshots", lambda _s, _name: taken)
+    settings = _settings(tmp_path, backup_dir=str(tmp_path / "b"))
+
+    def chosen(minute: int | None) -> str:
+        to = None if minute is None else datetime(2026, 12, 8, 10, minute, tzinfo=UTC)
+        return str((backup._media_snapshot(settings, to) or {}).get("id"))
+
+    # files are never rewritten and deleted ones wait in the trash: the next snapshot holds what `to` referred to
+    assert [chosen(3), chosen(5), chosen(12), chosen(None)] == ["b", "b", "c", "c"]  # none after 10:12: the newest
+
+
+def test_a_media_only_run_needs_a_database_backup_first(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(pgbackrest, "info", lambda _s: {})
+    with pytest.raises(StackError, match="no database backup yet: run `reelgate backup run` once first"):
+        backup.run(_settings(tmp_path, backup_dir=str(tmp_path / "b")), media_only=True)
