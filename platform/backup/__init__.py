@@ -163,6 +163,8 @@ def restore(settings: Settings, to: datetime | None, stop: Any, start: Any) -> R
     """The stack as it was at `to` (None: the newest archived transaction). `stop()` and `start()` stop and
     start the stack (its lifecycle's `down` and `up`). Refused when the backup was made by another version."""
     _require(settings)
+    if to is not None and to > datetime.now(UTC):
+        raise StackError(f"{to.isoformat()} is in the future: restore to a past time, or to `latest`")
     with _one_at_a_time(settings):
         return _restore(settings, to, stop, start)
 

@@ -51,6 +51,8 @@ def test_a_restore_is_refused_before_anything_stops(tmp_path: Path, monkeypatch:
     made = {"label": "20261208-010805F", "type": "full", "timestamp": {"start": 1796691900, "stop": 1796691910},
             "annotation": {"reelgate-version": "0.0.1"}}  # fmt: skip
     monkeypatch.setattr(pgbackrest, "info", lambda _s: {"backup": [made]})
+    with pytest.raises(StackError, match="is in the future: restore to a past time, or to `latest`"):
+        backup.restore(settings, datetime(2999, 1, 1, tzinfo=UTC), _never, _never)
     with pytest.raises(StackError, match="no database backup before"):
         backup.restore(settings, datetime(2020, 1, 1, tzinfo=UTC), _never, _never)
     with pytest.raises(StackError, match=r"made by reelgate 0\.0\.1, this is reelgate .*restore with reelgate 0\.0\.1"):
