@@ -143,9 +143,10 @@ class _Gone(Exception):
     """The video was deleted while it was being processed."""
 
 
-async def _mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float) -> None:
-    """Inside the caller's transaction; raises _Gone (rolling it back) if the video was deleted."""
-    if not await repo.mark_ready(conn, video_id, output_id, cpu):
+async def _mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float, attempt: int) -> None:
+    """Inside the caller's transaction; raises _Gone (rolling it back) if the video was deleted, or a newer
+    attempt owns it (this worker was cut off or stalled, and its job ran again elsewhere)."""
+    if not await repo.mark_ready(conn, video_id, output_id, cpu, attempt):
         raise _Gone()
 
 
@@ -185,19 +186,19 @@ class Transcoder:
                 outcome = "ready"
             except (InvalidMedia, transcode.TranscodeFailed, ToolMissing) as exc:
                 outcome = "failed"
-                await self._fail(conn, tenant_id, video_id, str(exc))
-            except _Gone:
-                outcome = "deleted"
+                await self._fail(conn, tenant_id, video_id, str(exc), row["attempts"])
+            except _Gone:  # deleted, or superseded: a newer attempt of this video ran elsewhere and owns it
+                outcome = "deleted_or_superseded"
             except Exception as exc:
                 if not storage_full(exc):
                     raise  # an infrastructure error: procrastinate retries the job
                 outcome = "storage_full"
-                await self._wait_for_room(conn, tenant_id, video_id, exc)
+                await self._wait_for_room(conn, tenant_id, video_id, exc, row["attempts"])
             finally:
                 took = time.monotonic() - started
                 JOB_SECONDS.labels(outcome=outcome).observe(took)
                 log.info("video %s: %s after %.1f s (attempt %s)", video_id, outcome, took, row["attempts"])
-                shutil.rmtree(self.media.work_dir(video_id), ignore_errors=True)
+                self.media.drop_attempt(video_id, row["attempts"])  # not another attempt's
 
     async def _transcode(self, conn: AsyncConnection[Any], video_id: UUID, row: dict[str, Any]) -> None:
         tenant_id = row["tenant_id"]
@@ -223,8 +224,8 @@ class Transcoder:
                 return
             last = now
             share = fraction(update, info.duration_s)
-            await repo.set_progress(conn, video_id, share)
-            await self._announce(tenant_id, video_id, Event(status="processing", progress=share))
+            if await repo.set_progress(conn, video_id, share, row["attempts"]):
+                await self._announce(tenant_id, video_id, Event(status="processing", progress=share))
 
         timeout = TIMEOUT_FLOOR_S + TIMEOUT_FACTOR * info.duration_s
         result = await transcode.run(plan, on_progress, timeout, nice=self.settings.transcode_nice)
@@ -238,7 +239,8 @@ class Transcoder:
             output_id = await repo.reuse_output(conn, tenant_id, row["content_sha256"], row["ladder_key"])
             if output_id is None:
                 return False
-            await _mark_ready(conn, video_id, output_id, 0.0)  # deleted meanwhile: the rollback drops the reference
+            # deleted or superseded meanwhile: the rollback drops the reference
+            await _mark_ready(conn, video_id, output_id, 0.0, row["attempts"])
         await self._ready(tenant_id, video_id)
         return True
 
@@ -309,24 +311,29 @@ class Transcoder:
                     await repo.insert_rendition(
                         conn, output_id, out.name, out.width, out.height, sizes[out.file], out.file, out.remuxed
                     )
-            await _mark_ready(conn, video_id, used, cpu)  # deleted meanwhile: rolls back the output and reference
+            # deleted or superseded meanwhile: rolls back the output and reference
+            await _mark_ready(conn, video_id, used, cpu, row["attempts"])
         return used
 
-    async def _wait_for_room(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, exc: Exception) -> None:
+    async def _wait_for_room(
+        self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, exc: Exception, attempt: int
+    ) -> None:
         """The store is full: the video goes back to `queued`, the attempt is not counted, and a job runs
         again in STORAGE_RETRY_S (in one transaction, so the video always has its job)."""
         log.error("video %s waits: the media store is full (%s)", video_id, exc)
         async with conn.transaction():
-            await repo.requeue(conn, video_id)
+            await repo.requeue(conn, video_id, attempt)
             await transcode_video.configure(
                 queue=queue_for(self.settings.color), connection=conn, schedule_in={"seconds": STORAGE_RETRY_S}
             ).defer_async(video_id=str(video_id))
         await self._announce(tenant_id, video_id, Event(status="queued", progress=0.0))
 
-    async def _fail(self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str) -> None:
+    async def _fail(
+        self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str, attempt: int
+    ) -> None:
         log.info("video %s failed: %s", video_id, reason)
         VIDEOS.labels(status="failed").inc()
-        await repo.mark_failed(conn, video_id, reason)
+        await repo.mark_failed(conn, video_id, reason, attempt)
         await self._announce(tenant_id, video_id, Event(status="failed", progress=0.0, failure_reason=reason))
 
 

@@ -11,6 +11,7 @@ trash/<epoch>-<id>/<path>        deleted files, kept for the grace period (`medi
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -39,10 +40,16 @@ class MediaStore:
         return self.root / "sources" / str(video_id)
 
     def attempt_dir(self, video_id: UUID, attempt: int) -> Path:
-        path = self.root / "work" / str(video_id) / f"attempt-{attempt}"
+        path = self.work_dir(video_id) / f"attempt-{attempt}"
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         return path
+
+    def drop_attempt(self, video_id: UUID, attempt: int) -> None:
+        """One attempt's leftovers (another attempt of the same video may be running beside it)."""
+        shutil.rmtree(self.work_dir(video_id) / f"attempt-{attempt}", ignore_errors=True)
+        with contextlib.suppress(OSError):  # not empty: another attempt is there
+            self.work_dir(video_id).rmdir()
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free

@@ -206,38 +206,49 @@ async def start_processing(conn: AsyncConnection[Any], video_id: UUID) -> dict[s
     return await cur.fetchone()
 
 
-async def requeue(conn: AsyncConnection[Any], video_id: UUID) -> None:
+FENCE = " AND status = 'processing' AND attempts = %s"
+"""A worker writes only while its attempt is the newest: one that was cut off (or stalled) and came back after
+its job was retried elsewhere must not overwrite the retry's outcome."""
+
+
+async def requeue(conn: AsyncConnection[Any], video_id: UUID, attempt: int) -> None:
     """Back to `queued` without counting the attempt that could not run (the media store was full)."""
     await conn.execute(
         "UPDATE videos SET status = 'queued', attempts = greatest(attempts - 1, 0), progress = 0,"
-        " updated_at = now() WHERE id = %s AND status = 'processing'",
-        (video_id,),
+        " updated_at = now() WHERE id = %s" + FENCE,
+        (video_id, attempt),
     )
 
 
-async def set_progress(conn: AsyncConnection[Any], video_id: UUID, share: float) -> None:
-    await conn.execute("UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s", (share, video_id))
+async def set_progress(conn: AsyncConnection[Any], video_id: UUID, share: float, attempt: int) -> bool:
+    """False when the attempt is no longer the newest (nothing to announce then)."""
+    cur = await conn.execute(
+        "UPDATE videos SET progress = %s, updated_at = now() WHERE id = %s" + FENCE, (share, video_id, attempt)
+    )
+    return cur.rowcount > 0
 
 
 async def touch_video(conn: AsyncConnection[Any], video_id: UUID) -> None:
     await conn.execute("UPDATE videos SET updated_at = now() WHERE id = %s", (video_id,))
 
 
-async def mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float) -> bool:
-    """False when the video was deleted meanwhile."""
+async def mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float, attempt: int) -> bool:
+    """False when the video was deleted meanwhile, or a newer attempt owns it (FENCE)."""
     cur = await conn.execute(
         "UPDATE videos SET status = 'ready', progress = 1, output_id = %s, cpu_seconds = %s,"
-        " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s RETURNING id",
-        (output_id, cpu, video_id),
+        " failure_reason = NULL, updated_at = now(), finished_at = now() WHERE id = %s" + FENCE + " RETURNING id",
+        (output_id, cpu, video_id, attempt),
     )
     return await cur.fetchone() is not None
 
 
-async def mark_failed(conn: AsyncConnection[Any], video_id: UUID, reason: str) -> None:
+async def mark_failed(conn: AsyncConnection[Any], video_id: UUID, reason: str, attempt: int | None = None) -> None:
+    """`attempt`: only while that attempt is the newest (FENCE); None: the reconcile task's verdict."""
+    fence, args = (FENCE, (reason, video_id, attempt)) if attempt is not None else ("", (reason, video_id))
     await conn.execute(
         "UPDATE videos SET status = 'failed', failure_reason = %s, updated_at = now(),"
-        " finished_at = now() WHERE id = %s",
-        (reason, video_id),
+        " finished_at = now() WHERE id = %s" + fence,
+        args,
     )
 
 

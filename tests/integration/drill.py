@@ -220,7 +220,7 @@ def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0, ta
     with stack.client(key) as api:  # a longer job, in flight when the disaster strikes
         flight = upload(api, make_clip(work / "in-flight.mp4", size="1280x720", seconds=30)).raise_for_status().json()
     # its ffmpeg frozen, so it is still running at the disaster however fast this machine is
-    frozen = wait_for(lambda: _transcoding(flight["id"]), 120, "the long job's ffmpeg", interval=0.05)
+    frozen = wait_for(lambda: transcoding(flight["id"]), 120, "the long job's ffmpeg", interval=0.05)
     for proc in frozen:
         proc.send_signal(signal.SIGSTOP)
     stack.cli("backup", "run", "--media-only")  # the media timer's run that holds its source
@@ -300,7 +300,7 @@ def archived(stack: Stack) -> None:
     wait_for(done, 60, f"WAL segment {segment} to be archived")
 
 
-def _transcoding(video_id: str) -> list[psutil.Process]:
+def transcoding(video_id: str) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
         if "ffmpeg" in (proc.info["name"] or "") and any(video_id in arg for arg in proc.info["cmdline"] or []):
