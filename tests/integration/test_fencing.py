@@ -44,6 +44,7 @@ def test_a_worker_that_stalled_cannot_overwrite_the_retry_of_its_job(tmp_path: P
                 stalled_at = time.monotonic()
                 done = wait_final(api, video, timeout=180)  # retried by the other worker
                 retried_in = time.monotonic() - stalled_at
+                print(f"the stalled job was done elsewhere {retried_in:.1f} s after the freeze")
                 assert done["status"] == "ready", done
                 with psycopg.connect(stack.settings.db_url) as conn:
                     before = conn.execute(
