@@ -84,6 +84,16 @@ async def archive_wal(timestamp: int) -> None:
         )
 
 
+@app.periodic(cron="17 * * * *", periodic_id="prune-maintenance-jobs")
+@app.task(
+    name="prune_maintenance_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="prune_maintenance_jobs", pass_context=False
+)
+async def prune_maintenance_jobs(timestamp: int) -> None:
+    """The periodic tasks above add a finished job every few seconds (about 60,000 a day): keep an hour of
+    them. Transcode jobs are kept (the reconcile task and the docs read their history)."""
+    await app.job_manager.delete_old_jobs(nb_hours=1, queue=MAINTENANCE_QUEUE)
+
+
 MAX_ATTEMPTS = 3
 RECONCILE_AFTER_S = 60
 STORAGE_RETRY_S = 10
