@@ -95,6 +95,11 @@ def _run(settings: Settings, media_only: bool) -> BackupRun:
         pgbackrest.run(settings, "check")
         backups = pgbackrest.info(settings)["backup"]
     newest = backups[-1]
+    if not all((settings.media / sub).is_dir() for sub in ("sources", "outputs")):
+        raise StackError(
+            f"the media folder {settings.media} is missing or not a media store (a lost or unmounted disk?): "
+            "not snapshotting it, so the newest media snapshot stays a good one"
+        )
     snapshot = {}
     for name, paths in (("media", [settings.media]), ("secrets", [settings.var / "secrets" / n for n in SECRETS_KEPT])):
         restic.ensure(settings, name)

@@ -46,9 +46,11 @@ class MediaStore:
         return path
 
     def drop_attempt(self, video_id: UUID, attempt: int) -> None:
-        """One attempt's leftovers (another attempt of the same video may be running beside it)."""
-        shutil.rmtree(self.work_dir(video_id) / f"attempt-{attempt}", ignore_errors=True)
-        with contextlib.suppress(OSError):  # not empty: another attempt is there
+        """This attempt's leftovers and those of older ones (dead, or fenced out: they can never finish), but
+        not a newer attempt's, which may be running beside it."""
+        for old in range(1, attempt + 1):
+            shutil.rmtree(self.work_dir(video_id) / f"attempt-{old}", ignore_errors=True)
+        with contextlib.suppress(OSError):  # not empty: a newer attempt is there
             self.work_dir(video_id).rmdir()
 
     def free_bytes(self) -> int:

@@ -229,6 +229,7 @@ def run(stack: Stack, work: Path, load_s: float, media_every_s: float = 15.0, ta
     in_flight = _status(stack, flight["id"])
     size = data_size(stack)
     archiver = _archiver(stack)
+    load.pause(("media_snapshots",))  # one racing the deletion would snapshot a half-deleted folder (docs)
     disaster = datetime.now(UTC)
     lose_the_disk(stack)
     for proc in frozen:
