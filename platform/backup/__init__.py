@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from reelgate.platform.backup import media_check, pgbackrest, restic
+from reelgate.platform.pipeline.media import KEPT
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import StackError, pg_data_dir, run_as_postgres
 
@@ -85,6 +86,12 @@ def run(settings: Settings, media_only: bool = False) -> BackupRun:
 
 
 def _run(settings: Settings, media_only: bool) -> BackupRun:
+    # Before any work: a lost or unmounted media disk must not become the newest media snapshot.
+    if not all((settings.media / sub).is_dir() for sub in KEPT):
+        raise StackError(
+            f"the media folder {settings.media} is missing or not a media store (a lost or unmounted disk?): "
+            "not backing up, so the newest media snapshot stays a good one"
+        )
     started = time.monotonic()
     backups = pgbackrest.info(settings).get("backup", [])
     if media_only and not backups:
@@ -95,11 +102,6 @@ def _run(settings: Settings, media_only: bool) -> BackupRun:
         pgbackrest.run(settings, "check")
         backups = pgbackrest.info(settings)["backup"]
     newest = backups[-1]
-    if not all((settings.media / sub).is_dir() for sub in ("sources", "outputs")):
-        raise StackError(
-            f"the media folder {settings.media} is missing or not a media store (a lost or unmounted disk?): "
-            "not snapshotting it, so the newest media snapshot stays a good one"
-        )
     snapshot = {}
     for name, paths in (("media", [settings.media]), ("secrets", [settings.var / "secrets" / n for n in SECRETS_KEPT])):
         restic.ensure(settings, name)

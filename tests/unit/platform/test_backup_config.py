@@ -13,6 +13,7 @@ import pytest
 from reelgate.platform import backup
 from reelgate.platform.backup import pgbackrest, restic
 from reelgate.platform.backup.tool import run_tool
+from reelgate.platform.pipeline.media import MediaStore
 from reelgate.platform.settings import Settings
 from reelgate.platform.stack.paths import StackError
 
@@ -90,5 +91,9 @@ def test_a_restore_takes_the_first_media_snapshot_at_or_after_its_time(tmp_path:
 
 def test_a_media_only_run_needs_a_database_backup_first(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(pgbackrest, "info", lambda _s: {})
+    settings = _settings(tmp_path, backup_dir=str(tmp_path / "b"))
+    with pytest.raises(StackError, match="missing or not a media store"):
+        backup.run(settings, media_only=True)  # checked before anything else
+    MediaStore(settings.media)
     with pytest.raises(StackError, match="no database backup yet: run `reelgate backup run` once first"):
-        backup.run(_settings(tmp_path, backup_dir=str(tmp_path / "b")), media_only=True)
+        backup.run(settings, media_only=True)
