@@ -150,7 +150,7 @@ def _file_sizes(folder: Path, names: list[str]) -> dict[str, int]:
 
 
 class _Gone(Exception):
-    """The video was deleted while it was being processed."""
+    """The video was deleted while it was being processed, or a newer attempt owns it."""
 
 
 async def _mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID, cpu: float, attempt: int) -> None:
@@ -332,7 +332,8 @@ class Transcoder:
         again in STORAGE_RETRY_S (in one transaction, so the video always has its job)."""
         log.error("video %s waits: the media store is full (%s)", video_id, exc)
         async with conn.transaction():
-            await repo.requeue(conn, video_id, attempt)
+            if not await repo.requeue(conn, video_id, attempt):
+                return  # a newer attempt owns the video: no job, no announcement
             await transcode_video.configure(
                 queue=queue_for(self.settings.color), connection=conn, schedule_in={"seconds": STORAGE_RETRY_S}
             ).defer_async(video_id=str(video_id))
@@ -341,9 +342,11 @@ class Transcoder:
     async def _fail(
         self, conn: AsyncConnection[Any], tenant_id: UUID, video_id: UUID, reason: str, attempt: int
     ) -> None:
+        if not await repo.mark_failed(conn, video_id, reason, attempt):
+            log.info("video %s: attempt %s failed after a newer one took over (%s)", video_id, attempt, reason)
+            return  # fenced: the page must not hear `failed` for a video the newer attempt owns
         log.info("video %s failed: %s", video_id, reason)
         VIDEOS.labels(status="failed").inc()
-        await repo.mark_failed(conn, video_id, reason, attempt)
         await self._announce(tenant_id, video_id, Event(status="failed", progress=0.0, failure_reason=reason))
 
 

@@ -211,13 +211,15 @@ FENCE = " AND status = 'processing' AND attempts = %s"
 its job was retried elsewhere must not overwrite the retry's outcome."""
 
 
-async def requeue(conn: AsyncConnection[Any], video_id: UUID, attempt: int) -> None:
-    """Back to `queued` without counting the attempt that could not run (the media store was full)."""
-    await conn.execute(
+async def requeue(conn: AsyncConnection[Any], video_id: UUID, attempt: int) -> bool:
+    """Back to `queued` without counting the attempt that could not run (the media store was full); False
+    when a newer attempt owns the video."""
+    cur = await conn.execute(
         "UPDATE videos SET status = 'queued', attempts = greatest(attempts - 1, 0), progress = 0,"
         " updated_at = now() WHERE id = %s" + FENCE,
         (video_id, attempt),
     )
+    return cur.rowcount > 0
 
 
 async def set_progress(conn: AsyncConnection[Any], video_id: UUID, share: float, attempt: int) -> bool:
@@ -242,14 +244,16 @@ async def mark_ready(conn: AsyncConnection[Any], video_id: UUID, output_id: UUID
     return await cur.fetchone() is not None
 
 
-async def mark_failed(conn: AsyncConnection[Any], video_id: UUID, reason: str, attempt: int | None = None) -> None:
-    """`attempt`: only while that attempt is the newest (FENCE); None: the reconcile task's verdict."""
+async def mark_failed(conn: AsyncConnection[Any], video_id: UUID, reason: str, attempt: int | None = None) -> bool:
+    """`attempt`: only while that attempt is the newest (FENCE); None: the reconcile task's verdict. Whether
+    it applied."""
     fence, args = (FENCE, (reason, video_id, attempt)) if attempt is not None else ("", (reason, video_id))
-    await conn.execute(
+    cur = await conn.execute(
         "UPDATE videos SET status = 'failed', failure_reason = %s, updated_at = now(),"
         " finished_at = now() WHERE id = %s" + fence,
         args,
     )
+    return cur.rowcount > 0
 
 
 async def orphaned_videos(conn: AsyncConnection[Any], idle_s: float) -> list[tuple[UUID, str, int, UUID]]:
